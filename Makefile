@@ -1,0 +1,45 @@
+# The README's commands. Everything installs into .venv; the CPU build of torch goes in first
+# so that no requirement pulls the CUDA wheels.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+LAKE ?= .voxlake
+VOICES ?= 24
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-fast ui lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/voxlake demo --voices $(VOICES) --lake $(LAKE)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m slow
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+ui: $(STAMP)
+	mkdir -p $(LAKE)/dagster
+	VOXLAKE_HOME=$(abspath $(LAKE)) DAGSTER_HOME=$(abspath $(LAKE))/dagster \
+		$(BIN)/dagster dev -w workspace.yaml
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy voxlake
+
+bench: $(STAMP)
+	@echo "benchmarks arrive with their issues (denoise, stats, index)"
+
+clean:
+	rm -rf $(LAKE)
