@@ -1,0 +1,6 @@
+-- The latest content hash of every stage, per batch ('' for the dataset-wide assets).
+create or replace view stage_hashes as
+select batch, asset, stage_hash, fingerprint, code_version, rows, materialized_at
+from lineage
+qualify row_number() over (partition by batch, asset order by materialized_at desc) = 1
+order by batch, asset;

@@ -1,0 +1,13 @@
+-- One row per voice with its measurements from every stage.
+create or replace view voice_overview as
+select
+    v.voice_id, v.batch, v.speaker, v.source, v.file_name, v.sample_rate, v.channels,
+    v.duration_s, v.rms_dbfs,
+    d.out_rms_dbfs, d.local_snr_db, d.out_clip_fraction,
+    m.n_frames as mel_frames,
+    e.voice_id is not null as embedded
+from voices v
+left join denoise_metrics d using (voice_id)
+left join voice_mel_stats m using (voice_id)
+left join embeddings e using (voice_id)
+order by v.voice_id;

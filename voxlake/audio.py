@@ -1,0 +1,127 @@
+"""Decode, validate, downmix, resample and write audio (soundfile + soxr)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class AudioLimits:
+    """What a raw voice must satisfy to enter the lake."""
+
+    min_duration_s: float = 0.5
+    max_duration_s: float = 1200.0
+    silence_dbfs: float = -70.0  # a file whose RMS is below this is rejected as silent
+
+
+class RejectedAudio(Exception):
+    """A file that cannot enter the lake; `reason` is a short machine-readable code."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    format: str
+    subtype: str
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+
+def dbfs(x: np.ndarray) -> tuple[float, float]:
+    """(RMS dBFS, peak dBFS) of a signal; -inf-safe (floored at -240 dB)."""
+    x64 = np.asarray(x, dtype=np.float64)
+    if x64.size == 0:
+        return -240.0, -240.0
+    rms = float(np.sqrt(np.mean(x64 * x64)))
+    peak = float(np.max(np.abs(x64)))
+    return 20 * np.log10(max(rms, EPS)), 20 * np.log10(max(peak, EPS))
+
+
+def clip_fraction(x: np.ndarray, threshold: float = 0.999) -> float:
+    return float(np.mean(np.abs(x) >= threshold)) if x.size else 0.0
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, AudioInfo]:
+    """Decode a file to float32 [frames, channels]; raise RejectedAudio if it cannot be."""
+    p = Path(path)
+    if not p.exists():
+        raise RejectedAudio("missing", f"{p.name} vanished before it was read")
+    if p.stat().st_size == 0:
+        raise RejectedAudio("empty", "0 bytes")
+    try:
+        with sf.SoundFile(str(p)) as f:
+            info = AudioInfo(f.format, f.subtype, int(f.samplerate), int(f.channels), f.frames)
+            data = f.read(dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, ValueError) as e:
+        raise RejectedAudio("undecodable", str(e).strip()[:200]) from None
+    if data.shape[0] != info.frames:  # a header that promises more than the file holds
+        info = AudioInfo(info.format, info.subtype, info.sample_rate, info.channels, data.shape[0])
+    return data, info
+
+
+def validate(data: np.ndarray, info: AudioInfo, limits: AudioLimits) -> None:
+    """Raise RejectedAudio with the first reason the decoded audio fails the limits."""
+    if info.frames == 0:
+        raise RejectedAudio("empty", "no audio frames")
+    if not np.all(np.isfinite(data)):
+        raise RejectedAudio("non_finite", "NaN or Inf samples")
+    if info.duration_s < limits.min_duration_s:
+        raise RejectedAudio("too_short", f"{info.duration_s:.3f} s < {limits.min_duration_s} s")
+    if info.duration_s > limits.max_duration_s:
+        raise RejectedAudio("too_long", f"{info.duration_s:.1f} s > {limits.max_duration_s} s")
+    rms_db, _ = dbfs(data)
+    if rms_db < limits.silence_dbfs:
+        raise RejectedAudio("silent", f"RMS {rms_db:.1f} dBFS < {limits.silence_dbfs} dBFS")
+
+
+def to_mono(data: np.ndarray) -> np.ndarray:
+    """Mono policy: the mean of all channels (float64 accumulation), float32 out."""
+    if data.ndim == 1:
+        return data.astype(np.float32, copy=False)
+    return data.astype(np.float64).mean(axis=1).astype(np.float32)
+
+
+def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """soxr high-quality resampling; identity when the rates match."""
+    if sr_in == sr_out:
+        return np.ascontiguousarray(x, dtype=np.float32)
+    y = soxr.resample(np.ascontiguousarray(x, dtype=np.float32), sr_in, sr_out, quality="HQ")
+    return np.asarray(y, dtype=np.float32)
+
+
+def write_audio(path: str | Path, x: np.ndarray, sample_rate: int, subtype: str = "PCM_24") -> None:
+    """Write FLAC atomically (temp file, then rename); samples clipped to [-1, 1)."""
+    p = Path(path)
+    x = np.clip(np.asarray(x, dtype=np.float32), -1.0, 1.0 - 2.0**-23)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".flac")
+    os.close(fd)
+    try:
+        sf.write(tmp, x, sample_rate, subtype=subtype, format="FLAC")
+        os.replace(tmp, p)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def read_mono(path: str | Path) -> tuple[np.ndarray, int]:
+    data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    return to_mono(data), int(sr)

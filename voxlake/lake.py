@@ -1,0 +1,173 @@
+"""The lake: one root folder, its layout, atomic writes and table I/O.
+
+Layout under the root (default ./.voxlake or $VOXLAKE_HOME):
+    inbox/                 landing folder the sensor watches
+    batches/<key>.json     batch manifests written by the sensor
+    audio/raw/ab/<id>.ext  raw voices, content-addressed (id = BLAKE3 of the bytes)
+    audio/denoised/ab/<id>.flac
+    features/mel/ab/<id>.npy
+    tables/<table>/batch=<key>/<part>.parquet   partitioned tables
+    tables/<table>/part.parquet                 global tables
+    index/                 LanceDB
+    stats/                 dataset mel-stats accumulator
+    catalog.duckdb         DuckDB views over tables/
+    quality/  lineage/  scratch/
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from voxlake.schemas import GLOBAL_TABLES, TABLES
+
+DEFAULT_ROOT = ".voxlake"
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("VOXLAKE_HOME", DEFAULT_ROOT)).absolute()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def atomic_write_json(path: Path, value: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
+
+
+class Lake:
+    """A lake rooted at one folder. Paths, table reads and atomic table writes."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root).absolute() if root is not None else default_root()
+
+    def __repr__(self) -> str:
+        return f"Lake({str(self.root)!r})"
+
+    # layout
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def batches_dir(self) -> Path:
+        return self.root / "batches"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "index"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "catalog.duckdb"
+
+    @property
+    def stats_dir(self) -> Path:
+        return self.root / "stats"
+
+    @property
+    def scratch_dir(self) -> Path:
+        return self.root / "scratch"
+
+    def ensure(self) -> Lake:
+        for d in (self.inbox, self.batches_dir, self.root / "tables", self.stats_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def raw_audio(self, voice_id: str, ext: str) -> Path:
+        return self.root / "audio" / "raw" / voice_id[:2] / f"{voice_id}{ext}"
+
+    def denoised_audio(self, voice_id: str) -> Path:
+        return self.root / "audio" / "denoised" / voice_id[:2] / f"{voice_id}.flac"
+
+    def mel_features(self, voice_id: str) -> Path:
+        return self.root / "features" / "mel" / voice_id[:2] / f"{voice_id}.npy"
+
+    def relative(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    # tables
+    def table_dir(self, table: str) -> Path:
+        return self.root / "tables" / table
+
+    def table_file(self, table: str, batch: str | None = None, part: str = "part") -> Path:
+        if table in GLOBAL_TABLES or batch is None:
+            return self.table_dir(table) / f"{part}.parquet"
+        return self.table_dir(table) / f"batch={batch}" / f"{part}.parquet"
+
+    def write_table(
+        self, table: str, rows: pa.Table | list[dict[str, Any]], batch: str | None = None,
+        part: str = "part",
+    ) -> pa.Table:
+        """Write one batch's (or a global table's) rows atomically, replacing what was there."""
+        schema = TABLES[table]
+        t = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=schema)
+        t = t.select(schema.names).cast(schema)
+        path = self.table_file(table, batch, part)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".parquet")
+        os.close(fd)
+        try:
+            pq.write_table(t, tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return t
+
+    def table_files(self, table: str, batch: str | None = None) -> list[Path]:
+        d = self.table_dir(table)
+        if batch is not None:
+            d = d / f"batch={batch}"
+        if not d.exists():
+            return []
+        return sorted(p for p in d.rglob("*.parquet") if not p.name.startswith(".tmp-"))
+
+    def read_table(self, table: str, batch: str | None = None) -> pa.Table:
+        """All rows of a table (or of one batch), in the declared schema."""
+        schema = TABLES[table]
+        files = self.table_files(table, batch)
+        if not files:
+            return schema.empty_table()
+        return pa.concat_tables([pq.read_table(f, schema=schema) for f in files])
+
+    def drop_batch(self, table: str, batch: str) -> None:
+        shutil.rmtree(self.table_dir(table) / f"batch={batch}", ignore_errors=True)
+
+    def table_batches(self, table: str) -> list[str]:
+        d = self.table_dir(table)
+        if not d.exists():
+            return []
+        return sorted(p.name.split("=", 1)[1] for p in d.glob("batch=*") if any(p.iterdir()))
+
+    @contextmanager
+    def scratch(self, name: str) -> Iterator[Lake]:
+        """A throw-away lake under scratch/ (removed afterwards)."""
+        path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self._mk(self.scratch_dir)))
+        try:
+            yield Lake(path).ensure()
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+    @staticmethod
+    def _mk(p: Path) -> Path:
+        p.mkdir(parents=True, exist_ok=True)
+        return p

@@ -1,0 +1,110 @@
+"""Log-mel features: a typed config, its fingerprint and a numpy extractor.
+
+The filterbank is the Slaney-style one (librosa's default: Slaney mel scale, area
+normalisation); frames are centred with zero padding and a periodic Hann window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+
+CODE_VERSION = "mel-1"
+
+
+@dataclass(frozen=True)
+class MelConfig:
+    sample_rate: int = 16_000
+    n_fft: int = 400  # 25 ms
+    win_length: int = 400
+    hop_length: int = 160  # 10 ms
+    n_mels: int = 128
+    fmin: float = 0.0
+    fmax: float = 8_000.0
+    power: float = 2.0
+    log: str = "ln"  # "ln", "log10", "db" or "none"
+    floor: float = 1e-10
+
+    def params(self) -> dict[str, object]:
+        return asdict(self)
+
+    def fingerprint(self) -> str:
+        from voxlake.hashing import fingerprint
+
+        return fingerprint(self.params(), "", CODE_VERSION)
+
+
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+    f = np.asarray(f, dtype=np.float64)
+    f_sp = 200.0 / 3
+    mel = f / f_sp
+    min_log_hz, min_log_mel, logstep = 1000.0, 1000.0 / f_sp, np.log(6.4) / 27.0
+    return np.where(f >= min_log_hz, min_log_mel + np.log(np.maximum(f, 1e-10) / min_log_hz) / logstep, mel)
+
+
+def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, dtype=np.float64)
+    f_sp = 200.0 / 3
+    f = f_sp * m
+    min_log_hz, min_log_mel, logstep = 1000.0, 1000.0 / f_sp, np.log(6.4) / 27.0
+    return np.where(m >= min_log_mel, min_log_hz * np.exp(logstep * (m - min_log_mel)), f)
+
+
+@lru_cache(maxsize=16)
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """[n_mels, n_fft // 2 + 1] Slaney-normalised triangular filters (float64)."""
+    fft_freqs = np.linspace(0, sample_rate / 2, 1 + n_fft // 2)
+    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
+    fdiff = np.diff(mel_f)
+    ramps = np.subtract.outer(mel_f, fft_freqs)
+    weights = np.zeros((n_mels, len(fft_freqs)))
+    for i in range(n_mels):
+        lower = -ramps[i] / fdiff[i]
+        upper = ramps[i + 2] / fdiff[i + 1]
+        weights[i] = np.maximum(0, np.minimum(lower, upper))
+    weights *= (2.0 / (mel_f[2 : n_mels + 2] - mel_f[:n_mels]))[:, None]
+    weights.setflags(write=False)
+    return weights
+
+
+@lru_cache(maxsize=4)
+def _window(win_length: int, n_fft: int) -> np.ndarray:
+    w = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win_length) / win_length)  # periodic Hann
+    pad = (n_fft - win_length) // 2
+    w = np.pad(w, (pad, n_fft - win_length - pad))
+    w.setflags(write=False)
+    return w
+
+
+def mel_power(x: np.ndarray, cfg: MelConfig) -> np.ndarray:
+    """Mel power spectrogram [frames, n_mels] (float64) of a mono signal at cfg.sample_rate."""
+    x = np.asarray(x, dtype=np.float64)
+    pad = cfg.n_fft // 2
+    x = np.pad(x, (pad, pad))
+    if len(x) < cfg.n_fft:
+        x = np.pad(x, (0, cfg.n_fft - len(x)))
+    n_frames = 1 + (len(x) - cfg.n_fft) // cfg.hop_length
+    frames = np.lib.stride_tricks.as_strided(
+        x, shape=(n_frames, cfg.n_fft), strides=(x.strides[0] * cfg.hop_length, x.strides[0])
+    )
+    spec = np.abs(np.fft.rfft(frames * _window(cfg.win_length, cfg.n_fft), axis=1))
+    if cfg.power != 1.0:
+        spec = spec**cfg.power
+    fb = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)
+    return spec @ fb.T
+
+
+def log_mel(x: np.ndarray, cfg: MelConfig = MelConfig()) -> np.ndarray:
+    """Log-mel features [frames, n_mels] as float32."""
+    m = np.maximum(mel_power(x, cfg), cfg.floor)
+    if cfg.log == "ln":
+        m = np.log(m)
+    elif cfg.log == "log10":
+        m = np.log10(m)
+    elif cfg.log == "db":
+        m = 10.0 * np.log10(m)
+    elif cfg.log != "none":
+        raise ValueError(f"unknown log flavour {cfg.log!r}")
+    return m.astype(np.float32)
