@@ -47,12 +47,17 @@ def _state_path(lake: Lake) -> Any:
 
 
 def _index_rows(lake: Lake, batch: str) -> pa.Table:
-    emb = lake.read_table("embeddings", batch)
-    voices = lake.read_table("voices", batch).select(["voice_id", "speaker", "source"])
-    t = emb.join(voices, "voice_id", join_type="left outer")
-    return t.select(["voice_id", "batch", "speaker", "source", "fingerprint", "vector"]).sort_by(
-        "voice_id"
-    )
+    emb = lake.read_table("embeddings", batch).sort_by("voice_id")
+    labels = {v["voice_id"]: v for v in lake.read_table("voices", batch).to_pylist()}
+    ids = emb["voice_id"].to_pylist()
+    return pa.table({
+        "voice_id": emb["voice_id"],
+        "batch": emb["batch"],
+        "speaker": pa.array([labels.get(i, {}).get("speaker") for i in ids], pa.string()),
+        "source": pa.array([labels.get(i, {}).get("source") for i in ids], pa.string()),
+        "fingerprint": emb["fingerprint"],
+        "vector": emb["vector"],
+    })
 
 
 def _open_table(db: Any) -> Any | None:
