@@ -157,3 +157,10 @@ def search(
         for r in rows if r["voice_id"] != exclude
     ]
     return hits[:k]
+
+
+def voice_ids(lake: Lake) -> list[str]:
+    tbl = _open_table(_connect(lake))
+    if tbl is None:
+        return []
+    return sorted(tbl.to_arrow().column("voice_id").to_pylist())

@@ -11,11 +11,14 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import pyarrow as pa
+
 from voxlake.audio import AudioLimits, RejectedAudio, dbfs, read_audio, validate
 from voxlake.hashing import fingerprint, hash_file
 from voxlake.inbox import read_manifest, read_sidecar
 from voxlake.lake import Lake
 from voxlake.lineage import StageResult, record_stage
+from voxlake.schemas import REJECTED
 
 ASSET = "raw_voices"
 CODE_VERSION = "raw-1"
@@ -101,9 +104,25 @@ def ingest_batch(
     pairs = [(v["voice_id"], v["voice_id"]) for v in voices]
     pairs += [(f"rejected:{r['source_path']}", r["reason"]) for r in rejected]
     pairs += [(f"duplicate:{d['source_path']}", d["voice_id"]) for d in duplicates]
-    result = record_stage(
+    return record_stage(
         lake, batch, ASSET, pairs, raw_fingerprint(limits), CODE_VERSION,
         rows=len(voices), rejected=len(rejected),
         extra={"inputs": len(files), "duplicates": len(duplicates)},
     )
-    return result
+
+
+def accounted(lake: Lake, batch: str) -> pa.Table:
+    """Every manifest file's outcome for the batch: (source_path, outcome)."""
+    parts = [
+        (lake.read_table("voices", batch), "voice"),
+        (pa.Table.from_pylist(
+            [r for r in lake.read_table("rejected", batch).to_pylist() if r["stage"] == ASSET],
+            schema=REJECTED), "rejected"),
+        (lake.read_table("duplicates", batch), "duplicate"),
+    ]
+    paths: list[str] = []
+    outcomes: list[str] = []
+    for table, outcome in parts:
+        paths += table["source_path"].to_pylist()
+        outcomes += [outcome] * table.num_rows
+    return pa.table({"source_path": paths, "outcome": outcomes})

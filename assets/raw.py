@@ -1,0 +1,27 @@
+import dagster as dg
+
+from orchestration.partitions import voice_batches
+from quality.checks import gx_check, gx_check_spec
+from resources import LakeResource
+from voxlake import ingest
+from voxlake.inbox import read_manifest
+
+from .results import materialize_result
+
+
+@dg.asset(
+    partitions_def=voice_batches, code_version=ingest.CODE_VERSION, group_name="voices",
+    check_specs=[gx_check_spec("raw_voices", "voices"), gx_check_spec("raw_voices", "accounted")],
+)
+def raw_voices(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """The batch's inbox files copied into the lake by content hash; refusals with reasons."""
+    lk, batch = lake.lake(), context.partition_key
+    result = ingest.ingest_batch(lk, batch, lake.limits())
+    inputs = len(read_manifest(lk, batch).files)
+    checks = [
+        gx_check(lk, "raw_voices", "voices", lk.read_table("voices", batch), batch,
+                 limits=lake.limits()),
+        gx_check(lk, "raw_voices", "accounted", ingest.accounted(lk, batch), batch,
+                 expected_rows=inputs),
+    ]
+    return materialize_result(result, checks)

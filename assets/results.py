@@ -1,0 +1,28 @@
+"""From a core StageResult to a Dagster MaterializeResult (metadata + data version)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from voxlake.lineage import StageResult
+
+
+def materialize_result(
+    result: StageResult, checks: list[dg.AssetCheckResult] | None = None,
+    **metadata: Any,
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    meta: dict[str, Any] = {
+        "rows": result.rows,
+        "rejected": result.rejected,
+        "content_hash": result.stage_hash,
+        "fingerprint": result.fingerprint,
+        **{k: v for k, v in result.extra.items() if isinstance(v, int | float | str)},
+        **metadata,
+    }
+    return dg.MaterializeResult(
+        metadata=meta,
+        data_version=dg.DataVersion(result.stage_hash or "empty"),
+        check_results=checks or [],
+    )

@@ -1,0 +1,1 @@
+"""Dagster wiring: partitions, jobs, the inbox sensor and the Definitions."""

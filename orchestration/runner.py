@@ -1,0 +1,102 @@
+"""In-process runs without a daemon: what `voxlake run`, `demo` and `verify` call.
+
+The same code paths as the UI: the sensor's scan adds partitions, `materialize` runs the
+assets of each pending batch, then the dataset-wide assets, on the lake's own Dagster
+instance (DAGSTER_HOME, default <lake>/dagster) so that `dagster dev` shows every run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from assets import ALL_ASSETS, BATCH_ASSETS, GLOBAL_ASSETS
+from orchestration.partitions import voice_batches
+from orchestration.sensors import pending_partitions
+from resources import default_resources
+from voxlake.inbox import list_batches
+from voxlake.lake import Lake
+from voxlake.lineage import stored_stage_hash
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+PARTITIONS = voice_batches.name or "voice_batches"
+Echo = Callable[[str], None]
+
+
+@dataclass
+class RunSummary:
+    new_batches: list[str] = field(default_factory=list)
+    succeeded: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def instance_for(lake: Lake) -> dg.DagsterInstance:
+    """The lake's persistent Dagster instance (DAGSTER_HOME if set, else <lake>/dagster)."""
+    home = Path(os.environ.get("DAGSTER_HOME") or lake.root / "dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "dagster.yaml"
+    if not cfg.exists():
+        cfg.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return dg.DagsterInstance.get()
+
+
+def _keys(assets: list[Any]) -> list[dg.AssetKey]:
+    return [k for a in assets for k in a.keys]
+
+
+def run_pending(
+    lake: Lake, instance: dg.DagsterInstance, workers: int = 1, echo: Echo = print,
+    **lake_options: Any,
+) -> RunSummary:
+    """Scan the inbox, materialise every batch not yet through all stages, then the globals."""
+    resources = default_resources(str(lake.root), workers, **lake_options)
+    summary = RunSummary()
+    new = pending_partitions(instance, resources["lake"])
+    if new:
+        instance.add_dynamic_partitions(PARTITIONS, new)
+        summary.new_batches = new
+    pending = [b for b in list_batches(lake) if stored_stage_hash(lake, b, "voice_embeddings") is None]
+    for i, batch in enumerate(pending, 1):
+        echo(f"[{i}/{len(pending)}] batch {batch}: raw -> denoise -> mel -> embeddings ...")
+        t0 = time.perf_counter()
+        result = dg.materialize(
+            ALL_ASSETS, selection=_keys(BATCH_ASSETS), partition_key=batch, instance=instance,
+            resources=resources, run_config=QUIET, raise_on_error=False,
+        )
+        (summary.succeeded if result.success else summary.failed).append(batch)
+        echo(f"      {'done' if result.success else 'FAILED'} in {time.perf_counter() - t0:.1f} s")
+    if pending or not lake.catalog_path.exists():
+        echo("dataset: mel statistics and voice index ...")
+        result = dg.materialize(ALL_ASSETS, selection=_keys(GLOBAL_ASSETS), instance=instance,
+                                resources=resources, run_config=QUIET, raise_on_error=False)
+        if not result.success:
+            summary.failed.append("(dataset)")
+    return summary
+
+
+def run_verify(
+    lake: Lake, instance: dg.DagsterInstance, batches: list[str] | None = None, runs: int = 3,
+    workers: int = 1, echo: Echo = print,
+) -> list[str]:
+    """Materialise `reproducibility` for the batches (default: all completed); failed keys."""
+    resources = default_resources(str(lake.root), workers)
+    chosen = batches or [b for b in list_batches(lake)
+                         if stored_stage_hash(lake, b, "voice_embeddings")]
+    failed = []
+    for i, batch in enumerate(chosen, 1):
+        echo(f"[{i}/{len(chosen)}] verifying batch {batch}: {runs} run(s) ...")
+        config = {"ops": {"reproducibility": {"config": {"runs": runs}}}, **QUIET}
+        result = dg.materialize(
+            ALL_ASSETS, selection=[dg.AssetKey("reproducibility")], partition_key=batch,
+            instance=instance, resources=resources, run_config=config, raise_on_error=False,
+        )
+        if not result.success:
+            failed.append(batch)
+    return failed

@@ -1,0 +1,1 @@
+"""Great Expectations suites for every lake table, and their Dagster asset checks."""

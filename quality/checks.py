@@ -1,0 +1,47 @@
+"""The asset-check factory: a GX suite run as a (blocking) Dagster asset check.
+
+Checks are declared on the asset with `gx_check_spec` and evaluated inside the
+materialisation by `gx_check`, which also stores the results in `quality_results`.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import pyarrow as pa
+
+from quality.suites import validate_table
+from voxlake.audio import AudioLimits
+from voxlake.lake import Lake
+
+
+def check_name(table: str) -> str:
+    return f"gx_{table}"
+
+
+def gx_check_spec(asset: str, table: str, blocking: bool = True) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        check_name(table), asset=asset, blocking=blocking,
+        description=f"Great Expectations suite for the `{table}` table",
+    )
+
+
+def gx_check(
+    lake: Lake, asset: str, table: str, rows: pa.Table, batch: str = "",
+    expected_rows: int | None = None, limits: AudioLimits = AudioLimits(),
+) -> dg.AssetCheckResult:
+    results = validate_table(table, rows, batch, expected_rows, limits)
+    lake.write_table("quality_results", results, batch or None, part=f"quality-{table}")
+    failed = [r for r in results if not r["success"]]
+    return dg.AssetCheckResult(
+        asset_key=asset,
+        check_name=check_name(table),
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "expectations": len(results),
+            "failed": len(failed),
+            "failures": dg.MetadataValue.json(
+                [{k: r[k] for k in ("expectation", "column_name", "observed")} for r in failed]
+            ),
+        },
+    )

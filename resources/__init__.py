@@ -1,0 +1,21 @@
+"""Dagster resources: typed configuration for the lake and each stage."""
+
+from resources.config import (
+    CatalogResource,
+    DenoiserResource,
+    EmbedderResource,
+    IndexResource,
+    LakeResource,
+    MelResource,
+    default_resources,
+)
+
+__all__ = [
+    "CatalogResource",
+    "DenoiserResource",
+    "EmbedderResource",
+    "IndexResource",
+    "LakeResource",
+    "MelResource",
+    "default_resources",
+]

@@ -1,0 +1,85 @@
+"""ConfigurableResources: each holds a stage's typed settings and hands out core objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from voxlake import catalog
+from voxlake.audio import AudioLimits
+from voxlake.denoise import DenoiseConfig
+from voxlake.inbox import DEFAULT_BATCH_SIZE
+from voxlake.index import DEFAULT_ANN_THRESHOLD
+from voxlake.lake import Lake, default_root
+from voxlake.mel import MelConfig
+
+
+class LakeResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Where the lake lives, how big a batch may be, and what a voice must satisfy."""
+
+    root: str = ""  # "" means $VOXLAKE_HOME or ./.voxlake
+    batch_size: int = DEFAULT_BATCH_SIZE
+    min_duration_s: float = AudioLimits.min_duration_s
+    max_duration_s: float = AudioLimits.max_duration_s
+    silence_dbfs: float = AudioLimits.silence_dbfs
+
+    def lake(self) -> Lake:
+        return Lake(self.root or default_root()).ensure()
+
+    def limits(self) -> AudioLimits:
+        return AudioLimits(self.min_duration_s, self.max_duration_s, self.silence_dbfs)
+
+
+class DenoiserResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """DeepFilterNet3 settings (both in the fingerprint) and the worker count."""
+
+    atten_lim_db: float = DenoiseConfig.atten_lim_db
+    post_filter_beta: float = DenoiseConfig.post_filter_beta
+    workers: int = 1
+
+    def config(self) -> DenoiseConfig:
+        return DenoiseConfig(self.atten_lim_db, self.post_filter_beta)
+
+
+class MelResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The log-mel extractor's settings."""
+
+    n_mels: int = MelConfig.n_mels
+    n_fft: int = MelConfig.n_fft
+    hop_length: int = MelConfig.hop_length
+    workers: int = 1
+
+    def config(self) -> MelConfig:
+        return MelConfig(n_fft=self.n_fft, win_length=self.n_fft, hop_length=self.hop_length,
+                         n_mels=self.n_mels)
+
+
+class EmbedderResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The speaker embedder (GE2E) and its worker count."""
+
+    workers: int = 1
+
+
+class IndexResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The LanceDB index: rows from which an ANN index is built."""
+
+    ann_threshold: int = DEFAULT_ANN_THRESHOLD
+
+
+class CatalogResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The DuckDB catalog over the lake."""
+
+    def refresh(self, lake: Lake) -> list[str]:
+        return catalog.refresh(lake)
+
+
+def default_resources(root: str = "", workers: int = 1, **lake: Any) -> dict[str, Any]:
+    return {
+        "lake": LakeResource(root=root, **lake),
+        "denoiser": DenoiserResource(workers=workers),
+        "mel": MelResource(workers=workers),
+        "embedder": EmbedderResource(workers=workers),
+        "vector_index": IndexResource(),
+        "catalog": CatalogResource(),
+    }

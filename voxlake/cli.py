@@ -1,0 +1,273 @@
+"""The `voxlake` command: demo, ingest, run, sql, search, verify."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from voxlake.lake import Lake, default_root
+
+
+def _table(cols: Sequence[str], rows: Sequence[Sequence[Any]], limit: int = 200) -> str:
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        s = "" if v is None else str(v)
+        return s if len(s) <= 48 else s[:45] + "..."
+
+    cells = [[fmt(v) for v in r] for r in rows[:limit]]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
+    line = "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    if len(rows) > limit:
+        out.append(f"... {len(rows) - limit} more rows")
+    return "\n".join(out)
+
+
+def _lake(args: argparse.Namespace) -> Lake:
+    return Lake(args.lake or default_root()).ensure()
+
+
+# ingest -------------------------------------------------------------------------------
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    lake = _lake(args)
+    copied = 0
+    for p in map(Path, args.paths):
+        if not p.exists():
+            print(f"voxlake: no such file or folder: {p}", file=sys.stderr)
+            return 2
+        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        base = p if p.is_dir() else p.parent
+        for f in files:
+            dst = lake.inbox / p.name / f.relative_to(base) if p.is_dir() else lake.inbox / f.name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, dst)
+            copied += 1
+    print(f"copied {copied} file(s) into {lake.inbox}; `voxlake run` ingests them")
+    return 0
+
+
+# run ----------------------------------------------------------------------------------
+
+
+def _run(lake: Lake, workers: int) -> int:
+    from orchestration.runner import instance_for, run_pending
+
+    summary = run_pending(lake, instance_for(lake), workers)
+    from voxlake import catalog
+
+    catalog.refresh(lake)
+    print(f"new batches: {len(summary.new_batches)}; materialised: {len(summary.succeeded)}; "
+          f"failed: {len(summary.failed)}")
+    for b in summary.failed:
+        print(f"  FAILED: {b} (see `make ui` for the run's logs)", file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _run(_lake(args), args.workers)
+
+
+# sql ----------------------------------------------------------------------------------
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from voxlake import catalog
+
+    sql = args.query
+    if Path(sql).suffix == ".sql" and Path(sql).exists():
+        sql = Path(sql).read_text()
+    try:
+        cols, rows = catalog.query(_lake(args), sql)
+    except duckdb.Error as e:
+        print(f"voxlake sql: {e}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(json.dumps([dict(zip(cols, r, strict=True)) for r in rows], default=str, indent=1))
+    elif args.format == "csv":
+        print(",".join(cols))
+        for r in rows:
+            print(",".join("" if v is None else str(v) for v in r))
+    else:
+        print(_table(cols, rows))
+    return 0
+
+
+# search -------------------------------------------------------------------------------
+
+
+def _embed_file(path: Path) -> Any:
+    from voxlake import denoise, embed
+    from voxlake.audio import RejectedAudio, read_audio, resample, to_mono
+
+    try:
+        data, info = read_audio(path)
+    except RejectedAudio as e:
+        raise SystemExit(f"voxlake search: {path}: {e}") from None
+    x = resample(to_mono(data), info.sample_rate, denoise.SAMPLE_RATE)
+    y = denoise.denoise(x).audio
+    return embed.embed_ge2e(resample(y, denoise.SAMPLE_RATE, embed.SAMPLE_RATE))
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from voxlake import embed, index
+
+    lake = _lake(args)
+    try:
+        if args.voice:
+            vector, exclude = index.vector_of(lake, args.voice), args.voice
+        else:
+            stored = index.index_fingerprint(lake)
+            if stored is not None and stored != embed.fingerprint():
+                print(f"voxlake search: the index was built by embedder {stored}, this voxlake "
+                      f"embeds with {embed.fingerprint()}; rebuild the index first",
+                      file=sys.stderr)
+                return 2
+            vector, exclude = _embed_file(Path(args.audio)), None
+        hits = index.search(lake, vector, args.k, where=args.where, exclude=exclude)
+    except LookupError as e:
+        print(f"voxlake search: {e}", file=sys.stderr)
+        return 1
+    print(_table(["voice_id", "score", "speaker", "source", "batch"],
+                 [(h.voice_id, h.score, h.speaker, h.source, h.batch) for h in hits]))
+    return 0 if hits else 1
+
+
+# verify -------------------------------------------------------------------------------
+
+
+def _verify(lake: Lake, runs: int, batches: list[str] | None, workers: int) -> int:
+    from orchestration.runner import instance_for, run_verify
+    from voxlake import catalog
+
+    failed = run_verify(lake, instance_for(lake), batches, runs, workers)
+    catalog.refresh(lake)
+    cols, rows = catalog.query(
+        lake,
+        "select batch, stage, count(*) as runs, bool_and(match) as match, "
+        "min(first_voice) as first_voice, max(max_abs_diff) as max_abs_diff "
+        "from reproducibility group by batch, stage "
+        "order by batch, array_position(['raw_voices','denoised_voices','voice_mel_stats',"
+        "'voice_embeddings'], stage)",
+    )
+    if batches:
+        rows = [r for r in rows if r[0] in batches]
+    print(_table(cols, rows))
+    bad = [r for r in rows if not r[3]]
+    verdict = "bit-identical" if not bad and not failed else "MISMATCH"
+    print(f"reproducibility: {verdict} ({len(rows)} batch x stage checks, {runs} run(s) each)")
+    return 0 if verdict == "bit-identical" and rows else 1
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    return _verify(_lake(args), args.runs, args.batches, args.workers)
+
+
+# demo ---------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from voxlake import catalog, corpus, demo, index
+
+    lake = _lake(args)
+    t0 = time.perf_counter()
+    print(f"lake: {lake.root}")
+    print(f"generating {args.voices} voices from {max(6, args.voices // 4)} synthetic speakers "
+          f"(seed {args.seed}) ...")
+    corpus.generate(lake.inbox, demo.clean_dir(lake), args.voices,
+                    n_speakers=min(max(6, args.voices // 4), max(args.voices, 1)), seed=args.seed)
+    if _run(lake, args.workers) != 0:
+        return 1
+    q = lambda sql: catalog.query(lake, sql)[1]  # noqa: E731
+    n_voices = q("select count(*) from voices")[0][0]
+    print("\n== summary ==")
+    print(f"voices ingested: {n_voices}")
+    rejected = q("select file_name, reason, detail from rejected order by file_name")
+    print(f"rejected: {len(rejected)}")
+    for name, reason, detail in rejected:
+        print(f"  {name}: {reason} ({detail})")
+    scores = demo.score_pairs(lake)
+    print(f"SI-SDR gain on {len(scores)} noisy/clean pairs: mean {demo.mean_gain(scores):+.2f} dB")
+    stats = q("select count(*), min(n_frames), min(n_voices) from dataset_mel_stats")[0]
+    print(f"dataset mel stats: mean/std shape ({stats[0]},) over {stats[1]} frames "
+          f"of {stats[2]} voices")
+    print(f"index rows: {index.count(lake)}")
+    first = q("select voice_id, speaker from voices order by source_path limit 1")
+    if first:
+        vid, spk = first[0]
+        hits = index.search(lake, index.vector_of(lake, vid), 5, exclude=vid)
+        print(f"voices most like {vid[:12]} ({spk}):")
+        for h in hits:
+            print(f"  {h.voice_id[:12]}  {h.score:.3f}  {h.speaker}")
+    print()
+    code = _verify(lake, 1, None, args.workers)
+    print(f"\ndone in {time.perf_counter() - t0:.0f} s. Open the UI on this lake with:\n"
+          f"  make ui LAKE={lake.root}\n"
+          f"or: VOXLAKE_HOME={lake.root} DAGSTER_HOME={lake.root}/dagster "
+          f"dagster dev -w workspace.yaml")
+    return code
+
+
+# main ---------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="voxlake", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_)
+        sp.add_argument("--lake", help="lake root (default: $VOXLAKE_HOME or ./.voxlake)")
+        return sp
+
+    d = add("demo", "generate a corpus, run the whole pipeline, print a summary")
+    d.add_argument("--voices", type=int, default=24)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--workers", type=int, default=1)
+    d.set_defaults(fn=cmd_demo)
+    i = add("ingest", "copy files or folders into the inbox")
+    i.add_argument("paths", nargs="+")
+    i.set_defaults(fn=cmd_ingest)
+    r = add("run", "materialise pending batches and what depends on them (no daemon)")
+    r.add_argument("--workers", type=int, default=1)
+    r.set_defaults(fn=cmd_run)
+    s = add("sql", "run a read-only SQL query (or a .sql file) on the catalog")
+    s.add_argument("query")
+    s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    s.set_defaults(fn=cmd_sql)
+    se = add("search", "find the voices most like a voice or an audio file")
+    g = se.add_mutually_exclusive_group(required=True)
+    g.add_argument("--voice", help="voice_id")
+    g.add_argument("--audio", help="an audio file (denoised and embedded on the fly)")
+    se.add_argument("-k", type=int, default=5)
+    se.add_argument("--where", help="SQL filter on speaker, source, batch")
+    se.set_defaults(fn=cmd_search)
+    v = add("verify", "recompute batches and compare BLAKE3 stage hashes (exit 1 on mismatch)")
+    v.add_argument("--runs", type=int, default=3)
+    v.add_argument("--batches", nargs="*")
+    v.add_argument("--workers", type=int, default=1)
+    v.set_defaults(fn=cmd_verify)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    args = parser().parse_args(argv)
+    return int(args.fn(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
