@@ -42,7 +42,7 @@ class Speaker:
             f0=float(rng.uniform(185, 250) if female else rng.uniform(85, 140)),
             formant_scale=float(rng.uniform(1.08, 1.22) if female else rng.uniform(0.86, 1.0)),
             tilt=float(rng.uniform(0.85, 0.97)),
-            breath=float(rng.uniform(0.02, 0.15)),
+            breath=float(rng.uniform(0.0, 0.02)),
             rate=float(rng.uniform(3.0, 5.5)),
             jitter=float(rng.uniform(0.005, 0.02)),
         )
@@ -87,7 +87,8 @@ def synthesize(speaker: Speaker, duration_s: float, rng: np.random.Generator) ->
         env = np.sin(np.pi * np.linspace(0, 1, length)) ** 0.6
         cons = int(length * rng.uniform(0.15, 0.3))
         excitation = src[seg] * env
-        excitation[:cons] = rng.standard_normal(cons) * 0.3 * np.std(src) * rng.uniform(0.3, 1.5)
+        # consonant onset: a nasal-like murmur (low-passed, quieter voicing)
+        excitation[:cons] = lfilter([0.15], [1.0, -0.9], src[seg][:cons]) * rng.uniform(0.2, 0.6)
         y = excitation
         for k in range(3):
             b, a = _resonator(vowel[k] * rng.uniform(0.95, 1.05), BANDWIDTHS[k], sr)
