@@ -1,0 +1,132 @@
+"""End to end through the `voxlake` command, as a user runs it (marked slow)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def voxlake(*args: str, lake: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DAGSTER_HOME": str(lake / "dagster")}
+    env.pop("VOXLAKE_HOME", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "voxlake.cli", *args, "--lake", str(lake)],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=900,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"voxlake {' '.join(args)} -> {proc.returncode}\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def _sql(q: str, lake: Path) -> list[dict[str, object]]:
+    return json.loads(voxlake("sql", q, "--format", "json", lake=lake).stdout)
+
+
+@pytest.fixture(scope="module")
+def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    lake = tmp_path_factory.mktemp("cli") / "lake"
+    out = voxlake("demo", "--voices", "8", lake=lake).stdout
+    return lake, out
+
+
+@pytest.mark.slow
+def test_demo_prints_the_summary(demo_lake: tuple[Path, str]) -> None:
+    _, out = demo_lake
+    for needle in ("voices ingested: 8", "rejected: 4", "SI-SDR gain on 8", "shape (128,)",
+                   "index rows: 8", "voices most like", "reproducibility: bit-identical",
+                   "make ui"):
+        assert needle in out, needle
+
+
+@pytest.mark.slow
+def test_sql_counts_and_read_only(demo_lake: tuple[Path, str]) -> None:
+    lake, _ = demo_lake
+    assert _sql("select count(*) as n from voices", lake) == [{"n": 8}]
+    assert _sql("select count(*) as n from rejected", lake) == [{"n": 4}]
+    assert voxlake("sql", "drop view voices", lake=lake, check=False).returncode == 1
+    rows = _sql(str(ROOT / "sql" / "queries" / "rejections_by_reason.sql"), lake)
+    assert {r["reason"] for r in rows} == {"empty", "undecodable", "silent"}
+
+
+@pytest.mark.slow
+def test_search_by_voice_and_by_audio(demo_lake: tuple[Path, str]) -> None:
+    lake, _ = demo_lake
+    (first,) = _sql("select voice_id, raw_path from voices order by voice_id limit 1", lake)
+    by_voice = voxlake("search", "--voice", str(first["voice_id"]), "-k", "3", lake=lake).stdout
+    assert len(by_voice.strip().splitlines()) == 2 + 3
+    by_audio = voxlake("search", "--audio", str(lake / str(first["raw_path"])), "-k", "1",
+                       lake=lake).stdout
+    line = by_audio.strip().splitlines()[2]
+    assert line.startswith(str(first["voice_id"])[:40])  # a voice finds itself first
+    assert float(line.split()[1]) > 0.99
+    missing = voxlake("search", "--voice", "nope", lake=lake, check=False)
+    assert missing.returncode == 1 and "no voice" in missing.stderr
+
+
+@pytest.mark.slow
+def test_reingesting_adds_nothing_and_verify_passes(demo_lake: tuple[Path, str],
+                                                    tmp_path: Path) -> None:
+    lake, _ = demo_lake
+    again = tmp_path / "again"
+    again.mkdir()
+    for f in sorted((lake / "inbox").glob("spk*.wav"))[:2]:
+        (again / f"copy-{f.name}").write_bytes(f.read_bytes())
+    voxlake("ingest", str(again), lake=lake)
+    out = voxlake("run", lake=lake).stdout
+    assert "new batches: 0" in out
+    assert _sql("select count(*) as n from voices", lake) == [{"n": 8}]
+    verify = voxlake("verify", "--runs", "2", lake=lake)
+    assert "reproducibility: bit-identical" in verify.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_the_ui_serves_the_asset_graph_with_partitions(demo_lake: tuple[Path, str]) -> None:
+    lake, _ = demo_lake
+    port = _free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(lake / "dagster"), "VOXLAKE_HOME": str(lake)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dagster_webserver", "-w", "workspace.yaml", "-h", "127.0.0.1",
+         "-p", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    query = {"query": "{ assetNodes { assetKey { path } partitionKeys } }"}
+    try:
+        deadline, data = time.time() + 120, None
+        while time.time() < deadline and data is None:
+            try:
+                req = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/graphql", json.dumps(query).encode(),
+                    {"Content-Type": "application/json"})
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    body = json.loads(resp.read())
+                if body.get("data", {}).get("assetNodes"):
+                    data = body["data"]
+            except OSError:
+                time.sleep(1)
+        assert data is not None, "the webserver did not answer"
+        keys = {"/".join(n["assetKey"]["path"]) for n in data["assetNodes"]}
+        assert {"raw_voices", "voice_index", "reproducibility"} <= keys
+        raw = next(n for n in data["assetNodes"] if n["assetKey"]["path"] == ["raw_voices"])
+        names = raw["partitionKeys"]
+        batches = _sql("select distinct batch from voices", lake)
+        assert sorted(names) == sorted(b["batch"] for b in batches)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

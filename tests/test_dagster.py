@@ -1,0 +1,119 @@
+"""The Dagster layer: definitions load, assets materialise into a temp lake, the sensor."""
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from assets import ALL_ASSETS, BATCH_ASSETS, GLOBAL_ASSETS
+from conftest import make_lake
+from orchestration.definitions import defs
+from orchestration.sensors import voice_inbox
+from resources import LakeResource, default_resources
+from voxlake.inbox import list_batches
+from voxlake.lake import Lake
+
+
+def _instance(tmp_path: Path):  # type: ignore[no-untyped-def]
+    (tmp_path / "dagster").mkdir(exist_ok=True)
+    return dg.instance_for_test(temp_dir=str(tmp_path / "dagster"))
+
+
+def _keys(assets: list) -> list[dg.AssetKey]:  # type: ignore[type-arg]
+    return [k for a in assets for k in a.keys]
+
+
+def test_definitions_load() -> None:
+    dg.Definitions.validate_loadable(defs)
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert keys == {"raw_voices", "denoised_voices", "voice_mel_stats", "mel_stats",
+                    "voice_embeddings", "voice_index", "reproducibility"}
+    assert defs.resolve_sensor_def("voice_inbox") is not None
+    for name in ("ingest_batch", "refresh_dataset", "verify_batch"):
+        assert defs.resolve_job_def(name) is not None
+
+
+def test_sensor_adds_partitions_and_requests_runs_once(tmp_path: Path) -> None:
+    lake = make_lake(tmp_path / "lake", voices=3, speakers=3, bad_files=False)
+    with _instance(tmp_path) as instance:
+        resources = {"lake": LakeResource(root=str(lake.root), batch_size=2)}
+        ctx = dg.build_sensor_context(instance=instance, resources=resources)
+        result = voice_inbox(ctx)
+        assert isinstance(result, dg.SensorResult)
+        keys = list_batches(lake)
+        assert len(keys) == 2  # 3 files, batch size 2
+        assert [r.partition_key for r in result.run_requests or []] == keys
+        (add,) = result.dynamic_partitions_requests or []
+        assert list(add.partition_keys) == keys
+        instance.add_dynamic_partitions("voice_batches", keys)  # what the daemon does
+        again = voice_inbox(dg.build_sensor_context(instance=instance, resources=resources))
+        assert isinstance(again, dg.SkipReason)
+        assert list_batches(lake) == keys
+
+
+def test_assets_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
+    lake = make_lake(tmp_path / "lake", voices=3, speakers=3)
+    with _instance(tmp_path) as instance:
+        resources = default_resources(str(lake.root))
+        ctx = dg.build_sensor_context(instance=instance, resources={"lake": resources["lake"]})
+        result = voice_inbox(ctx)
+        assert isinstance(result, dg.SensorResult)
+        (key,) = [r.partition_key for r in result.run_requests or []]
+        instance.add_dynamic_partitions("voice_batches", [key])
+        run = dg.materialize(ALL_ASSETS, selection=_keys(BATCH_ASSETS), partition_key=key,
+                             instance=instance, resources=resources)
+        assert run.success
+        mats = {m.asset_key.to_user_string(): m for m in run.get_asset_materialization_events()}
+        raw = mats["raw_voices"].materialization
+        assert raw.metadata["rows"].value == 3 and raw.metadata["rejected"].value == 4
+        denoised = mats["denoised_voices"].materialization
+        assert denoised.tags and "dagster/data_version" in denoised.tags
+        checks = run.get_asset_check_evaluations()
+        assert len(checks) == 5 and all(c.passed for c in checks)
+        glob = dg.materialize(ALL_ASSETS, selection=_keys(GLOBAL_ASSETS), instance=instance,
+                              resources=resources)
+        assert glob.success
+        stats = {m.asset_key.to_user_string(): m.materialization
+                 for m in glob.get_asset_materialization_events()}
+        assert stats["mel_stats"].metadata["rows"].value == 128
+        assert "data:image/png;base64" in stats["mel_stats"].metadata["plot"].value
+        assert stats["voice_index"].metadata["rows"].value == 3
+        quality = Lake(lake.root).read_table("quality_results")
+        assert quality.num_rows > 10 and all(quality["success"].to_pylist())
+        verify = dg.materialize(ALL_ASSETS, selection=[dg.AssetKey("reproducibility")],
+                                partition_key=key, instance=instance, resources=resources)
+        (mat,) = verify.get_asset_materialization_events()
+        assert mat.materialization.metadata["verdict"].value == "bit-identical"
+
+
+def test_a_failed_blocking_check_stops_downstream_stages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import great_expectations.expectations as gxe
+
+    import quality.suites as suites
+
+    real = suites._suite
+
+    def strict(table, expected_rows, limits):  # type: ignore[no-untyped-def]
+        extra = [gxe.ExpectTableRowCountToEqual(value=999)] if table == "denoise_metrics" else []
+        return real(table, expected_rows, limits) + extra
+
+    monkeypatch.setattr(suites, "_suite", strict)
+    lake = make_lake(tmp_path / "lake", voices=2, speakers=2, bad_files=False)
+    with _instance(tmp_path) as instance:
+        resources = default_resources(str(lake.root))
+        ctx = dg.build_sensor_context(instance=instance, resources={"lake": resources["lake"]})
+        result = voice_inbox(ctx)
+        assert isinstance(result, dg.SensorResult)
+        (key,) = [r.partition_key for r in result.run_requests or []]
+        instance.add_dynamic_partitions("voice_batches", [key])
+        run = dg.materialize(ALL_ASSETS, selection=_keys(BATCH_ASSETS), partition_key=key,
+                             instance=instance, resources=resources, raise_on_error=False)
+        assert not run.success
+        done = {m.asset_key.to_user_string() for m in run.get_asset_materialization_events()}
+        assert done == {"raw_voices", "denoised_voices"}  # mel and embeddings were blocked
+        failed = [c for c in run.get_asset_check_evaluations() if not c.passed]
+        assert [c.check_name for c in failed] == ["gx_denoise_metrics"]
+        stored = Lake(lake.root).read_table("quality_results", key).to_pylist()
+        assert any(not r["success"] and r["table_name"] == "denoise_metrics" for r in stored)
