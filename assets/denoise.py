@@ -9,8 +9,11 @@ from .results import materialize_result
 
 
 @dg.asset(
-    partitions_def=voice_batches, code_version=denoise.CODE_VERSION, group_name="voices",
-    deps=["raw_voices"], check_specs=[gx_check_spec("denoised_voices", "denoise_metrics")],
+    partitions_def=voice_batches,
+    code_version=denoise.CODE_VERSION,
+    group_name="voices",
+    deps=["raw_voices"],
+    check_specs=[gx_check_spec("denoised_voices", "denoise_metrics")],
 )
 def denoised_voices(
     context: dg.AssetExecutionContext, lake: LakeResource, denoiser: DenoiserResource
@@ -19,6 +22,7 @@ def denoised_voices(
     lk, batch = lake.lake(), context.partition_key
     result = stages.denoise_batch(lk, batch, denoiser.config(), denoiser.workers)
     metrics = lk.read_table("denoise_metrics", batch)
-    check = gx_check(lk, "denoised_voices", "denoise_metrics", metrics, batch,
-                     expected_rows=result.rows)
+    check = gx_check(
+        lk, "denoised_voices", "denoise_metrics", metrics, batch, expected_rows=result.rows
+    )
     return materialize_result(result, [check], **denoise.model_info())

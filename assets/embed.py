@@ -9,8 +9,11 @@ from .results import materialize_result
 
 
 @dg.asset(
-    partitions_def=voice_batches, code_version=embed.CODE_VERSION, group_name="embeddings",
-    deps=["denoised_voices"], check_specs=[gx_check_spec("voice_embeddings", "embeddings")],
+    partitions_def=voice_batches,
+    code_version=embed.CODE_VERSION,
+    group_name="embeddings",
+    deps=["denoised_voices"],
+    check_specs=[gx_check_spec("voice_embeddings", "embeddings")],
 )
 def voice_embeddings(
     context: dg.AssetExecutionContext, lake: LakeResource, embedder: EmbedderResource
@@ -18,6 +21,12 @@ def voice_embeddings(
     """One L2-normalised 256-d GE2E speaker embedding per denoised voice."""
     lk, batch = lake.lake(), context.partition_key
     result = stages.embed_batch(lk, batch, embedder.workers)
-    check = gx_check(lk, "voice_embeddings", "embeddings", lk.read_table("embeddings", batch),
-                     batch, expected_rows=result.rows)
+    check = gx_check(
+        lk,
+        "voice_embeddings",
+        "embeddings",
+        lk.read_table("embeddings", batch),
+        batch,
+        expected_rows=result.rows,
+    )
     return materialize_result(result, [check])

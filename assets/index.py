@@ -9,7 +9,9 @@ from .results import materialize_result
 
 
 @dg.asset(
-    code_version=index.CODE_VERSION, group_name="embeddings", deps=["voice_embeddings"],
+    code_version=index.CODE_VERSION,
+    group_name="embeddings",
+    deps=["voice_embeddings"],
     automation_condition=dg.AutomationCondition.eager(),
     check_specs=[gx_check_spec("voice_index", "index")],
 )

@@ -10,7 +10,9 @@ from .results import materialize_result
 
 
 @dg.asset(
-    partitions_def=voice_batches, code_version=ingest.CODE_VERSION, group_name="voices",
+    partitions_def=voice_batches,
+    code_version=ingest.CODE_VERSION,
+    group_name="voices",
     check_specs=[gx_check_spec("raw_voices", "voices"), gx_check_spec("raw_voices", "accounted")],
 )
 def raw_voices(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:  # type: ignore[type-arg]
@@ -19,9 +21,11 @@ def raw_voices(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Mate
     result = ingest.ingest_batch(lk, batch, lake.limits())
     inputs = len(read_manifest(lk, batch).files)
     checks = [
-        gx_check(lk, "raw_voices", "voices", lk.read_table("voices", batch), batch,
-                 limits=lake.limits()),
-        gx_check(lk, "raw_voices", "accounted", ingest.accounted(lk, batch), batch,
-                 expected_rows=inputs),
+        gx_check(
+            lk, "raw_voices", "voices", lk.read_table("voices", batch), batch, limits=lake.limits()
+        ),
+        gx_check(
+            lk, "raw_voices", "accounted", ingest.accounted(lk, batch), batch, expected_rows=inputs
+        ),
     ]
     return materialize_result(result, checks)

@@ -10,12 +10,17 @@ class ReproducibilityConfig(dg.Config):
 
 
 @dg.asset(
-    partitions_def=voice_batches, code_version="verify-1", group_name="quality",
+    partitions_def=voice_batches,
+    code_version="verify-1",
+    group_name="quality",
     deps=["voice_embeddings", "voice_mel_stats"],
 )
 def reproducibility(
-    context: dg.AssetExecutionContext, config: ReproducibilityConfig, lake: LakeResource,
-    denoiser: DenoiserResource, mel: MelResource,
+    context: dg.AssetExecutionContext,
+    config: ReproducibilityConfig,
+    lake: LakeResource,
+    denoiser: DenoiserResource,
+    mel: MelResource,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Recompute the batch from its raw audio and compare every stage's BLAKE3 hash."""
     cfg = VerifyConfig(denoiser.config(), mel.config(), denoiser.workers)
@@ -35,6 +40,8 @@ def reproducibility(
 def _markdown(rows: list[dict[str, object]]) -> str:
     lines = ["| stage | run | match | first voice | max abs diff |", "|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['stage']} | {r['run']} | {r['match']} | {r['first_voice'] or ''} "
-                     f"| {r['max_abs_diff']} |")
+        lines.append(
+            f"| {r['stage']} | {r['run']} | {r['match']} | {r['first_voice'] or ''} "
+            f"| {r['max_abs_diff']} |"
+        )
     return "\n".join(lines)

@@ -10,7 +10,8 @@ from voxlake.lineage import StageResult
 
 
 def materialize_result(
-    result: StageResult, checks: list[dg.AssetCheckResult] | None = None,
+    result: StageResult,
+    checks: list[dg.AssetCheckResult] | None = None,
     **metadata: Any,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     meta: dict[str, Any] = {

@@ -52,7 +52,10 @@ def _keys(assets: list[Any]) -> list[dg.AssetKey]:
 
 
 def run_pending(
-    lake: Lake, instance: dg.DagsterInstance, workers: int = 1, echo: Echo = print,
+    lake: Lake,
+    instance: dg.DagsterInstance,
+    workers: int = 1,
+    echo: Echo = print,
     **lake_options: Any,
 ) -> RunSummary:
     """Scan the inbox, materialise every batch not yet through all stages, then the globals."""
@@ -62,40 +65,63 @@ def run_pending(
     if new:
         instance.add_dynamic_partitions(PARTITIONS, new)
         summary.new_batches = new
-    pending = [b for b in list_batches(lake) if stored_stage_hash(lake, b, "voice_embeddings") is None]
+    pending = [
+        b for b in list_batches(lake) if stored_stage_hash(lake, b, "voice_embeddings") is None
+    ]
     for i, batch in enumerate(pending, 1):
         echo(f"[{i}/{len(pending)}] batch {batch}: raw -> denoise -> mel -> embeddings ...")
         t0 = time.perf_counter()
         result = dg.materialize(
-            ALL_ASSETS, selection=_keys(BATCH_ASSETS), partition_key=batch, instance=instance,
-            resources=resources, run_config=QUIET, raise_on_error=False,
+            ALL_ASSETS,
+            selection=_keys(BATCH_ASSETS),
+            partition_key=batch,
+            instance=instance,
+            resources=resources,
+            run_config=QUIET,
+            raise_on_error=False,
         )
         (summary.succeeded if result.success else summary.failed).append(batch)
         echo(f"      {'done' if result.success else 'FAILED'} in {time.perf_counter() - t0:.1f} s")
     if pending or not lake.catalog_path.exists():
         echo("dataset: mel statistics and voice index ...")
-        result = dg.materialize(ALL_ASSETS, selection=_keys(GLOBAL_ASSETS), instance=instance,
-                                resources=resources, run_config=QUIET, raise_on_error=False)
+        result = dg.materialize(
+            ALL_ASSETS,
+            selection=_keys(GLOBAL_ASSETS),
+            instance=instance,
+            resources=resources,
+            run_config=QUIET,
+            raise_on_error=False,
+        )
         if not result.success:
             summary.failed.append("(dataset)")
     return summary
 
 
 def run_verify(
-    lake: Lake, instance: dg.DagsterInstance, batches: list[str] | None = None, runs: int = 3,
-    workers: int = 1, echo: Echo = print,
+    lake: Lake,
+    instance: dg.DagsterInstance,
+    batches: list[str] | None = None,
+    runs: int = 3,
+    workers: int = 1,
+    echo: Echo = print,
 ) -> list[str]:
     """Materialise `reproducibility` for the batches (default: all completed); failed keys."""
     resources = default_resources(str(lake.root), workers)
-    chosen = batches or [b for b in list_batches(lake)
-                         if stored_stage_hash(lake, b, "voice_embeddings")]
+    chosen = batches or [
+        b for b in list_batches(lake) if stored_stage_hash(lake, b, "voice_embeddings")
+    ]
     failed = []
     for i, batch in enumerate(chosen, 1):
         echo(f"[{i}/{len(chosen)}] verifying batch {batch}: {runs} run(s) ...")
         config = {"ops": {"reproducibility": {"config": {"runs": runs}}}, **QUIET}
         result = dg.materialize(
-            ALL_ASSETS, selection=[dg.AssetKey("reproducibility")], partition_key=batch,
-            instance=instance, resources=resources, run_config=config, raise_on_error=False,
+            ALL_ASSETS,
+            selection=[dg.AssetKey("reproducibility")],
+            partition_key=batch,
+            instance=instance,
+            resources=resources,
+            run_config=config,
+            raise_on_error=False,
         )
         if not result.success:
             failed.append(batch)

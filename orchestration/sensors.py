@@ -18,8 +18,9 @@ def pending_partitions(instance: dg.DagsterInstance, lake: LakeResource) -> list
     return [b for b in list_batches(lk) if b not in known]
 
 
-@dg.sensor(job=ingest_batch_job, minimum_interval_seconds=30,
-           default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    job=ingest_batch_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING
+)
 def voice_inbox(
     context: dg.SensorEvaluationContext, lake: LakeResource
 ) -> dg.SensorResult | dg.SkipReason:

@@ -20,14 +20,21 @@ def check_name(table: str) -> str:
 
 def gx_check_spec(asset: str, table: str, blocking: bool = True) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
-        check_name(table), asset=asset, blocking=blocking,
+        check_name(table),
+        asset=asset,
+        blocking=blocking,
         description=f"Great Expectations suite for the `{table}` table",
     )
 
 
 def gx_check(
-    lake: Lake, asset: str, table: str, rows: pa.Table, batch: str = "",
-    expected_rows: int | None = None, limits: AudioLimits = AudioLimits(),
+    lake: Lake,
+    asset: str,
+    table: str,
+    rows: pa.Table,
+    batch: str = "",
+    expected_rows: int | None = None,
+    limits: AudioLimits = AudioLimits(),
 ) -> dg.AssetCheckResult:
     results = validate_table(table, rows, batch, expected_rows, limits)
     lake.write_table("quality_results", results, batch or None, part=f"quality-{table}")

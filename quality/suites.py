@@ -23,8 +23,16 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 logging.getLogger("great_expectations").setLevel(logging.ERROR)
 
 REJECT_REASONS = [
-    "missing", "unreadable", "changed", "empty", "undecodable", "non_finite", "too_short",
-    "too_long", "silent", "stage_error",
+    "missing",
+    "unreadable",
+    "changed",
+    "empty",
+    "undecodable",
+    "non_finite",
+    "too_short",
+    "too_long",
+    "silent",
+    "stage_error",
 ]
 
 
@@ -32,51 +40,72 @@ def _suite(table: str, expected_rows: int | None, limits: AudioLimits) -> list[A
     import great_expectations.expectations as gxe
 
     def unique_id() -> list[Any]:
-        return [gxe.ExpectColumnValuesToNotBeNull(column="voice_id"),
-                gxe.ExpectColumnValuesToBeUnique(column="voice_id")]
+        return [
+            gxe.ExpectColumnValuesToNotBeNull(column="voice_id"),
+            gxe.ExpectColumnValuesToBeUnique(column="voice_id"),
+        ]
 
-    rows = ([gxe.ExpectTableRowCountToEqual(value=expected_rows)]
-            if expected_rows is not None else [])
+    rows = (
+        [gxe.ExpectTableRowCountToEqual(value=expected_rows)] if expected_rows is not None else []
+    )
     suites: dict[str, list[Any]] = {
-        "voices": unique_id() + [
-            gxe.ExpectColumnValuesToBeBetween(column="sample_rate", min_value=1000,
-                                              max_value=768_000),
+        "voices": unique_id()
+        + [
+            gxe.ExpectColumnValuesToBeBetween(
+                column="sample_rate", min_value=1000, max_value=768_000
+            ),
             gxe.ExpectColumnValuesToBeBetween(column="channels", min_value=1, max_value=64),
-            gxe.ExpectColumnValuesToBeBetween(column="duration_s",
-                                              min_value=limits.min_duration_s,
-                                              max_value=limits.max_duration_s),
-            gxe.ExpectColumnValuesToBeBetween(column="rms_dbfs", min_value=limits.silence_dbfs,
-                                              max_value=0.01),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="duration_s",
+                min_value=limits.min_duration_s,
+                max_value=limits.max_duration_s,
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="rms_dbfs", min_value=limits.silence_dbfs, max_value=0.01
+            ),
         ],
         "accounted": rows,  # voices + rejected + duplicates against the manifest
-        "rejected": [gxe.ExpectColumnValuesToBeInSet(column="reason", value_set=REJECT_REASONS),
-                     gxe.ExpectColumnValuesToNotBeNull(column="source_path")],
-        "denoise_metrics": unique_id() + [
+        "rejected": [
+            gxe.ExpectColumnValuesToBeInSet(column="reason", value_set=REJECT_REASONS),
+            gxe.ExpectColumnValuesToNotBeNull(column="source_path"),
+        ],
+        "denoise_metrics": unique_id()
+        + [
             gxe.ExpectColumnValuesToBeInSet(column="sample_rate", value_set=[48_000]),
-            gxe.ExpectColumnValuesToBeBetween(column="out_rms_dbfs", min_value=-240,
-                                              max_value=0.01),
-            gxe.ExpectColumnValuesToBeBetween(column="out_clip_fraction", min_value=0,
-                                              max_value=0.01),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="out_rms_dbfs", min_value=-240, max_value=0.01
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="out_clip_fraction", min_value=0, max_value=0.01
+            ),
             gxe.ExpectColumnValuesToNotBeNull(column="content_hash"),
-        ] + rows,
-        "voice_mel_stats": unique_id() + [
+        ]
+        + rows,
+        "voice_mel_stats": unique_id()
+        + [
             gxe.ExpectColumnValuesToBeBetween(column="n_frames", min_value=1),
             gxe.ExpectColumnValuesToBeBetween(column="min_std", min_value=0, strict_min=True),
-        ] + rows,
+        ]
+        + rows,
         "dataset_mel_stats": [
             gxe.ExpectColumnValuesToBeBetween(column="std", min_value=0, strict_min=True),
             gxe.ExpectColumnValuesToNotBeNull(column="mean"),
             gxe.ExpectColumnValuesToBeUnique(column="bin"),
-        ] + rows,
-        "embeddings": unique_id() + [
-            gxe.ExpectColumnValuesToBeBetween(column="vector_norm", min_value=0.999,
-                                              max_value=1.001),
+        ]
+        + rows,
+        "embeddings": unique_id()
+        + [
+            gxe.ExpectColumnValuesToBeBetween(
+                column="vector_norm", min_value=0.999, max_value=1.001
+            ),
             gxe.ExpectColumnValuesToBeInSet(column="vector_finite", value_set=[True]),
-        ] + rows,
+        ]
+        + rows,
         "index": [
             gxe.ExpectColumnValuesToBeUnique(column="voice_id"),
             gxe.ExpectColumnValuesToNotBeNull(column="voice_id"),
-        ] + rows,
+        ]
+        + rows,
     }
     return suites[table]
 
@@ -110,7 +139,10 @@ def _context() -> Any:
 
 
 def validate_table(
-    table: str, rows: pa.Table, batch: str = "", expected_rows: int | None = None,
+    table: str,
+    rows: pa.Table,
+    batch: str = "",
+    expected_rows: int | None = None,
     limits: AudioLimits = AudioLimits(),
 ) -> list[dict[str, Any]]:
     """Run `table`'s suite on `rows`; one quality_results row per expectation."""
@@ -132,10 +164,16 @@ def validate_table(
         cfg = r.expectation_config
         res = r.result or {}
         observed = res.get("observed_value")
-        out.append({
-            "batch": batch, "table_name": table, "expectation": cfg.type,
-            "column_name": cfg.kwargs.get("column"), "success": bool(r.success),
-            "unexpected_count": int(res.get("unexpected_count") or 0),
-            "observed": None if observed is None else str(observed)[:200], "checked_at": when,
-        })
+        out.append(
+            {
+                "batch": batch,
+                "table_name": table,
+                "expectation": cfg.type,
+                "column_name": cfg.kwargs.get("column"),
+                "success": bool(r.success),
+                "unexpected_count": int(res.get("unexpected_count") or 0),
+                "observed": None if observed is None else str(observed)[:200],
+                "checked_at": when,
+            }
+        )
     return out

@@ -51,8 +51,9 @@ class MelResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     workers: int = 1
 
     def config(self) -> MelConfig:
-        return MelConfig(n_fft=self.n_fft, win_length=self.n_fft, hop_length=self.hop_length,
-                         n_mels=self.n_mels)
+        return MelConfig(
+            n_fft=self.n_fft, win_length=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels
+        )
 
 
 class EmbedderResource(dg.ConfigurableResource):  # type: ignore[type-arg]

@@ -13,8 +13,9 @@ from voxlake.lake import Lake
 warnings.filterwarnings("ignore")
 
 
-def make_lake(root: Path, voices: int = 6, speakers: int = 3, seed: int = 0,
-              bad_files: bool = True) -> Lake:
+def make_lake(
+    root: Path, voices: int = 6, speakers: int = 3, seed: int = 0, bad_files: bool = True
+) -> Lake:
     lake = Lake(root).ensure()
     corpus.generate(lake.inbox, lake.root / "demo" / "clean", voices, speakers, seed, bad_files)
     return lake

@@ -21,11 +21,16 @@ def voxlake(*args: str, lake: Path, check: bool = True) -> subprocess.CompletedP
     env.pop("VOXLAKE_HOME", None)
     proc = subprocess.run(
         [sys.executable, "-m", "voxlake.cli", *args, "--lake", str(lake)],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=900,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=900,
     )
     if check and proc.returncode != 0:
-        raise AssertionError(f"voxlake {' '.join(args)} -> {proc.returncode}\n"
-                             f"{proc.stdout}\n{proc.stderr}")
+        raise AssertionError(
+            f"voxlake {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc
 
 
@@ -43,9 +48,16 @@ def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 @pytest.mark.slow
 def test_demo_prints_the_summary(demo_lake: tuple[Path, str]) -> None:
     _, out = demo_lake
-    for needle in ("voices ingested: 8", "rejected: 4", "SI-SDR gain on 8", "shape (128,)",
-                   "index rows: 8", "voices most like", "reproducibility: bit-identical",
-                   "make ui"):
+    for needle in (
+        "voices ingested: 8",
+        "rejected: 4",
+        "SI-SDR gain on 8",
+        "shape (128,)",
+        "index rows: 8",
+        "voices most like",
+        "reproducibility: bit-identical",
+        "make ui",
+    ):
         assert needle in out, needle
 
 
@@ -65,8 +77,9 @@ def test_search_by_voice_and_by_audio(demo_lake: tuple[Path, str]) -> None:
     (first,) = _sql("select voice_id, raw_path from voices order by voice_id limit 1", lake)
     by_voice = voxlake("search", "--voice", str(first["voice_id"]), "-k", "3", lake=lake).stdout
     assert len(by_voice.strip().splitlines()) == 2 + 3
-    by_audio = voxlake("search", "--audio", str(lake / str(first["raw_path"])), "-k", "1",
-                       lake=lake).stdout
+    by_audio = voxlake(
+        "search", "--audio", str(lake / str(first["raw_path"])), "-k", "1", lake=lake
+    ).stdout
     line = by_audio.strip().splitlines()[2]
     assert line.startswith(str(first["voice_id"])[:40])  # a voice finds itself first
     assert float(line.split()[1]) > 0.99
@@ -75,8 +88,9 @@ def test_search_by_voice_and_by_audio(demo_lake: tuple[Path, str]) -> None:
 
 
 @pytest.mark.slow
-def test_reingesting_adds_nothing_and_verify_passes(demo_lake: tuple[Path, str],
-                                                    tmp_path: Path) -> None:
+def test_reingesting_adds_nothing_and_verify_passes(
+    demo_lake: tuple[Path, str], tmp_path: Path
+) -> None:
     lake, _ = demo_lake
     again = tmp_path / "again"
     again.mkdir()
@@ -102,8 +116,20 @@ def test_the_ui_serves_the_asset_graph_with_partitions(demo_lake: tuple[Path, st
     port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(lake / "dagster"), "VOXLAKE_HOME": str(lake)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "dagster_webserver", "-w", "workspace.yaml", "-h", "127.0.0.1",
-         "-p", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "dagster_webserver",
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     query = {"query": "{ assetNodes { assetKey { path } partitionKeys } }"}
@@ -112,8 +138,10 @@ def test_the_ui_serves_the_asset_graph_with_partitions(demo_lake: tuple[Path, st
         while time.time() < deadline and data is None:
             try:
                 req = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/graphql", json.dumps(query).encode(),
-                    {"Content-Type": "application/json"})
+                    f"http://127.0.0.1:{port}/graphql",
+                    json.dumps(query).encode(),
+                    {"Content-Type": "application/json"},
+                )
                 with urllib.request.urlopen(req, timeout=10) as resp:
                     body = json.loads(resp.read())
                 if body.get("data", {}).get("assetNodes"):

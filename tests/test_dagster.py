@@ -4,9 +4,9 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from conftest import make_lake
 
 from assets import ALL_ASSETS, BATCH_ASSETS, GLOBAL_ASSETS
-from conftest import make_lake
 from orchestration.definitions import defs
 from orchestration.sensors import voice_inbox
 from resources import LakeResource, default_resources
@@ -26,8 +26,15 @@ def _keys(assets: list) -> list[dg.AssetKey]:  # type: ignore[type-arg]
 def test_definitions_load() -> None:
     dg.Definitions.validate_loadable(defs)
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert keys == {"raw_voices", "denoised_voices", "voice_mel_stats", "mel_stats",
-                    "voice_embeddings", "voice_index", "reproducibility"}
+    assert keys == {
+        "raw_voices",
+        "denoised_voices",
+        "voice_mel_stats",
+        "mel_stats",
+        "voice_embeddings",
+        "voice_index",
+        "reproducibility",
+    }
     assert defs.resolve_sensor_def("voice_inbox") is not None
     for name in ("ingest_batch", "refresh_dataset", "verify_batch"):
         assert defs.resolve_job_def(name) is not None
@@ -60,8 +67,13 @@ def test_assets_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
         assert isinstance(result, dg.SensorResult)
         (key,) = [r.partition_key for r in result.run_requests or []]
         instance.add_dynamic_partitions("voice_batches", [key])
-        run = dg.materialize(ALL_ASSETS, selection=_keys(BATCH_ASSETS), partition_key=key,
-                             instance=instance, resources=resources)
+        run = dg.materialize(
+            ALL_ASSETS,
+            selection=_keys(BATCH_ASSETS),
+            partition_key=key,
+            instance=instance,
+            resources=resources,
+        )
         assert run.success
         mats = {m.asset_key.to_user_string(): m for m in run.get_asset_materialization_events()}
         raw = mats["raw_voices"].materialization
@@ -70,18 +82,26 @@ def test_assets_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
         assert denoised.tags and "dagster/data_version" in denoised.tags
         checks = run.get_asset_check_evaluations()
         assert len(checks) == 5 and all(c.passed for c in checks)
-        glob = dg.materialize(ALL_ASSETS, selection=_keys(GLOBAL_ASSETS), instance=instance,
-                              resources=resources)
+        glob = dg.materialize(
+            ALL_ASSETS, selection=_keys(GLOBAL_ASSETS), instance=instance, resources=resources
+        )
         assert glob.success
-        stats = {m.asset_key.to_user_string(): m.materialization
-                 for m in glob.get_asset_materialization_events()}
+        stats = {
+            m.asset_key.to_user_string(): m.materialization
+            for m in glob.get_asset_materialization_events()
+        }
         assert stats["mel_stats"].metadata["rows"].value == 128
         assert "data:image/png;base64" in stats["mel_stats"].metadata["plot"].value
         assert stats["voice_index"].metadata["rows"].value == 3
         quality = Lake(lake.root).read_table("quality_results")
         assert quality.num_rows > 10 and all(quality["success"].to_pylist())
-        verify = dg.materialize(ALL_ASSETS, selection=[dg.AssetKey("reproducibility")],
-                                partition_key=key, instance=instance, resources=resources)
+        verify = dg.materialize(
+            ALL_ASSETS,
+            selection=[dg.AssetKey("reproducibility")],
+            partition_key=key,
+            instance=instance,
+            resources=resources,
+        )
         (mat,) = verify.get_asset_materialization_events()
         assert mat.materialization.metadata["verdict"].value == "bit-identical"
 
@@ -108,8 +128,14 @@ def test_a_failed_blocking_check_stops_downstream_stages(
         assert isinstance(result, dg.SensorResult)
         (key,) = [r.partition_key for r in result.run_requests or []]
         instance.add_dynamic_partitions("voice_batches", [key])
-        run = dg.materialize(ALL_ASSETS, selection=_keys(BATCH_ASSETS), partition_key=key,
-                             instance=instance, resources=resources, raise_on_error=False)
+        run = dg.materialize(
+            ALL_ASSETS,
+            selection=_keys(BATCH_ASSETS),
+            partition_key=key,
+            instance=instance,
+            resources=resources,
+            raise_on_error=False,
+        )
         assert not run.success
         done = {m.asset_key.to_user_string() for m in run.get_asset_materialization_events()}
         assert done == {"raw_voices", "denoised_voices"}  # mel and embeddings were blocked

@@ -10,9 +10,17 @@ def test_log_mel_matches_librosa_with_the_same_config() -> None:
     x = np.random.default_rng(0).normal(0, 0.1, 16000 * 2).astype(np.float32)
     ours = log_mel(x, cfg)
     ref = librosa.feature.melspectrogram(
-        y=x, sr=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length,
-        win_length=cfg.win_length, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax,
-        power=cfg.power, center=True, pad_mode="constant",
+        y=x,
+        sr=cfg.sample_rate,
+        n_fft=cfg.n_fft,
+        hop_length=cfg.hop_length,
+        win_length=cfg.win_length,
+        n_mels=cfg.n_mels,
+        fmin=cfg.fmin,
+        fmax=cfg.fmax,
+        power=cfg.power,
+        center=True,
+        pad_mode="constant",
     )
     ref_log = np.log(np.maximum(ref, cfg.floor)).T
     assert ours.shape == ref_log.shape == (201, 128)

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import make_lake, process_all
+
 from voxlake import catalog, dataset_stats, index, stages
 from voxlake.hashing import hash_array
 from voxlake.inbox import list_batches, read_manifest
@@ -27,8 +27,10 @@ def test_every_inbox_file_is_accounted_for(processed_lake: Lake) -> None:
     assert voices.num_rows == 6 and dups.num_rows == 0
     assert voices.num_rows + len(rejected) + dups.num_rows == len(files) == 10
     assert {r["file_name"]: r["reason"] for r in rejected} == {
-        "bad_empty.wav": "empty", "bad_truncated.wav": "undecodable",
-        "bad_not_audio.wav": "undecodable", "bad_silent.wav": "silent",
+        "bad_empty.wav": "empty",
+        "bad_truncated.wav": "undecodable",
+        "bad_not_audio.wav": "undecodable",
+        "bad_silent.wav": "silent",
     }
     for v in voices.to_pylist():  # content-addressed raw copies
         assert (processed_lake.root / v["raw_path"]).exists()
@@ -81,8 +83,9 @@ def test_index_search_finds_the_same_speaker(processed_lake: Lake, tmp_path: Pat
         assert len(hits) == 1 and hits[0].voice_id != v["voice_id"]
         hits_ok += hits[0].speaker == v["speaker"]
     assert hits_ok >= 4  # 3 speakers x 2 voices: most nearest neighbours share the speaker
-    only = index.search(lake, index.vector_of(lake, voices[0]["voice_id"]), k=6,
-                        where="speaker = 'spk01'")
+    only = index.search(
+        lake, index.vector_of(lake, voices[0]["voice_id"]), k=6, where="speaker = 'spk01'"
+    )
     assert only and all(h.speaker == "spk01" for h in only)
 
 
@@ -94,7 +97,11 @@ def test_verify_matches_and_names_the_stage_that_diverged(
     (batch,) = list_batches(lake)
     rows = verify_batch(lake, batch, runs=1)
     assert [r["stage"] for r in rows] == [
-        "raw_voices", "denoised_voices", "voice_mel_stats", "voice_embeddings"]
+        "raw_voices",
+        "denoised_voices",
+        "voice_mel_stats",
+        "voice_embeddings",
+    ]
     assert all(r["match"] for r in rows)
     # Tamper with one stored mel hash: verify must name that stage and that voice.
     hashes = lake.read_table("voice_hashes", batch).to_pylist()
@@ -103,8 +110,11 @@ def test_verify_matches_and_names_the_stage_that_diverged(
     np.save(lake.mel_features(victim), mel + 0.5)
     from voxlake.lineage import record_stage
 
-    pairs = [(h["voice_id"], hash_array(mel + 0.5) if h["voice_id"] == victim
-              else h["content_hash"]) for h in hashes if h["stage"] == "voice_mel_stats"]
+    pairs = [
+        (h["voice_id"], hash_array(mel + 0.5) if h["voice_id"] == victim else h["content_hash"])
+        for h in hashes
+        if h["stage"] == "voice_mel_stats"
+    ]
     record_stage(lake, batch, "voice_mel_stats", pairs, FP, stages.MEL_CODE_VERSION)
     bad = [r for r in verify_batch(lake, batch, runs=1) if not r["match"]]
     assert [r["stage"] for r in bad] == ["voice_mel_stats"]
@@ -119,7 +129,7 @@ def test_catalog_views_answer_sql(processed_lake: Lake, tmp_path: Path) -> None:
     assert catalog.query(lake, "select count(*) from voices")[1] == [(6,)]
     cols, rows = catalog.query(lake, "select * from batch_summary")
     assert dict(zip(cols, rows[0], strict=True))["inputs"] == 10
-    with pytest.raises(Exception, match="read-only|Cannot execute"):
+    with pytest.raises(Exception, match=r"read-only|Cannot execute"):
         catalog.query(lake, "create table x as select 1")
 
 

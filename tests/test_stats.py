@@ -62,9 +62,15 @@ def test_exact_stats_match_a_rational_reference_on_adversarial_data() -> None:
 def test_partials_round_trip_through_parquet_without_loss(tmp_path) -> None:  # type: ignore[no-untyped-def]
     st = _acc(_voices(5))
     s = st.sums()
-    t = pa.table({"sum": [to_decimals(s.sum)], "sum_square": [to_decimals(s.sum_square)]},
-                 schema=pa.schema([("sum", pa.list_(pa.decimal128(38, 0))),
-                                   ("sum_square", pa.list_(pa.decimal128(38, 0)))]))
+    t = pa.table(
+        {"sum": [to_decimals(s.sum)], "sum_square": [to_decimals(s.sum_square)]},
+        schema=pa.schema(
+            [
+                ("sum", pa.list_(pa.decimal128(38, 0))),
+                ("sum_square", pa.list_(pa.decimal128(38, 0))),
+            ]
+        ),
+    )
     pq.write_table(t, tmp_path / "p.parquet")
     back = pq.read_table(tmp_path / "p.parquet").to_pylist()[0]
     assert from_decimals(back["sum"]) == s.sum

@@ -66,8 +66,10 @@ def _run(lake: Lake, workers: int) -> int:
     from voxlake import catalog
 
     catalog.refresh(lake)
-    print(f"new batches: {len(summary.new_batches)}; materialised: {len(summary.succeeded)}; "
-          f"failed: {len(summary.failed)}")
+    print(
+        f"new batches: {len(summary.new_batches)}; materialised: {len(summary.succeeded)}; "
+        f"failed: {len(summary.failed)}"
+    )
     for b in summary.failed:
         print(f"  FAILED: {b} (see `make ui` for the run's logs)", file=sys.stderr)
     return 1 if summary.failed else 0
@@ -130,17 +132,23 @@ def cmd_search(args: argparse.Namespace) -> int:
         else:
             stored = index.index_fingerprint(lake)
             if stored is not None and stored != embed.fingerprint():
-                print(f"voxlake search: the index was built by embedder {stored}, this voxlake "
-                      f"embeds with {embed.fingerprint()}; rebuild the index first",
-                      file=sys.stderr)
+                print(
+                    f"voxlake search: the index was built by embedder {stored}, this voxlake "
+                    f"embeds with {embed.fingerprint()}; rebuild the index first",
+                    file=sys.stderr,
+                )
                 return 2
             vector, exclude = _embed_file(Path(args.audio)), None
         hits = index.search(lake, vector, args.k, where=args.where, exclude=exclude)
     except LookupError as e:
         print(f"voxlake search: {e}", file=sys.stderr)
         return 1
-    print(_table(["voice_id", "score", "speaker", "source", "batch"],
-                 [(h.voice_id, h.score, h.speaker, h.source, h.batch) for h in hits]))
+    print(
+        _table(
+            ["voice_id", "score", "speaker", "source", "batch"],
+            [(h.voice_id, h.score, h.speaker, h.source, h.batch) for h in hits],
+        )
+    )
     return 0 if hits else 1
 
 
@@ -183,10 +191,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     lake = _lake(args)
     t0 = time.perf_counter()
     print(f"lake: {lake.root}")
-    print(f"generating {args.voices} voices from {max(6, args.voices // 4)} synthetic speakers "
-          f"(seed {args.seed}) ...")
-    corpus.generate(lake.inbox, demo.clean_dir(lake), args.voices,
-                    n_speakers=min(max(6, args.voices // 4), max(args.voices, 1)), seed=args.seed)
+    print(
+        f"generating {args.voices} voices from {max(6, args.voices // 4)} synthetic speakers "
+        f"(seed {args.seed}) ..."
+    )
+    corpus.generate(
+        lake.inbox,
+        demo.clean_dir(lake),
+        args.voices,
+        n_speakers=min(max(6, args.voices // 4), max(args.voices, 1)),
+        seed=args.seed,
+    )
     if _run(lake, args.workers) != 0:
         return 1
     q = lambda sql: catalog.query(lake, sql)[1]  # noqa: E731
@@ -199,9 +214,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  {name}: {reason} ({detail})")
     scores = demo.score_pairs(lake)
     print(f"SI-SDR gain on {len(scores)} noisy/clean pairs: mean {demo.mean_gain(scores):+.2f} dB")
+    bands = demo.gain_by_band(scores)
+    print(
+        "  median by input SNR and noise: "
+        + ", ".join(f"{k} {v:+.1f} dB" for k, v in bands.items())
+    )
     stats = q("select count(*), min(n_frames), min(n_voices) from dataset_mel_stats")[0]
-    print(f"dataset mel stats: mean/std shape ({stats[0]},) over {stats[1]} frames "
-          f"of {stats[2]} voices")
+    print(
+        f"dataset mel stats: mean/std shape ({stats[0]},) over {stats[1]} frames "
+        f"of {stats[2]} voices"
+    )
     print(f"index rows: {index.count(lake)}")
     first = q("select voice_id, speaker from voices order by source_path limit 1")
     if first:
@@ -212,10 +234,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"  {h.voice_id[:12]}  {h.score:.3f}  {h.speaker}")
     print()
     code = _verify(lake, 1, None, args.workers)
-    print(f"\ndone in {time.perf_counter() - t0:.0f} s. Open the UI on this lake with:\n"
-          f"  make ui LAKE={lake.root}\n"
-          f"or: VOXLAKE_HOME={lake.root} DAGSTER_HOME={lake.root}/dagster "
-          f"dagster dev -w workspace.yaml")
+    print(
+        f"\ndone in {time.perf_counter() - t0:.0f} s. Open the UI on this lake with:\n"
+        f"  make ui LAKE={lake.root}\n"
+        f"or: VOXLAKE_HOME={lake.root} DAGSTER_HOME={lake.root}/dagster "
+        f"dagster dev -w workspace.yaml"
+    )
     return code
 
 

@@ -46,8 +46,9 @@ def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     return np.fft.irfft(spec / np.sqrt(f), n)
 
 
-def make_noise(kind: str, n: int, sr: int, rng: np.random.Generator,
-               speakers: list[Speaker]) -> np.ndarray:
+def make_noise(
+    kind: str, n: int, sr: int, rng: np.random.Generator, speakers: list[Speaker]
+) -> np.ndarray:
     if kind == "white":
         return rng.standard_normal(n)
     if kind == "pink":
@@ -55,7 +56,10 @@ def make_noise(kind: str, n: int, sr: int, rng: np.random.Generator,
     if kind == "hum":
         t = np.arange(n) / sr
         mains = 50.0 if rng.random() < 0.5 else 60.0
-        return sum(np.sin(2 * np.pi * mains * h * t + rng.uniform(0, 6.3)) / h for h in range(1, 8))
+        hum = np.zeros(n)
+        for h in range(1, 8):
+            hum += np.sin(2 * np.pi * mains * h * t + rng.uniform(0, 6.3)) / h
+        return hum
     if kind == "babble":
         out = np.zeros(n)
         for _ in range(5):
@@ -73,8 +77,14 @@ def mix_at_snr(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarra
     return clean + noise * np.sqrt(p_clean / (p_noise * 10 ** (snr_db / 10)))
 
 
-def generate(out_dir: Path, clean_dir: Path, n_voices: int = 24, n_speakers: int = 6,
-             seed: int = 0, bad_files: bool = True) -> list[DemoVoice]:
+def generate(
+    out_dir: Path,
+    clean_dir: Path,
+    n_voices: int = 24,
+    n_speakers: int = 6,
+    seed: int = 0,
+    bad_files: bool = True,
+) -> list[DemoVoice]:
     """Write n_voices noisy voices (+ sidecars) into out_dir and references into clean_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     clean_dir.mkdir(parents=True, exist_ok=True)
@@ -97,8 +107,17 @@ def generate(out_dir: Path, clean_dir: Path, n_voices: int = 24, n_speakers: int
         sf.write(out_dir / f"{name}{ext}", noisy * gain, sr, subtype="PCM_16", format=fmt)
         sf.write(clean_dir / f"{name}.wav", clean * gain, sr, subtype="FLOAT")
         (out_dir / f"{name}.json").write_text(json.dumps({"speaker": spk.name, "source": "demo"}))
-        voices.append(DemoVoice(f"{name}{ext}", spk.name, noise_kind, snr, sr, duration,
-                                str(clean_dir / f"{name}.wav")))
+        voices.append(
+            DemoVoice(
+                f"{name}{ext}",
+                spk.name,
+                noise_kind,
+                snr,
+                sr,
+                duration,
+                str(clean_dir / f"{name}.wav"),
+            )
+        )
     if bad_files:
         write_bad_files(out_dir, seed)
     manifest = {"seed": seed, "voices": [asdict(v) for v in voices], "bad_files": BAD_FILES}

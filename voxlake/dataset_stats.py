@@ -44,8 +44,12 @@ def _included_dir(lake: Lake) -> Path:
 
 def _read_partial(path: Path) -> tuple[MelSums, str, str]:
     row = pq.read_table(path, schema=BATCH_MEL_STATS).to_pylist()[0]
-    sums = MelSums(row["n_frames"], row["n_voices"], from_decimals(row["sum"]),
-                   from_decimals(row["sum_square"]))
+    sums = MelSums(
+        row["n_frames"],
+        row["n_voices"],
+        from_decimals(row["sum"]),
+        from_decimals(row["sum_square"]),
+    )
     return sums, row["partial_hash"], row["fingerprint"]
 
 
@@ -55,17 +59,29 @@ def load(lake: Lake) -> MelStats | None:
         return None
     d = json.loads(path.read_text())
     st = MelStats(len(d["sum"]), d["fingerprint"])
-    st.add(MelSums(d["n_frames"], d["n_voices"], tuple(int(v) for v in d["sum"]),
-                   tuple(int(v) for v in d["sum_square"])))
+    st.add(
+        MelSums(
+            d["n_frames"],
+            d["n_voices"],
+            tuple(int(v) for v in d["sum"]),
+            tuple(int(v) for v in d["sum_square"]),
+        )
+    )
     return st
 
 
 def _save(lake: Lake, st: MelStats) -> None:
     s = st.sums()
-    atomic_write_json(_state_path(lake), {
-        "fingerprint": st.fingerprint, "n_frames": s.n_frames, "n_voices": s.n_voices,
-        "sum": [str(v) for v in s.sum], "sum_square": [str(v) for v in s.sum_square],
-    })
+    atomic_write_json(
+        _state_path(lake),
+        {
+            "fingerprint": st.fingerprint,
+            "n_frames": s.n_frames,
+            "n_voices": s.n_voices,
+            "sum": [str(v) for v in s.sum],
+            "sum_square": [str(v) for v in s.sum_square],
+        },
+    )
 
 
 def update(lake: Lake, fingerprint: str, n_bins: int) -> DatasetStatsUpdate:
@@ -79,7 +95,9 @@ def update(lake: Lake, fingerprint: str, n_bins: int) -> DatasetStatsUpdate:
     st = st or MelStats(n_bins, fingerprint)
     included = _included_dir(lake)
     included.mkdir(parents=True, exist_ok=True)
-    current = {b: lake.table_file("batch_mel_stats", b) for b in lake.table_batches("batch_mel_stats")}
+    current = {
+        b: lake.table_file("batch_mel_stats", b) for b in lake.table_batches("batch_mel_stats")
+    }
     kept = {p.stem: p for p in included.glob("*.parquet")}
     added, retracted = [], []
     for batch in sorted(set(kept) | set(current)):
@@ -88,7 +106,9 @@ def update(lake: Lake, fingerprint: str, n_bins: int) -> DatasetStatsUpdate:
         if old and new and old[1] == new[1]:
             continue
         if new and new[2] != fingerprint:
-            raise ValueError(f"batch {batch} partial has extractor {new[2]}, expected {fingerprint}")
+            raise ValueError(
+                f"batch {batch} partial has extractor {new[2]}, expected {fingerprint}"
+            )
         if old:
             st.remove(old[0])
             retracted.append(batch)
@@ -106,13 +126,27 @@ def update(lake: Lake, fingerprint: str, n_bins: int) -> DatasetStatsUpdate:
     if final is not None:
         digest = hash_arrays(final.mean, final.var)
         rows = [
-            {"bin": i, "mean": float(final.mean[i]), "std": float(final.std[i]),
-             "var": float(final.var[i]), "n_frames": final.n_frames,
-             "n_voices": final.n_voices, "stats_hash": digest, "fingerprint": fingerprint}
+            {
+                "bin": i,
+                "mean": float(final.mean[i]),
+                "std": float(final.std[i]),
+                "var": float(final.var[i]),
+                "n_frames": final.n_frames,
+                "n_voices": final.n_voices,
+                "stats_hash": digest,
+                "fingerprint": fingerprint,
+            }
             for i in range(n_bins)
         ]
     lake.write_table("dataset_mel_stats", rows)
     write_lineage(lake, "", ASSET, digest, fingerprint, CODE_VERSION, len(rows))
-    result = StageResult(ASSET, "", len(rows), digest, fingerprint, CODE_VERSION,
-                         extra={"added": added, "retracted": retracted})
+    result = StageResult(
+        ASSET,
+        "",
+        len(rows),
+        digest,
+        fingerprint,
+        CODE_VERSION,
+        extra={"added": added, "retracted": retracted},
+    )
     return DatasetStatsUpdate(result, final, added, retracted)

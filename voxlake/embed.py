@@ -24,8 +24,15 @@ SAMPLE_RATE = 16_000
 DIM = 256
 CODE_VERSION = "embed-1"
 GE2E_FRONTEND = MelConfig(
-    sample_rate=SAMPLE_RATE, n_fft=400, win_length=400, hop_length=160, n_mels=40,
-    fmin=0.0, fmax=8000.0, power=2.0, log="none",
+    sample_rate=SAMPLE_RATE,
+    n_fft=400,
+    win_length=400,
+    hop_length=160,
+    n_mels=40,
+    fmin=0.0,
+    fmax=8000.0,
+    power=2.0,
+    log="none",
 )
 TARGET_DBFS = -30.0
 PARTIAL_RATE = 1.3

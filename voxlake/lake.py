@@ -114,7 +114,10 @@ class Lake:
         return self.table_dir(table) / f"batch={batch}" / f"{part}.parquet"
 
     def write_table(
-        self, table: str, rows: pa.Table | list[dict[str, Any]], batch: str | None = None,
+        self,
+        table: str,
+        rows: pa.Table | list[dict[str, Any]],
+        batch: str | None = None,
         part: str = "part",
     ) -> pa.Table:
         """Write one batch's (or a global table's) rows atomically, replacing what was there."""

@@ -31,8 +31,14 @@ def now_iso() -> str:
 
 
 def record_stage(
-    lake: Lake, batch: str, asset: str, pairs: Iterable[tuple[str, str]], fingerprint: str,
-    code_version: str, rows: int | None = None, rejected: int = 0,
+    lake: Lake,
+    batch: str,
+    asset: str,
+    pairs: Iterable[tuple[str, str]],
+    fingerprint: str,
+    code_version: str,
+    rows: int | None = None,
+    rejected: int = 0,
     extra: dict[str, Any] | None = None,
 ) -> StageResult:
     """Write a batch stage's per-voice hashes and its lineage row; return its result."""
@@ -50,7 +56,12 @@ def record_stage(
 
 
 def write_lineage(
-    lake: Lake, batch: str, asset: str, digest: str, fingerprint: str, code_version: str,
+    lake: Lake,
+    batch: str,
+    asset: str,
+    digest: str,
+    fingerprint: str,
+    code_version: str,
     rows: int,
 ) -> None:
     lake.write_table(

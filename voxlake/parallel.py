@@ -29,7 +29,9 @@ def _init_worker() -> None:
 
 
 def map_voices(
-    fn: Callable[[T], R], items: Sequence[T], workers: int = 1,
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[R]:
     """fn over items, in order; in-process for one worker, else over a spawn process pool."""

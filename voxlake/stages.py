@@ -50,16 +50,28 @@ def _failure(job: VoiceJob, e: Exception) -> dict[str, Any]:
 
 def _quarantine(lake: Lake, batch: str, stage: str, failures: list[dict[str, Any]]) -> None:
     rows = [
-        {"batch": batch, "source_path": "", "file_name": "", "voice_id": f["voice_id"],
-         "stage": stage, "reason": "stage_error", "detail": f["error"]}
+        {
+            "batch": batch,
+            "source_path": "",
+            "file_name": "",
+            "voice_id": f["voice_id"],
+            "stage": stage,
+            "reason": "stage_error",
+            "detail": f["error"],
+        }
         for f in failures
     ]
     lake.write_table("rejected", rows, batch, part=stage)
 
 
 def _run(
-    lake: Lake, batch: str, stage: str, fn: Callable[[VoiceJob], dict[str, Any]],
-    jobs: list[VoiceJob], workers: int, progress: Progress,
+    lake: Lake,
+    batch: str,
+    stage: str,
+    fn: Callable[[VoiceJob], dict[str, Any]],
+    jobs: list[VoiceJob],
+    workers: int,
+    progress: Progress,
 ) -> list[dict[str, Any]]:
     results = map_voices(fn, sorted(jobs, key=lambda j: j.voice_id), workers, progress)
     failures = [r for r in results if "error" in r]
@@ -81,10 +93,16 @@ def denoise_voice(job: VoiceJob) -> dict[str, Any]:
         in_rms, in_peak = dbfs(x)
         out_rms, out_peak = dbfs(y)
         return {
-            "voice_id": job.voice_id, "sample_rate": dn.SAMPLE_RATE, "frames": len(y),
-            "in_rms_dbfs": in_rms, "in_peak_dbfs": in_peak, "out_rms_dbfs": out_rms,
-            "out_peak_dbfs": out_peak, "in_clip_fraction": clip_fraction(x),
-            "out_clip_fraction": clip_fraction(y), "local_snr_db": out.local_snr_db,
+            "voice_id": job.voice_id,
+            "sample_rate": dn.SAMPLE_RATE,
+            "frames": len(y),
+            "in_rms_dbfs": in_rms,
+            "in_peak_dbfs": in_peak,
+            "out_rms_dbfs": out_rms,
+            "out_peak_dbfs": out_peak,
+            "in_clip_fraction": clip_fraction(x),
+            "out_clip_fraction": clip_fraction(y),
+            "local_snr_db": out.local_snr_db,
             "content_hash": hash_array(y),
         }
     except Exception as e:
@@ -92,24 +110,35 @@ def denoise_voice(job: VoiceJob) -> dict[str, Any]:
 
 
 def denoise_batch(
-    lake: Lake, batch: str, config: dn.DenoiseConfig = dn.DenoiseConfig(), workers: int = 1,
+    lake: Lake,
+    batch: str,
+    config: dn.DenoiseConfig = dn.DenoiseConfig(),
+    workers: int = 1,
     progress: Progress = None,
 ) -> StageResult:
     voices = lake.read_table("voices", batch).to_pylist()
     jobs = [
-        VoiceJob(v["voice_id"], str(lake.root / v["raw_path"]),
-                 str(lake.denoised_audio(v["voice_id"])), config)
+        VoiceJob(
+            v["voice_id"],
+            str(lake.root / v["raw_path"]),
+            str(lake.denoised_audio(v["voice_id"])),
+            config,
+        )
         for v in voices
     ]
     fp = dn.fingerprint(config)
     rows = _run(lake, batch, DENOISE, denoise_voice, jobs, workers, progress)
     for r in rows:
-        r.update(batch=batch, fingerprint=fp,
-                 denoised_path=lake.relative(lake.denoised_audio(r["voice_id"])))
+        r.update(
+            batch=batch,
+            fingerprint=fp,
+            denoised_path=lake.relative(lake.denoised_audio(r["voice_id"])),
+        )
     lake.write_table("denoise_metrics", rows, batch)
     pairs = [(r["voice_id"], r["content_hash"]) for r in rows]
-    return record_stage(lake, batch, DENOISE, pairs, fp, dn.CODE_VERSION,
-                        rejected=len(jobs) - len(rows))
+    return record_stage(
+        lake, batch, DENOISE, pairs, fp, dn.CODE_VERSION, rejected=len(jobs) - len(rows)
+    )
 
 
 # mel features and partial statistics ---------------------------------------------------
@@ -137,23 +166,32 @@ def mel_voice(job: VoiceJob) -> dict[str, Any]:
         sums = voice_sums(m)
         final = MelStats.from_sums(sums).finalize()
         return {
-            "voice_id": job.voice_id, "n_frames": sums.n_frames,
+            "voice_id": job.voice_id,
+            "n_frames": sums.n_frames,
             "mean": final.mean.astype(np.float32).tolist(),
             "std": final.std.astype(np.float32).tolist(),
-            "sums": sums, "content_hash": hash_array(m),
+            "sums": sums,
+            "content_hash": hash_array(m),
         }
     except Exception as e:
         return _failure(job, e)
 
 
 def mel_batch(
-    lake: Lake, batch: str, cfg: MelConfig = MelConfig(), workers: int = 1,
+    lake: Lake,
+    batch: str,
+    cfg: MelConfig = MelConfig(),
+    workers: int = 1,
     progress: Progress = None,
 ) -> StageResult:
     denoised = lake.read_table("denoise_metrics", batch).to_pylist()
     jobs = [
-        VoiceJob(d["voice_id"], str(lake.root / d["denoised_path"]),
-                 str(lake.mel_features(d["voice_id"])), cfg)
+        VoiceJob(
+            d["voice_id"],
+            str(lake.root / d["denoised_path"]),
+            str(lake.mel_features(d["voice_id"])),
+            cfg,
+        )
         for d in denoised
     ]
     fp = mel_fingerprint(cfg)
@@ -162,18 +200,33 @@ def mel_batch(
     for r in rows:
         sums: MelSums = r.pop("sums")
         partial.add(sums)
-        r.update(batch=batch, fingerprint=fp, sum=to_decimals(sums.sum),
-                 sum_square=to_decimals(sums.sum_square))
+        r.update(
+            batch=batch,
+            fingerprint=fp,
+            sum=to_decimals(sums.sum),
+            sum_square=to_decimals(sums.sum_square),
+        )
     lake.write_table("voice_mel_stats", rows, batch)
     pairs = [(r["voice_id"], r["content_hash"]) for r in rows]
-    result = record_stage(lake, batch, MEL, pairs, fp, MEL_CODE_VERSION,
-                          rejected=len(jobs) - len(rows))
+    result = record_stage(
+        lake, batch, MEL, pairs, fp, MEL_CODE_VERSION, rejected=len(jobs) - len(rows)
+    )
     total = partial.sums()
-    lake.write_table("batch_mel_stats", [{
-        "batch": batch, "n_voices": total.n_voices, "n_frames": total.n_frames,
-        "sum": to_decimals(total.sum), "sum_square": to_decimals(total.sum_square),
-        "partial_hash": result.stage_hash, "fingerprint": fp,
-    }], batch)
+    lake.write_table(
+        "batch_mel_stats",
+        [
+            {
+                "batch": batch,
+                "n_voices": total.n_voices,
+                "n_frames": total.n_frames,
+                "sum": to_decimals(total.sum),
+                "sum_square": to_decimals(total.sum_square),
+                "partial_hash": result.stage_hash,
+                "fingerprint": fp,
+            }
+        ],
+        batch,
+    )
     return result
 
 
@@ -190,16 +243,21 @@ def embed_voice(job: VoiceJob) -> dict[str, Any]:
 
 
 def embed_batch(
-    lake: Lake, batch: str, workers: int = 1, progress: Progress = None,
+    lake: Lake,
+    batch: str,
+    workers: int = 1,
+    progress: Progress = None,
 ) -> StageResult:
     denoised = lake.read_table("denoise_metrics", batch).to_pylist()
-    jobs = [VoiceJob(d["voice_id"], str(lake.root / d["denoised_path"]), "", None)
-            for d in denoised]
+    jobs = [
+        VoiceJob(d["voice_id"], str(lake.root / d["denoised_path"]), "", None) for d in denoised
+    ]
     fp = em.fingerprint()
     rows = _run(lake, batch, EMBED, embed_voice, jobs, workers, progress)
     for r in rows:
         r.update(batch=batch, embedder="ge2e", fingerprint=fp)
     lake.write_table("embeddings", rows, batch)
     pairs = [(r["voice_id"], r["content_hash"]) for r in rows]
-    return record_stage(lake, batch, EMBED, pairs, fp, em.CODE_VERSION,
-                        rejected=len(jobs) - len(rows))
+    return record_stage(
+        lake, batch, EMBED, pairs, fp, em.CODE_VERSION, rejected=len(jobs) - len(rows)
+    )

@@ -82,9 +82,14 @@ def _raw_row(lake: Lake, batch: str, stored_hash: str) -> dict[str, Any]:
         if h != v["voice_id"] and not first:
             first = v["voice_id"]
     ok = stage_hash(actual) == stage_hash(expected)
-    return {"stage": RAW, "stored_hash": stored_hash, "recomputed_hash": stored_hash if ok
-            else stage_hash(actual), "match": ok, "first_voice": first or None,
-            "max_abs_diff": 0.0 if ok else float("nan")}
+    return {
+        "stage": RAW,
+        "stored_hash": stored_hash,
+        "recomputed_hash": stored_hash if ok else stage_hash(actual),
+        "match": ok,
+        "first_voice": first or None,
+        "max_abs_diff": 0.0 if ok else float("nan"),
+    }
 
 
 def _link_raw(lake: Lake, scratch: Lake, batch: str) -> None:
@@ -108,19 +113,30 @@ def recompute(scratch: Lake, batch: str, cfg: VerifyConfig) -> dict[str, StageRe
 
 
 def verify_batch(
-    lake: Lake, batch: str, runs: int = 1, cfg: VerifyConfig = VerifyConfig(),
+    lake: Lake,
+    batch: str,
+    runs: int = 1,
+    cfg: VerifyConfig = VerifyConfig(),
     on_run: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Recompute a batch `runs` times; one report row per (stage, run). Stored in the lake."""
     stored = _stored(lake, batch)
     missing = [s for s in STAGE_ORDER if s not in stored]
     if missing:
-        raise LookupError(f"batch {batch} has no stored hash for {', '.join(missing)}: run it first")
+        raise LookupError(
+            f"batch {batch} has no stored hash for {', '.join(missing)}: run it first"
+        )
     rows: list[dict[str, Any]] = []
     when = now_iso()
     for run in range(1, runs + 1):
-        rows.append({"batch": batch, "run": run, "checked_at": when,
-                     **_raw_row(lake, batch, stored[RAW][0])})
+        rows.append(
+            {
+                "batch": batch,
+                "run": run,
+                "checked_at": when,
+                **_raw_row(lake, batch, stored[RAW][0]),
+            }
+        )
         with lake.scratch(f"verify-{batch}") as scratch:
             _link_raw(lake, scratch, batch)
             results = recompute(scratch, batch, cfg)
@@ -131,10 +147,19 @@ def verify_batch(
                 first, diff = ("", 0.0) if ok else _first_difference(lake, scratch, batch, stage)
                 if res.fingerprint != want_fp:
                     first, diff = "(configuration differs)", float("nan")
-                rows.append({"batch": batch, "stage": stage, "run": run, "stored_hash": want,
-                             "recomputed_hash": res.stage_hash, "match": ok,
-                             "first_voice": first or None, "max_abs_diff": diff,
-                             "checked_at": when})
+                rows.append(
+                    {
+                        "batch": batch,
+                        "stage": stage,
+                        "run": run,
+                        "stored_hash": want,
+                        "recomputed_hash": res.stage_hash,
+                        "match": ok,
+                        "first_voice": first or None,
+                        "max_abs_diff": diff,
+                        "checked_at": when,
+                    }
+                )
         if on_run:
             on_run(run)
     lake.write_table("reproducibility", rows, batch)
