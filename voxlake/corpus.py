@@ -20,6 +20,7 @@ from voxlake.synth import BASE_RATE, Speaker, synthesize
 
 SAMPLE_RATES = (16_000, 22_050, 44_100, 48_000)
 NOISES = ("white", "pink", "babble", "hum")
+ROOM_TONE_DB = 50.0
 BAD_FILES = {
     "bad_empty.wav": "empty",
     "bad_truncated.wav": "undecodable",
@@ -99,6 +100,8 @@ def generate(
         noise_kind = NOISES[(i // len(speakers)) % len(NOISES)]
         snr = float(np.round(rng.uniform(0, 20), 1))
         clean = resample(synthesize(spk, duration, rng), BASE_RATE, sr).astype(np.float64)
+        # room tone 50 dB below the speech: no real recording has digital silence
+        clean = mix_at_snr(clean, pink_noise(len(clean), rng), ROOM_TONE_DB)
         noisy = mix_at_snr(clean, make_noise(noise_kind, len(clean), sr, rng, speakers), snr)
         gain = 0.7 / max(np.max(np.abs(noisy)), 1e-9)
         name = f"{spk.name}_utt{i:03d}"

@@ -49,10 +49,10 @@ class Speaker:
             name=name,
             f0=float(rng.uniform(185, 250) if female else rng.uniform(85, 140)),
             formant_scale=float(rng.uniform(1.08, 1.22) if female else rng.uniform(0.86, 1.0)),
-            tilt=float(rng.uniform(0.85, 0.97)),
+            tilt=float(rng.uniform(0.92, 0.97)),
             breath=float(rng.uniform(0.0, 0.02)),
             rate=float(rng.uniform(3.0, 5.5)),
-            jitter=float(rng.uniform(0.005, 0.02)),
+            jitter=float(rng.uniform(0.002, 0.006)),
         )
 
 
@@ -78,7 +78,7 @@ def synthesize(speaker: Speaker, duration_s: float, rng: np.random.Generator) ->
     pos = 0.0
     while pos < n:
         i = int(pos)
-        src[i] = 1.0 + rng.normal(0, 0.1)
+        src[i] = 1.0 + rng.normal(0, 0.05)
         pos += sr / f0[min(i, n - 1)] * (1 + rng.normal(0, speaker.jitter))
     src = lfilter([1.0], [1.0, -speaker.tilt], src)
     src = lfilter([1.0], [1.0, -speaker.tilt], src)
