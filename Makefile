@@ -7,7 +7,7 @@ LAKE ?= .voxlake
 VOICES ?= 24
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast ui lint bench clean
+.PHONY: install demo test test-fast ui lint bench clean verify-ci release-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,6 +27,19 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# Reproducibility gates: N reruns + cross-checks (1 vs 2 workers, merge orders, regrouping).
+verify-ci: $(STAMP)
+	rm -rf build/verify-ci
+	$(BIN)/voxlake demo --voices 6 --lake build/verify-ci
+	$(BIN)/voxlake verify --runs 3 --cross --lake build/verify-ci \
+		--export-manifest build/verify-ci/hashes.json
+
+release-check: $(STAMP)
+	rm -rf build/release-check
+	$(BIN)/voxlake demo --voices 24 --lake build/release-check
+	$(BIN)/voxlake verify --runs 10 --cross --lake build/release-check \
+		--export-manifest build/release-check/hashes.json
 
 ui: $(STAMP)
 	mkdir -p $(LAKE)/dagster

@@ -65,9 +65,8 @@ def run_pending(
     if new:
         instance.add_dynamic_partitions(PARTITIONS, new)
         summary.new_batches = new
-    pending = [
-        b for b in list_batches(lake) if stored_stage_hash(lake, b, "voice_embeddings") is None
-    ]
+    done = set(completed_batches(lake))
+    pending = [b for b in list_batches(lake) if b not in done]
     for i, batch in enumerate(pending, 1):
         echo(f"[{i}/{len(pending)}] batch {batch}: raw -> denoise -> mel -> embeddings ...")
         t0 = time.perf_counter()
@@ -103,17 +102,20 @@ def run_verify(
     batches: list[str] | None = None,
     runs: int = 3,
     workers: int = 1,
+    check_workers: bool = False,
     echo: Echo = print,
 ) -> list[str]:
     """Materialise `reproducibility` for the batches (default: all completed); failed keys."""
     resources = default_resources(str(lake.root), workers)
-    chosen = batches or [
-        b for b in list_batches(lake) if stored_stage_hash(lake, b, "voice_embeddings")
-    ]
+    chosen = batches or completed_batches(lake)
     failed = []
     for i, batch in enumerate(chosen, 1):
-        echo(f"[{i}/{len(chosen)}] verifying batch {batch}: {runs} run(s) ...")
-        config = {"ops": {"reproducibility": {"config": {"runs": runs}}}, **QUIET}
+        extra = " + the other worker count" if check_workers else ""
+        echo(f"[{i}/{len(chosen)}] verifying batch {batch}: {runs} run(s){extra} ...")
+        config = {
+            "ops": {"reproducibility": {"config": {"runs": runs, "check_workers": check_workers}}},
+            **QUIET,
+        }
         result = dg.materialize(
             ALL_ASSETS,
             selection=[dg.AssetKey("reproducibility")],
@@ -126,3 +128,7 @@ def run_verify(
         if not result.success:
             failed.append(batch)
     return failed
+
+
+def completed_batches(lake: Lake) -> list[str]:
+    return [b for b in list_batches(lake) if stored_stage_hash(lake, b, "voice_embeddings")]

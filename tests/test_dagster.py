@@ -19,6 +19,13 @@ def _instance(tmp_path: Path):  # type: ignore[no-untyped-def]
     return dg.instance_for_test(temp_dir=str(tmp_path / "dagster"))
 
 
+def _versions(result: dg.ExecuteInProcessResult) -> dict[str, str]:
+    return {
+        m.asset_key.to_user_string(): (m.materialization.tags or {})["dagster/data_version"]
+        for m in result.get_asset_materialization_events()
+    }
+
+
 def _keys(assets: list) -> list[dg.AssetKey]:  # type: ignore[type-arg]
     return [k for a in assets for k in a.keys]
 
@@ -82,6 +89,15 @@ def test_assets_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
         assert denoised.tags and "dagster/data_version" in denoised.tags
         checks = run.get_asset_check_evaluations()
         assert len(checks) == 5 and all(c.passed for c in checks)
+        # A recompute that changes nothing shows as unchanged: same data versions.
+        rerun = dg.materialize(
+            ALL_ASSETS,
+            selection=_keys(BATCH_ASSETS),
+            partition_key=key,
+            instance=instance,
+            resources=resources,
+        )
+        assert _versions(rerun) == _versions(run) and len(_versions(run)) == 4
         glob = dg.materialize(
             ALL_ASSETS, selection=_keys(GLOBAL_ASSETS), instance=instance, resources=resources
         )

@@ -155,31 +155,120 @@ def cmd_search(args: argparse.Namespace) -> int:
 # verify -------------------------------------------------------------------------------
 
 
-def _verify(lake: Lake, runs: int, batches: list[str] | None, workers: int) -> int:
-    from orchestration.runner import instance_for, run_verify
-    from voxlake import catalog
+STAGE_RANK = {
+    "raw_voices": 0,
+    "denoised_voices": 1,
+    "voice_mel_stats": 2,
+    "voice_embeddings": 3,
+    "mel_stats": 4,
+}
 
-    failed = run_verify(lake, instance_for(lake), batches, runs, workers)
+
+def _report(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """One line per (batch, check, stage): runs, all matched, first voice, max difference."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["batch"], r["check"], r["stage"]), []).append(r)
+    out = []
+    for (batch, check, stage), rs in sorted(
+        groups.items(), key=lambda kv: (kv[0][0], kv[0][1], STAGE_RANK.get(kv[0][2], 9))
+    ):
+        firsts = [r["first_voice"] for r in rs if r["first_voice"]]
+        diffs = [r["max_abs_diff"] for r in rs if r["max_abs_diff"] is not None]
+        out.append(
+            (
+                batch or "(dataset)",
+                check,
+                stage,
+                len(rs),
+                all(r["match"] for r in rs),
+                firsts[0] if firsts else "",
+                max(diffs) if diffs else 0.0,
+            )
+        )
+    return out
+
+
+def _verify(
+    lake: Lake, runs: int, batches: list[str] | None, workers: int, cross: bool = False
+) -> int:
+    from orchestration.runner import completed_batches, instance_for, run_verify
+    from voxlake import catalog, dataset_stats, verify
+
+    chosen = batches or completed_batches(lake)
+    if not chosen:
+        print("voxlake verify: no completed batch to verify; `voxlake run` first", file=sys.stderr)
+        return 1
+    failed = run_verify(lake, instance_for(lake), chosen, runs, workers, cross) if runs else []
+    rows = [
+        r
+        for b in chosen
+        for r in lake.read_table("reproducibility", b).to_pylist()
+        if r["check"] == "rerun" or (cross and (r["check"] or "").startswith("workers="))
+    ]
+    if cross:
+        print("cross-checks: batch merge orders, regrouped voices ...")
+        rows += dataset_stats.verify_merge_orders(lake)
+        rows += verify.verify_regroup(lake, chosen, verify.VerifyConfig(workers=workers))
     catalog.refresh(lake)
-    cols, rows = catalog.query(
-        lake,
-        "select batch, stage, count(*) as runs, bool_and(match) as match, "
-        "min(first_voice) as first_voice, max(max_abs_diff) as max_abs_diff "
-        "from reproducibility group by batch, stage "
-        "order by batch, array_position(['raw_voices','denoised_voices','voice_mel_stats',"
-        "'voice_embeddings'], stage)",
+    table = _report(rows)
+    print(
+        _table(["batch", "check", "stage", "runs", "match", "first_voice", "max_abs_diff"], table)
     )
-    if batches:
-        rows = [r for r in rows if r[0] in batches]
-    print(_table(cols, rows))
-    bad = [r for r in rows if not r[3]]
+    bad = [r for r in table if not r[4]]
+    for r in bad:
+        print(
+            f"MISMATCH: {r[2]} diverged ({r[1]}, batch {r[0]}), first voice {r[5] or '?'}, "
+            f"largest difference {r[6]}",
+            file=sys.stderr,
+        )
     verdict = "bit-identical" if not bad and not failed else "MISMATCH"
-    print(f"reproducibility: {verdict} ({len(rows)} batch x stage checks, {runs} run(s) each)")
-    return 0 if verdict == "bit-identical" and rows else 1
+    print(f"reproducibility: {verdict} ({len(table)} checks; {runs} rerun(s) per batch)")
+    return 0 if verdict == "bit-identical" else 1
+
+
+def _against(lake: Lake, path: Path) -> int:
+    from voxlake import manifest
+
+    try:
+        rows, diffs = manifest.compare(lake, json.loads(path.read_text()))
+    except (OSError, ValueError) as e:
+        print(f"voxlake verify: {path}: {e}", file=sys.stderr)
+        return 2
+    print(f"environment differences ({len(diffs)}):")
+    for k, (here, there) in diffs.items():
+        print(f"  {k}: {here} here, {there} there")
+    print(
+        _table(
+            ["batch", "stage", "match", "first_voice", "explained_by"],
+            [
+                (
+                    r["batch"] or "(dataset)",
+                    r["stage"],
+                    r["match"],
+                    r["first_voice"],
+                    r["explained_by"],
+                )
+                for r in rows
+            ],
+        )
+    )
+    bad = [r for r in rows if not r["match"]]
+    print(f"against {path.name}: {'bit-identical' if not bad else f'{len(bad)} MISMATCH(ES)'}")
+    return 1 if bad else 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    return _verify(_lake(args), args.runs, args.batches, args.workers)
+    from voxlake import manifest
+
+    lake = _lake(args)
+    if args.against:
+        return _against(lake, Path(args.against))
+    code = _verify(lake, args.runs, args.batches, args.workers, args.cross)
+    if args.export_manifest:
+        manifest.write(lake, Path(args.export_manifest))
+        print(f"hash manifest written to {args.export_manifest}")
+    return code
 
 
 # demo ---------------------------------------------------------------------------------
@@ -281,6 +370,17 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--runs", type=int, default=3)
     v.add_argument("--batches", nargs="*")
     v.add_argument("--workers", type=int, default=1)
+    v.add_argument(
+        "--cross",
+        action="store_true",
+        help="also: the other worker count, permuted merge orders, regrouped batches",
+    )
+    v.add_argument(
+        "--export-manifest", metavar="FILE", help="write the lake's hashes + environment"
+    )
+    v.add_argument(
+        "--against", metavar="FILE", help="compare the lake with a manifest from elsewhere"
+    )
     v.set_defaults(fn=cmd_verify)
     return p
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from voxlake.environment import environment
+from voxlake.environment import environment, environment_fingerprint
 from voxlake.hashing import canonical_json, stage_hash
 from voxlake.lake import Lake
 
@@ -40,6 +40,7 @@ def record_stage(
     rows: int | None = None,
     rejected: int = 0,
     extra: dict[str, Any] | None = None,
+    models: dict[str, str] | None = None,
 ) -> StageResult:
     """Write a batch stage's per-voice hashes and its lineage row; return its result."""
     pairs = sorted(pairs)
@@ -51,7 +52,7 @@ def record_stage(
         part=asset,
     )
     n = len(pairs) if rows is None else rows
-    write_lineage(lake, batch, asset, digest, fingerprint, code_version, n)
+    write_lineage(lake, batch, asset, digest, fingerprint, code_version, n, models)
     return StageResult(asset, batch, n, digest, fingerprint, code_version, rejected, extra or {})
 
 
@@ -63,6 +64,7 @@ def write_lineage(
     fingerprint: str,
     code_version: str,
     rows: int,
+    models: dict[str, str] | None = None,
 ) -> None:
     lake.write_table(
         "lineage",
@@ -74,7 +76,9 @@ def write_lineage(
                 "fingerprint": fingerprint,
                 "code_version": code_version,
                 "rows": rows,
+                "model_hashes": canonical_json(models or {}),
                 "environment": canonical_json(environment()),
+                "environment_fingerprint": environment_fingerprint(),
                 "materialized_at": now_iso(),
             }
         ],

@@ -131,7 +131,9 @@ LINEAGE = pa.schema(
         ("fingerprint", pa.string()),
         ("code_version", pa.string()),
         ("rows", pa.int64()),
-        ("environment", pa.string()),  # canonical JSON of library versions
+        ("model_hashes", pa.string()),  # canonical JSON: model name -> SHA-256 of its file
+        ("environment", pa.string()),  # canonical JSON: CPU, OS, Python, library versions
+        ("environment_fingerprint", pa.string()),
         ("materialized_at", pa.string()),
     ]
 )
@@ -161,6 +163,7 @@ QUALITY_RESULTS = pa.schema(
 REPRODUCIBILITY = pa.schema(
     [
         ("batch", pa.string()),
+        ("check", pa.string()),  # rerun, workers=N, batch_order, regroup, manifest
         ("stage", pa.string()),
         ("run", pa.int32()),
         ("stored_hash", pa.string()),

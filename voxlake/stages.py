@@ -137,7 +137,14 @@ def denoise_batch(
     lake.write_table("denoise_metrics", rows, batch)
     pairs = [(r["voice_id"], r["content_hash"]) for r in rows]
     return record_stage(
-        lake, batch, DENOISE, pairs, fp, dn.CODE_VERSION, rejected=len(jobs) - len(rows)
+        lake,
+        batch,
+        DENOISE,
+        pairs,
+        fp,
+        dn.CODE_VERSION,
+        rejected=len(jobs) - len(rows),
+        models={"deepfilternet3": dn.model_info()["model_sha256"]},
     )
 
 
@@ -259,5 +266,12 @@ def embed_batch(
     lake.write_table("embeddings", rows, batch)
     pairs = [(r["voice_id"], r["content_hash"]) for r in rows]
     return record_stage(
-        lake, batch, EMBED, pairs, fp, em.CODE_VERSION, rejected=len(jobs) - len(rows)
+        lake,
+        batch,
+        EMBED,
+        pairs,
+        fp,
+        em.CODE_VERSION,
+        rejected=len(jobs) - len(rows),
+        models={"ge2e": em.model_sha256()},
     )

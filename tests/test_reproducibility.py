@@ -1,0 +1,95 @@
+"""Reproducibility: reruns, worker counts, regrouping, merge orders, manifests, and a
+deliberately non-deterministic build that verify must catch and name."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voxlake import dataset_stats, manifest, stages
+from voxlake.inbox import list_batches
+from voxlake.lake import Lake
+from voxlake.mel import MelConfig
+from voxlake.verify import verify_batch, verify_regroup, verify_workers
+
+
+@pytest.fixture
+def lake(processed_lake: Lake, tmp_path: Path) -> Lake:
+    copy = Lake(tmp_path / "copy")
+    shutil.copytree(processed_lake.root, copy.root)
+    dataset_stats.update(copy, stages.mel_fingerprint(MelConfig()), 128)
+    return copy
+
+
+def test_an_unseeded_dither_is_caught_and_the_stage_named(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = stages.log_mel
+
+    def dithered(x: np.ndarray, cfg: MelConfig) -> np.ndarray:
+        noise = np.random.default_rng().normal(0, 1e-4, len(x))  # no seed: differs every run
+        return real(x + noise.astype(np.float32), cfg)
+
+    monkeypatch.setattr(stages, "log_mel", dithered)
+    (batch,) = list_batches(lake)
+    rows = verify_batch(lake, batch, runs=1)
+    verdict = {r["stage"]: r["match"] for r in rows}
+    assert verdict == {
+        "raw_voices": True,
+        "denoised_voices": True,
+        "voice_mel_stats": False,
+        "voice_embeddings": True,
+    }
+    bad = next(r for r in rows if not r["match"])
+    ids = sorted(lake.read_table("voices", batch)["voice_id"].to_pylist())
+    assert bad["first_voice"] == ids[0]  # the first voice by id: every voice differs
+    assert np.isfinite(bad["max_abs_diff"]) and bad["max_abs_diff"] > 0
+    stored = lake.read_table("reproducibility", batch).to_pylist()
+    assert any(not r["match"] and r["stage"] == "voice_mel_stats" for r in stored)
+
+
+def test_regrouped_voices_give_the_same_hashes_and_stats(lake: Lake) -> None:
+    rows = verify_regroup(lake, list_batches(lake))
+    assert {r["stage"] for r in rows} == {
+        "denoised_voices",
+        "voice_mel_stats",
+        "voice_embeddings",
+        "mel_stats",
+    }
+    assert all(r["match"] for r in rows)
+
+
+def test_dataset_stats_do_not_depend_on_merge_order(lake: Lake) -> None:
+    rows = dataset_stats.verify_merge_orders(lake, permutations=4)
+    assert len(rows) == 4 and all(r["match"] for r in rows)
+
+
+@pytest.mark.slow
+def test_two_workers_give_the_bytes_of_one(lake: Lake) -> None:
+    (batch,) = list_batches(lake)
+    rows = verify_workers(lake, batch)
+    assert {r["check"] for r in rows} == {"workers=2"}
+    assert all(r["match"] for r in rows)
+
+
+def test_manifest_comparison_explains_mismatches_by_environment(lake: Lake, tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    manifest.write(lake, path)
+    same, _ = manifest.compare(lake, json.loads(path.read_text()))
+    assert same and all(r["match"] for r in same)
+    other = json.loads(path.read_text())
+    other["environment"]["packages"]["torch"] = "0.0-elsewhere"
+    (batch,) = other["batches"]
+    emb = other["batches"][batch]["voice_embeddings"]
+    victim = sorted(emb["voices"])[0]
+    emb["voices"][victim] = "0" * 64
+    emb["stage_hash"] = "1" * 64
+    rows, diffs = manifest.compare(lake, other)
+    assert diffs == {"packages.torch": (diffs["packages.torch"][0], "0.0-elsewhere")}
+    bad = [r for r in rows if not r["match"]]
+    assert [(r["stage"], r["first_voice"]) for r in bad] == [("voice_embeddings", victim)]
+    assert "packages.torch" in bad[0]["explained_by"]
+    with pytest.raises(ValueError, match="not a voxlake hash manifest"):
+        manifest.compare(lake, {"format": "x"})
