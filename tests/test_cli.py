@@ -158,3 +158,18 @@ def test_the_ui_serves_the_asset_graph_with_partitions(demo_lake: tuple[Path, st
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_stats_export_and_forget(demo_lake: tuple[Path, str], tmp_path: Path) -> None:
+    """Runs last: it erases a voice from the shared demo lake."""
+    lake, _ = demo_lake
+    out = tmp_path / "stats.npz"
+    voxlake("stats", "export", "--format", "npz", "--output", str(out), lake=lake)
+    assert out.stat().st_size > 0
+    (victim,) = _sql("select voice_id from voices order by voice_id limit 1", lake)
+    forgot = voxlake("forget", str(victim["voice_id"]), "--reason", "test", lake=lake)
+    assert "1 voice(s) erased" in forgot.stdout
+    assert _sql("select count(*) as n from voices", lake) == [{"n": 7}]
+    assert _sql("select count(*) as n from erasures", lake) == [{"n": 1}]
+    assert voxlake("forget", "nope", lake=lake, check=False).returncode == 1

@@ -6,7 +6,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from voxlake.stats import FRAC_BITS, MelStats, from_decimals, to_decimals, voice_sums
+from voxlake.stats import (
+    FRAC_BITS,
+    MelStats,
+    WelfordStats,
+    from_decimals,
+    to_decimals,
+    voice_sums,
+    window,
+)
 
 
 def _voices(n: int, seed: int = 0) -> list[np.ndarray]:
@@ -79,7 +87,7 @@ def test_partials_round_trip_through_parquet_without_loss(tmp_path) -> None:  # 
 
 
 def test_bad_inputs_are_clear_errors() -> None:
-    with pytest.raises(ValueError, match="non-finite"):
+    with pytest.raises(ValueError, match="finite"):
         voice_sums(np.array([[np.nan, 1.0]]))
     with pytest.raises(ValueError, match="within"):
         voice_sums(np.array([[1e6]]))
@@ -88,3 +96,54 @@ def test_bad_inputs_are_clear_errors() -> None:
         a.merge(b)
     with pytest.raises(ValueError, match="no frames"):
         MelStats(8).finalize()
+
+
+def test_vectorised_adds_equal_python_integer_sums_across_limb_carries() -> None:
+    rng = np.random.default_rng(3)
+    st = MelStats(4)
+    ref_s1, ref_s2, n = [0] * 4, [0] * 4, 0
+    for _ in range(40):  # values near the bound: carries happen in every limb
+        x = rng.uniform(-127.9, 127.9, size=(int(rng.integers(1, 3000)), 4))
+        st.add_frames(x)
+        q = np.rint(x * 2.0**FRAC_BITS).astype(np.int64)
+        for b in range(4):
+            col = [int(v) for v in q[:, b]]
+            ref_s1[b] += sum(col)
+            ref_s2[b] += sum(v * v for v in col)
+        n += len(x)
+    s = st.sums()
+    assert (s.n_frames, s.sum, s.sum_square) == (n, tuple(ref_s1), tuple(ref_s2))
+    big = MelStats(4).add(s).add(s).add(s)  # exact path, three-fold
+    assert big.sums().sum == tuple(3 * v for v in ref_s1)
+    assert big.remove(s).remove(s).sums() == s
+
+
+def test_fixed_window_mode_gives_per_position_statistics() -> None:
+    rng = np.random.default_rng(4)
+    voices = [rng.normal(0, 1, size=(int(rng.integers(100, 300)), 8)) for _ in range(12)]
+    st = MelStats((100, 8))
+    for v in voices:
+        st.add_frames(window(v, 100))
+    final = st.finalize()
+    stack = np.stack([v[:100] for v in voices])
+    assert final.mean.shape == (100, 8) and final.n_frames == 12 == final.n_voices
+    np.testing.assert_allclose(final.mean, stack.mean(axis=0), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(final.var, stack.var(axis=0), rtol=1e-8, atol=1e-9)
+    with pytest.raises(ValueError, match="window needs 100"):
+        window(voices[0][:50], 100)
+
+
+def test_welford_agrees_with_exact_and_says_how_far() -> None:
+    voices = _voices(25)
+    exact, welford = MelStats(8), WelfordStats(8)
+    for v in voices:
+        exact.add_frames(v)
+        welford.add_frames(v)
+    e, w = exact.finalize(), welford.finalize()
+    np.testing.assert_allclose(w.mean, e.mean, rtol=1e-12)
+    np.testing.assert_allclose(w.var, e.var, rtol=1e-9)
+    welford.remove_frames(voices[0])
+    again = WelfordStats(8)
+    for v in voices[1:]:
+        again.add_frames(v)
+    np.testing.assert_allclose(welford.finalize().var, again.finalize().var, rtol=1e-9)

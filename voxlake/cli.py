@@ -271,6 +271,46 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return code
 
 
+# forget and stats ------------------------------------------------------------------------
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from voxlake import catalog
+    from voxlake.forget import forget
+
+    lake = _lake(args)
+    report = forget(lake, args.voice_ids, args.reason or "")
+    catalog.refresh(lake)
+    for voice_id, batch in sorted(report.forgotten.items()):
+        print(f"forgot {voice_id} (batch {batch})")
+    for voice_id in report.unknown:
+        print(f"voxlake forget: no voice {voice_id}", file=sys.stderr)
+    print(
+        f"{len(report.forgotten)} voice(s) erased: {report.files_removed} files and "
+        f"{report.rows_removed} rows removed; dataset stats and index updated"
+    )
+    return 0 if report.forgotten and not report.unknown else 1
+
+
+def cmd_stats_export(args: argparse.Namespace) -> int:
+    from voxlake.export import export
+
+    try:
+        data = export(_lake(args), args.format, args.window)
+    except LookupError as e:
+        print(f"voxlake stats export: {e}", file=sys.stderr)
+        return 1
+    if args.output:
+        Path(args.output).write_bytes(data)
+        print(f"wrote {args.output}")
+    elif args.format == "json":
+        sys.stdout.write(data.decode())
+    else:
+        print("voxlake stats export: npz is binary; give --output FILE", file=sys.stderr)
+        return 2
+    return 0
+
+
 # demo ---------------------------------------------------------------------------------
 
 
@@ -382,6 +422,23 @@ def parser() -> argparse.ArgumentParser:
         "--against", metavar="FILE", help="compare the lake with a manifest from elsewhere"
     )
     v.set_defaults(fn=cmd_verify)
+    f = add("forget", "erase voices everywhere and retract them from the statistics exactly")
+    f.add_argument("voice_ids", nargs="+", metavar="VOICE_ID")
+    f.add_argument("--reason", help="recorded in the erasures table")
+    f.set_defaults(fn=cmd_forget)
+    st = sub.add_parser("stats", help="dataset mel statistics")
+    st_sub = st.add_subparsers(dest="stats_command", required=True)
+    ex = st_sub.add_parser("export", help="export as npz (ESPnet count/sum/sum_square) or JSON")
+    ex.add_argument("--lake", help="lake root (default: $VOXLAKE_HOME or ./.voxlake)")
+    ex.add_argument("--format", choices=["npz", "json"], default="json")
+    ex.add_argument("--output", "-o", help="file to write (required for npz)")
+    ex.add_argument(
+        "--window",
+        type=int,
+        metavar="N_FRAMES",
+        help="fixed-window mode: each voice's first N frames as one sample",
+    )
+    ex.set_defaults(fn=cmd_stats_export)
     return p
 
 

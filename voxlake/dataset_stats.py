@@ -1,10 +1,11 @@
 """Dataset mel statistics: the exact merge of all batch partials, kept current incrementally.
 
-The accumulator lives in stats/: `dataset.json` holds the exact sums, and `included/`
-holds a copy of each batch partial that went into them. An update compares each batch's
-current partial hash with the included copy: unchanged batches cost nothing, a changed
-batch is retracted (its included copy subtracted) and re-added, a vanished batch is
-retracted. Integer sums make that exact: the result is bit-identical to a full recompute.
+The accumulator lives in stats/: `dataset.json` holds the exact sums, `included/` a copy of
+each batch partial that went into them, and `pending/` one marker per batch whose partial
+was written (or removed) since the last update. An update visits only the pending batches:
+it retracts the included copy (subtracts it) and adds the new partial. Its cost depends on
+the number of changed batches, not on the number of batches in the lake. Integer sums
+make that exact: the result is bit-identical to a full recompute (`rebuild=True`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,17 @@ def _state_path(lake: Lake) -> Path:
 
 def _included_dir(lake: Lake) -> Path:
     return lake.stats_dir / "included"
+
+
+def _pending_dir(lake: Lake) -> Path:
+    return lake.stats_dir / "pending"
+
+
+def mark_changed(lake: Lake, batch: str, partial_hash: str) -> None:
+    """Called by whoever writes (or deletes) a batch partial: the next update visits it."""
+    from voxlake.lake import atomic_write_bytes
+
+    atomic_write_bytes(_pending_dir(lake) / batch, partial_hash.encode())
 
 
 def read_partial(path: Path) -> tuple[MelSums, str, str]:
@@ -84,41 +96,48 @@ def _save(lake: Lake, st: MelStats) -> None:
     )
 
 
-def update(lake: Lake, fingerprint: str, n_bins: int) -> DatasetStatsUpdate:
-    """Bring the dataset stats up to date with the lake's batch partials."""
-    st = load(lake)
+def update(lake: Lake, fingerprint: str, n_bins: int, rebuild: bool = False) -> DatasetStatsUpdate:
+    """Bring the dataset stats up to date with the batch partials that changed."""
+    st = None if rebuild else load(lake)
     if st is not None and st.fingerprint != fingerprint:
         raise ValueError(
             f"dataset stats were built with extractor {st.fingerprint}, the pipeline now runs "
             f"{fingerprint}: stats of different extractors are never mixed; rebuild them"
         )
-    st = st or MelStats(n_bins, fingerprint)
     included = _included_dir(lake)
+    pending = _pending_dir(lake)
+    if st is None:  # first update or rebuild: visit every batch
+        shutil.rmtree(included, ignore_errors=True)
+        st = MelStats(n_bins, fingerprint)
+        todo = {b: "" for b in lake.table_batches("batch_mel_stats")}
+        todo |= {p.name: p.read_text() for p in pending.glob("*")} if pending.exists() else {}
+    else:
+        todo = {p.name: p.read_text() for p in pending.glob("*")} if pending.exists() else {}
     included.mkdir(parents=True, exist_ok=True)
-    current = {
-        b: lake.table_file("batch_mel_stats", b) for b in lake.table_batches("batch_mel_stats")
-    }
-    kept = {p.stem: p for p in included.glob("*.parquet")}
     added, retracted = [], []
-    for batch in sorted(set(kept) | set(current)):
-        old = read_partial(kept[batch]) if batch in kept else None
-        new = read_partial(current[batch]) if batch in current else None
-        if old and new and old[1] == new[1]:
-            continue
-        if new and new[2] != fingerprint:
-            raise ValueError(
-                f"batch {batch} partial has extractor {new[2]}, expected {fingerprint}"
-            )
-        if old:
-            st.remove(old[0])
-            retracted.append(batch)
-            kept[batch].unlink()
-        if new:
-            st.add(new[0])
-            added.append(batch)
-            tmp = included / f".tmp-{batch}.parquet"
-            shutil.copyfile(current[batch], tmp)
-            tmp.replace(included / f"{batch}.parquet")
+    for batch in sorted(todo):
+        kept = included / f"{batch}.parquet"
+        current = lake.table_file("batch_mel_stats", batch)
+        old = read_partial(kept) if kept.exists() else None
+        new = read_partial(current) if current.exists() else None
+        if not (old and new and old[1] == new[1]):
+            if new and new[2] != fingerprint:
+                raise ValueError(
+                    f"batch {batch} partial has extractor {new[2]}, expected {fingerprint}"
+                )
+            if old:
+                st.remove(old[0])
+                retracted.append(batch)
+                kept.unlink()
+            if new:
+                st.add(new[0])
+                added.append(batch)
+                tmp = included / f".tmp-{batch}.parquet"
+                shutil.copyfile(current, tmp)
+                tmp.replace(kept)
+        marker = pending / batch
+        if marker.exists() and marker.read_text() == todo[batch]:
+            marker.unlink()
     _save(lake, st)
     final = st.finalize() if st.n_frames else None
     rows = []

@@ -46,6 +46,16 @@ def _voices_elsewhere(lake: Lake, batch: str) -> dict[str, str]:
     }
 
 
+def raw_pairs(
+    voices: list[dict[str, Any]], rejected: list[dict[str, Any]], duplicates: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
+    """The raw stage's content: accepted voices (id = hash of bytes) and each refusal."""
+    pairs = [(v["voice_id"], v["voice_id"]) for v in voices]
+    pairs += [(f"rejected:{r['source_path']}", r["reason"]) for r in rejected]
+    pairs += [(f"duplicate:{d['source_path']}", d["voice_id"]) for d in duplicates]
+    return pairs
+
+
 def ingest_batch(
     lake: Lake,
     batch: str,
@@ -124,10 +134,7 @@ def ingest_batch(
     lake.write_table("voices", voices, batch)
     lake.write_table("rejected", rejected, batch, part=ASSET)
     lake.write_table("duplicates", duplicates, batch)
-    # The raw stage's content: accepted voices (id = hash of bytes) and each refusal.
-    pairs = [(v["voice_id"], v["voice_id"]) for v in voices]
-    pairs += [(f"rejected:{r['source_path']}", r["reason"]) for r in rejected]
-    pairs += [(f"duplicate:{d['source_path']}", d["voice_id"]) for d in duplicates]
+    pairs = raw_pairs(voices, rejected, duplicates)
     return record_stage(
         lake,
         batch,

@@ -175,6 +175,17 @@ REPRODUCIBILITY = pa.schema(
     ]
 )
 
+ERASURES = pa.schema(
+    [
+        ("voice_id", pa.string()),
+        ("batch", pa.string()),
+        ("reason", pa.string()),
+        ("files_removed", pa.int64()),
+        ("rows_removed", pa.int64()),
+        ("erased_at", pa.string()),
+    ]
+)
+
 TABLES: dict[str, pa.Schema] = {
     "voices": VOICES,
     "rejected": REJECTED,
@@ -188,6 +199,7 @@ TABLES: dict[str, pa.Schema] = {
     "voice_hashes": VOICE_HASHES,
     "quality_results": QUALITY_RESULTS,
     "reproducibility": REPRODUCIBILITY,
+    "erasures": ERASURES,
 }
 
 GLOBAL_TABLES = frozenset({"dataset_mel_stats"})

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from voxlake import dataset_stats
 from voxlake import denoise as dn
 from voxlake import embed as em
 from voxlake.audio import clip_fraction, dbfs, read_audio, read_mono, resample, to_mono, write_audio
@@ -234,6 +235,7 @@ def mel_batch(
         ],
         batch,
     )
+    dataset_stats.mark_changed(lake, batch, result.stage_hash)
     return result
 
 

@@ -1,0 +1,215 @@
+"""Right to erasure: forget voices everywhere, and retract them from the statistics exactly.
+
+For every batch that holds one of the voices: its rows go from every table, its files
+(raw, denoised, mel features, and the inbox copies with the same content) are deleted,
+the batch's manifest drops those inbox entries, the batch's mel partial is reduced by the
+voice's exact sums, and every stage hash of the batch is recomputed from what remains.
+The dataset statistics are then updated through the normal incremental path (retract the
+old partial, add the new) and the index drops the rows. The erasure itself is recorded in
+the `erasures` table and in lineage. Integer sums make the result bit-identical to a lake
+that never saw those voices.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from voxlake import dataset_stats, index, stages
+from voxlake.hashing import hash_file, hash_json
+from voxlake.inbox import Manifest, manifest_path, read_manifest
+from voxlake.ingest import ASSET as RAW
+from voxlake.ingest import CODE_VERSION as RAW_CODE_VERSION
+from voxlake.ingest import raw_pairs
+from voxlake.lake import Lake, atomic_write_json
+from voxlake.lineage import now_iso, record_stage, write_lineage
+from voxlake.schemas import TABLES
+from voxlake.stats import MelStats, MelSums, from_decimals, to_decimals
+
+VOICE_TABLES = (
+    "voices",
+    "rejected",
+    "duplicates",
+    "denoise_metrics",
+    "voice_mel_stats",
+    "embeddings",
+    "voice_hashes",
+)
+
+
+@dataclass
+class ForgetReport:
+    forgotten: dict[str, str] = field(default_factory=dict)  # voice_id -> batch
+    unknown: list[str] = field(default_factory=list)
+    files_removed: int = 0
+    rows_removed: int = 0
+
+
+def _rewrite(path: Path, table: pa.Table) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".parquet")
+    os.close(fd)
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def _filter_parts(lake: Lake, table: str, batch: str, ids: set[str]) -> int:
+    removed = 0
+    for path in lake.table_files(table, batch):
+        t = pq.read_table(path, schema=TABLES[table])
+        keep = pc.invert(pc.fill_null(pc.is_in(t["voice_id"], pa.array(sorted(ids))), False))
+        kept = t.filter(keep)
+        if kept.num_rows != t.num_rows:
+            removed += t.num_rows - kept.num_rows
+            _rewrite(path, kept)
+    return removed
+
+
+def _unlink(path: Path) -> int:
+    try:
+        path.unlink()
+        return 1
+    except FileNotFoundError:
+        return 0
+
+
+def _drop_inbox_copies(lake: Lake, batch: str, ids: set[str]) -> int:
+    m = read_manifest(lake, batch)
+    removed = 0
+    for f in m.files:
+        if f.voice_id in ids:
+            p = lake.inbox / f.path
+            if p.is_file() and hash_file(p) in ids:
+                removed += _unlink(p)
+    kept = tuple(f for f in m.files if f.voice_id not in ids)
+    atomic_write_json(manifest_path(lake, batch), Manifest(m.batch, kept, m.created_at).to_json())
+    return removed
+
+
+def _reduce_partial(lake: Lake, batch: str, gone: list[dict[str, Any]]) -> None:
+    path = lake.table_file("batch_mel_stats", batch)
+    if not path.exists() or not gone:
+        return
+    row = pq.read_table(path, schema=TABLES["batch_mel_stats"]).to_pylist()[0]
+    st = MelStats(len(row["sum"]), row["fingerprint"])
+    st.add(
+        MelSums(
+            row["n_frames"],
+            row["n_voices"],
+            from_decimals(row["sum"]),
+            from_decimals(row["sum_square"]),
+        )
+    )
+    for g in gone:
+        st.remove(
+            MelSums(
+                int(g["n_frames"]),
+                1,
+                from_decimals(g["sum"]),
+                from_decimals(g["sum_square"]),
+            )
+        )
+    s = st.sums()
+    row.update(
+        n_voices=s.n_voices,
+        n_frames=s.n_frames,
+        sum=to_decimals(s.sum),
+        sum_square=to_decimals(s.sum_square),
+    )
+    lake.write_table("batch_mel_stats", [row], batch)
+
+
+def _rehash(lake: Lake, batch: str) -> None:
+    """Re-record every stage hash of the batch from the rows that remain."""
+    lineage = {r["asset"]: r for r in lake.read_table("lineage", batch).to_pylist()}
+    hashes = lake.read_table("voice_hashes", batch).to_pylist()
+    for stage in (stages.DENOISE, stages.MEL, stages.EMBED):
+        if stage not in lineage:
+            continue
+        pairs = [(h["voice_id"], h["content_hash"]) for h in hashes if h["stage"] == stage]
+        old = lineage[stage]
+        result = record_stage(lake, batch, stage, pairs, old["fingerprint"], old["code_version"])
+        if stage == stages.MEL:
+            path = lake.table_file("batch_mel_stats", batch)
+            if path.exists():
+                row = pq.read_table(path, schema=TABLES["batch_mel_stats"]).to_pylist()[0]
+                row["partial_hash"] = result.stage_hash
+                lake.write_table("batch_mel_stats", [row], batch)
+            dataset_stats.mark_changed(lake, batch, result.stage_hash)
+    if RAW in lineage:
+        rejected = [r for r in lake.read_table("rejected", batch).to_pylist() if r["stage"] == RAW]
+        pairs = raw_pairs(
+            lake.read_table("voices", batch).to_pylist(),
+            rejected,
+            lake.read_table("duplicates", batch).to_pylist(),
+        )
+        record_stage(lake, batch, RAW, pairs, lineage[RAW]["fingerprint"], RAW_CODE_VERSION)
+
+
+def forget(lake: Lake, voice_ids: list[str], reason: str = "") -> ForgetReport:
+    ids = set(voice_ids)
+    report = ForgetReport()
+    voices = lake.read_table("voices").to_pylist()
+    for v in voices:
+        if v["voice_id"] in ids:
+            report.forgotten[v["voice_id"]] = v["batch"]
+    batches = set(report.forgotten.values())
+    for t in ("duplicates", "rejected"):
+        for r in lake.read_table(t).to_pylist():
+            if r["voice_id"] in ids:
+                batches.add(r["batch"])
+    report.unknown = sorted(ids - set(report.forgotten))
+    by_batch = {
+        b: [r for r in lake.read_table("voice_mel_stats", b).to_pylist() if r["voice_id"] in ids]
+        for b in batches
+    }
+    for batch in sorted(batches):
+        _reduce_partial(lake, batch, by_batch[batch])
+        for table in VOICE_TABLES:
+            report.rows_removed += _filter_parts(lake, table, batch, ids)
+        report.files_removed += _drop_inbox_copies(lake, batch, ids)
+        _rehash(lake, batch)
+    for voice_id, raw in ((v["voice_id"], v["raw_path"]) for v in voices if v["voice_id"] in ids):
+        report.files_removed += _unlink(lake.root / raw)
+        report.files_removed += _unlink(lake.denoised_audio(voice_id))
+        report.files_removed += _unlink(lake.mel_features(voice_id))
+    if batches:
+        stats = dataset_stats.load(lake)
+        if stats is not None:
+            dataset_stats.update(lake, stats.fingerprint, stats.n_bins)
+        if lake.index_dir.exists():
+            index.sync(lake)
+        when = now_iso()
+        lake.write_table(
+            "erasures",
+            [
+                {
+                    "voice_id": v,
+                    "batch": b,
+                    "reason": reason,
+                    "files_removed": report.files_removed,
+                    "rows_removed": report.rows_removed,
+                    "erased_at": when,
+                }
+                for v, b in sorted(report.forgotten.items())
+            ],
+            None,
+            part=f"erasure-{when.replace(':', '')}-{hash_json(sorted(ids))[:8]}",
+        )
+        for batch in sorted(batches):
+            write_lineage(
+                lake,
+                batch,
+                "forget",
+                "",
+                "-",
+                "forget-1",
+                sum(1 for b in report.forgotten.values() if b == batch),
+            )
+    return report
