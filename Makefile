@@ -42,7 +42,7 @@ release-check: $(STAMP)
 		--export-manifest build/release-check/hashes.json
 
 ui: $(STAMP)
-	mkdir -p $(LAKE)/dagster
+	$(BIN)/python -c "import sys; from pathlib import Path; from orchestration.runner import ensure_home; ensure_home(Path(sys.argv[1]))" $(LAKE)/dagster
 	VOXLAKE_HOME=$(abspath $(LAKE)) DAGSTER_HOME=$(abspath $(LAKE))/dagster \
 		$(BIN)/dagster dev -w workspace.yaml
 

@@ -13,6 +13,7 @@ from .results import materialize_result
     group_name="embeddings",
     deps=["voice_embeddings"],
     automation_condition=dg.AutomationCondition.eager(),
+    pool="voxlake_global",  # one writer of the dataset-wide assets at a time
     check_specs=[gx_check_spec("voice_index", "index")],
 )
 def voice_index(

@@ -14,7 +14,10 @@ from .results import materialize_result
     code_version=stages.MEL_CODE_VERSION,
     group_name="features",
     deps=["denoised_voices"],
-    check_specs=[gx_check_spec("voice_mel_stats", "voice_mel_stats")],
+    check_specs=[
+        gx_check_spec("voice_mel_stats", "voice_mel_stats"),
+        gx_check_spec("voice_mel_stats", "batch_mel_stats"),
+    ],
 )
 def voice_mel_stats(
     context: dg.AssetExecutionContext, lake: LakeResource, mel: MelResource
@@ -22,15 +25,25 @@ def voice_mel_stats(
     """Log-mel features and per-voice summaries; the batch's exact partial statistics."""
     lk, batch = lake.lake(), context.partition_key
     result = stages.mel_batch(lk, batch, mel.config(), mel.workers)
-    check = gx_check(
-        lk,
-        "voice_mel_stats",
-        "voice_mel_stats",
-        lk.read_table("voice_mel_stats", batch),
-        batch,
-        expected_rows=result.rows,
-    )
-    return materialize_result(result, [check])
+    checks = [
+        gx_check(
+            lk,
+            "voice_mel_stats",
+            "voice_mel_stats",
+            lk.read_table("voice_mel_stats", batch),
+            batch,
+            expected_rows=result.rows,
+        ),
+        gx_check(
+            lk,
+            "voice_mel_stats",
+            "batch_mel_stats",
+            lk.read_table("batch_mel_stats", batch),
+            batch,
+            expected_rows=1,
+        ),
+    ]
+    return materialize_result(result, checks)
 
 
 @dg.asset(
@@ -38,6 +51,7 @@ def voice_mel_stats(
     group_name="features",
     deps=["voice_mel_stats"],
     automation_condition=dg.AutomationCondition.eager(),
+    pool="voxlake_global",  # one writer of the dataset-wide assets at a time
     check_specs=[gx_check_spec("mel_stats", "dataset_mel_stats")],
 )
 def mel_stats(

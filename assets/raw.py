@@ -13,7 +13,11 @@ from .results import materialize_result
     partitions_def=voice_batches,
     code_version=ingest.CODE_VERSION,
     group_name="voices",
-    check_specs=[gx_check_spec("raw_voices", "voices"), gx_check_spec("raw_voices", "accounted")],
+    check_specs=[
+        gx_check_spec("raw_voices", "voices"),
+        gx_check_spec("raw_voices", "rejected", blocking=False),
+        gx_check_spec("raw_voices", "accounted"),
+    ],
 )
 def raw_voices(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """The batch's inbox files copied into the lake by content hash; refusals with reasons."""
@@ -24,6 +28,7 @@ def raw_voices(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Mate
         gx_check(
             lk, "raw_voices", "voices", lk.read_table("voices", batch), batch, limits=lake.limits()
         ),
+        gx_check(lk, "raw_voices", "rejected", lk.read_table("rejected", batch), batch),
         gx_check(
             lk, "raw_voices", "accounted", ingest.accounted(lk, batch), batch, expected_rows=inputs
         ),

@@ -36,13 +36,27 @@ class RunSummary:
     failed: list[str] = field(default_factory=list)
 
 
-def instance_for(lake: Lake) -> dg.DagsterInstance:
-    """The lake's persistent Dagster instance (DAGSTER_HOME if set, else <lake>/dagster)."""
-    home = Path(os.environ.get("DAGSTER_HOME") or lake.root / "dagster")
+INSTANCE_YAML = """\
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1  # pool voxlake_global: one writer of mel_stats / voice_index at a time
+"""
+
+
+def ensure_home(home: Path) -> Path:
+    """A Dagster home with voxlake's instance settings (kept if the user wrote their own)."""
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
     if not cfg.exists():
-        cfg.write_text("telemetry:\n  enabled: false\n")
+        cfg.write_text(INSTANCE_YAML)
+    return home
+
+
+def instance_for(lake: Lake) -> dg.DagsterInstance:
+    """The lake's persistent Dagster instance (DAGSTER_HOME if set, else <lake>/dagster)."""
+    home = ensure_home(Path(os.environ.get("DAGSTER_HOME") or lake.root / "dagster"))
     os.environ["DAGSTER_HOME"] = str(home)
     return dg.DagsterInstance.get()
 
@@ -61,6 +75,7 @@ def run_pending(
     """Scan the inbox, materialise every batch not yet through all stages, then the globals."""
     resources = default_resources(str(lake.root), workers, **lake_options)
     summary = RunSummary()
+    lake.sweep_stale_temp()
     new = pending_partitions(instance, resources["lake"])
     if new:
         instance.add_dynamic_partitions(PARTITIONS, new)

@@ -6,12 +6,19 @@ materialisation by `gx_check`, which also stores the results in `quality_results
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import pyarrow as pa
 
 from quality.suites import validate_table
 from voxlake.audio import AudioLimits
 from voxlake.lake import Lake
+
+
+def data_docs_dir(lake: Lake) -> Path:
+    """GX Data Docs (HTML) of the lake's validations: <lake>/quality/data_docs/index.html."""
+    return lake.root / "quality" / "data_docs"
 
 
 def check_name(table: str) -> str:
@@ -36,7 +43,8 @@ def gx_check(
     expected_rows: int | None = None,
     limits: AudioLimits = AudioLimits(),
 ) -> dg.AssetCheckResult:
-    results = validate_table(table, rows, batch, expected_rows, limits)
+    docs = data_docs_dir(lake)
+    results = validate_table(table, rows, batch, expected_rows, limits, docs)
     lake.write_table("quality_results", results, batch or None, part=f"quality-{table}")
     failed = [r for r in results if not r["success"]]
     return dg.AssetCheckResult(
@@ -47,6 +55,7 @@ def gx_check(
         metadata={
             "expectations": len(results),
             "failed": len(failed),
+            "data_docs": dg.MetadataValue.path(str(docs / "index.html")),
             "failures": dg.MetadataValue.json(
                 [{k: r[k] for k in ("expectation", "column_name", "observed")} for r in failed]
             ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,9 @@ REJECT_REASONS = [
     "too_long",
     "silent",
     "stage_error",
+    "not_regular",
+    "outside_inbox",
+    "bad_sidecar",
 ]
 
 
@@ -79,12 +83,24 @@ def _suite(table: str, expected_rows: int | None, limits: AudioLimits) -> list[A
                 column="out_clip_fraction", min_value=0, max_value=0.01
             ),
             gxe.ExpectColumnValuesToNotBeNull(column="content_hash"),
+            # NaN reads as null: every measured float must be finite
+            *[
+                gxe.ExpectColumnValuesToNotBeNull(column=c)
+                for c in ("in_rms_dbfs", "out_rms_dbfs", "out_peak_dbfs", "local_snr_db")
+            ],
         ]
         + rows,
         "voice_mel_stats": unique_id()
         + [
             gxe.ExpectColumnValuesToBeBetween(column="n_frames", min_value=1),
-            gxe.ExpectColumnValuesToBeBetween(column="min_std", min_value=0, strict_min=True),
+            gxe.ExpectColumnValuesToBeBetween(column="max_std", min_value=0, strict_min=True),
+        ]
+        + rows,
+        "batch_mel_stats": [
+            gxe.ExpectColumnValuesToBeBetween(column="n_voices", min_value=0),
+            gxe.ExpectColumnValuesToBeBetween(column="n_frames", min_value=0),
+            gxe.ExpectColumnValuesToNotBeNull(column="partial_hash"),
+            gxe.ExpectColumnValuesToNotBeNull(column="fingerprint"),
         ]
         + rows,
         "dataset_mel_stats": [
@@ -119,13 +135,19 @@ def _frame(table: str, t: pa.Table) -> pd.DataFrame:
         return df
     if table == "voice_mel_stats":
         df = t.select(["voice_id", "n_frames"]).to_pandas()
-        df["min_std"] = [min(s) if s else 0.0 for s in t["std"].to_pylist()]
+        # a narrowband voice has constant (floored) high bins: only a voice constant in
+        # every bin is suspect
+        df["max_std"] = [max(s) if s else 0.0 for s in t["std"].to_pylist()]
         return df
     return t.to_pandas()
 
 
-@lru_cache(maxsize=1)
-def _context() -> Any:
+DOCS_SITE = "voxlake"
+
+
+@lru_cache(maxsize=8)
+def _context(docs_dir: str) -> Any:
+    """An ephemeral GX context per process; with docs_dir, Data Docs are built there."""
     import great_expectations as gx
 
     ctx = gx.get_context(mode="ephemeral")
@@ -135,6 +157,18 @@ def _context() -> Any:
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     except (ImportError, AttributeError):
         pass
+    if docs_dir:
+        ctx.add_data_docs_site(
+            site_name=DOCS_SITE,
+            site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": docs_dir,
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
     return ctx
 
 
@@ -144,36 +178,48 @@ def validate_table(
     batch: str = "",
     expected_rows: int | None = None,
     limits: AudioLimits = AudioLimits(),
+    docs_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Run `table`'s suite on `rows`; one quality_results row per expectation."""
+    """Run `table`'s suite on `rows` (a GX checkpoint; Data Docs into docs_dir if given).
+
+    Returns one quality_results row per expectation.
+    """
     import great_expectations as gx
 
-    ctx = _context()
-    name = f"{table}-{batch or 'all'}"
+    ctx = _context(str(docs_dir or ""))
+    name = f"{table}.{batch or 'dataset'}"
     source = ctx.data_sources.add_or_update_pandas(name)
-    asset = source.add_dataframe_asset(table)
-    definition = asset.add_batch_definition_whole_dataframe("whole")
-    gx_batch = definition.get_batch(batch_parameters={"dataframe": _frame(table, rows)})
-    suite = gx.ExpectationSuite(name=name)
-    for e in _suite(table, expected_rows, limits):
-        suite.add_expectation(e)
-    result = gx_batch.validate(suite)
+    definition = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe("whole")
+    suite = ctx.suites.add_or_update(
+        gx.ExpectationSuite(name=name, expectations=_suite(table, expected_rows, limits))
+    )
+    validation = ctx.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=name, data=definition, suite=suite)
+    )
+    actions: list[Any] = [gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=[DOCS_SITE])]
+    checkpoint = ctx.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=name, validation_definitions=[validation], actions=actions if docs_dir else []
+        )
+    )
+    run = checkpoint.run(batch_parameters={"dataframe": _frame(table, rows)})
     when = now_iso()
     out = []
-    for r in result.results:
-        cfg = r.expectation_config
-        res = r.result or {}
-        observed = res.get("observed_value")
-        out.append(
-            {
-                "batch": batch,
-                "table_name": table,
-                "expectation": cfg.type,
-                "column_name": cfg.kwargs.get("column"),
-                "success": bool(r.success),
-                "unexpected_count": int(res.get("unexpected_count") or 0),
-                "observed": None if observed is None else str(observed)[:200],
-                "checked_at": when,
-            }
-        )
+    for result in run.run_results.values():
+        for r in result.results:
+            cfg = r.expectation_config
+            res = r.result or {}
+            observed = res.get("observed_value")
+            out.append(
+                {
+                    "batch": batch,
+                    "table_name": table,
+                    "expectation": cfg.type,
+                    "column_name": cfg.kwargs.get("column"),
+                    "success": bool(r.success),
+                    "unexpected_count": int(res.get("unexpected_count") or 0),
+                    "observed": None if observed is None else str(observed)[:200],
+                    "checked_at": when,
+                }
+            )
     return out

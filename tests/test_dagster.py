@@ -88,7 +88,7 @@ def test_assets_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
         denoised = mats["denoised_voices"].materialization
         assert denoised.tags and "dagster/data_version" in denoised.tags
         checks = run.get_asset_check_evaluations()
-        assert len(checks) == 5 and all(c.passed for c in checks)
+        assert len(checks) == 7 and all(c.passed for c in checks)
         # A recompute that changes nothing shows as unchanged: same data versions.
         rerun = dg.materialize(
             ALL_ASSETS,
@@ -109,6 +109,7 @@ def test_assets_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
         assert stats["mel_stats"].metadata["rows"].value == 128
         assert "data:image/png;base64" in stats["mel_stats"].metadata["plot"].value
         assert stats["voice_index"].metadata["rows"].value == 3
+        assert (lake.root / "quality" / "data_docs" / "index.html").exists()
         quality = Lake(lake.root).read_table("quality_results")
         assert quality.num_rows > 10 and all(quality["success"].to_pylist())
         verify = dg.materialize(

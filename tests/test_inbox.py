@@ -4,8 +4,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from voxlake.inbox import list_batches, read_manifest, read_sidecar, scan_inbox
+from voxlake.inbox import list_batches, read_manifest, scan_inbox
 from voxlake.lake import Lake
+from voxlake.sidecar import labels_for
 
 
 def _wav(path: Path, seed: int) -> None:
@@ -50,10 +51,32 @@ def test_batches_are_split_at_the_batch_size(tmp_path: Path) -> None:
     assert scan.new_batches[0].files[0].path == "sub/v0.wav"
 
 
-def test_sidecar_labels(tmp_path: Path) -> None:
-    _wav(tmp_path / "a.wav", 0)
-    assert read_sidecar(tmp_path / "a.wav") == {}
-    (tmp_path / "a.json").write_text('{"speaker": "ann", "source": "s1", "x": 1}')
-    assert read_sidecar(tmp_path / "a.wav") == {"speaker": "ann", "source": "s1"}
-    (tmp_path / "a.json").write_text("{broken")
-    assert read_sidecar(tmp_path / "a.wav") == {}
+def test_sidecar_labels_json_and_csv(tmp_path: Path) -> None:
+    inbox = tmp_path
+    for name in ("a.wav", "b.wav", "sub/c.wav"):
+        _wav(inbox / name, len(name))
+    labels, issues = labels_for(inbox, ["a.wav"])
+    assert labels == {} and issues == []
+    (inbox / "a.json").write_text('{"speaker": "ann", "source": "s1", "mic": "usb"}')
+    (inbox / "labels.csv").write_text(
+        "path,speaker,source,age\n"
+        "a.wav,bob,csv,30\n"  # the JSON sidecar wins
+        "b.wav,carl,csv,41\n"
+        "../../etc/passwd,eve,x,1\n"  # escapes the inbox
+        "sub/c.wav,\x07bell,x,2\n"  # a control character is no speaker label
+        "missing.wav,dan,x,3\n"
+    )
+    labels, issues = labels_for(inbox, ["a.wav", "b.wav", "sub/c.wav"])
+    assert labels["a.wav"].speaker == "ann" and labels["a.wav"].source == "s1"
+    assert labels["a.wav"].extra == {"mic": "usb", "age": "30"}
+    assert (labels["b.wav"].speaker, labels["b.wav"].extra) == ("carl", {"age": "41"})
+    details = sorted(i.detail for i in issues)
+    assert any("'../../etc/passwd' is not inside the inbox" in d for d in details)
+    assert any("no file 'missing.wav'" in d for d in details)
+    assert all(i.reason == "bad_sidecar" for i in issues)
+    # sub/ has no labels.csv: its row in the parent CSV still labels it, but not its bad speaker
+    assert labels["sub/c.wav"].speaker is None
+    assert any("speaker must be printable" in d for d in details)
+    (inbox / "b.json").write_text("{broken")
+    _, issues = labels_for(inbox, ["b.wav"])
+    assert [i.sidecar for i in issues if i.sidecar.endswith(".json")] == ["b.json"]

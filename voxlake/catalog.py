@@ -7,9 +7,6 @@ catalog read-only.
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +16,6 @@ from voxlake.lake import Lake
 from voxlake.schemas import TABLES
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-
-
-@contextmanager
-def _lock(lake: Lake) -> Iterator[None]:
-    lake.root.mkdir(parents=True, exist_ok=True)
-    with open(lake.root / ".catalog.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -46,7 +32,7 @@ def view_files(sql_dir: Path = SQL_DIR) -> list[Path]:
 
 def refresh(lake: Lake) -> list[str]:
     """Create or replace every view; returns the names of the tables that hold data."""
-    with _lock(lake), duckdb.connect(str(lake.catalog_path)) as con:
+    with lake.lock("catalog"), duckdb.connect(str(lake.catalog_path)) as con:
         with_data = []
         for name, schema in TABLES.items():
             _drop(con, name)

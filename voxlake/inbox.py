@@ -8,11 +8,10 @@ batches/_resent.jsonl so that the next scan does not hash them again.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
+import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 from voxlake.hashing import hash_file, hash_json
 from voxlake.lake import Lake, atomic_write_json
 
-SIDECAR_SUFFIX = ".json"
+SIDECAR_SUFFIXES = (".json", ".csv")
 RESENT_LOG = "_resent.jsonl"
 DEFAULT_BATCH_SIZE = 500
 
@@ -64,13 +63,13 @@ class ScanResult:
 
 
 def is_candidate(path: Path) -> bool:
-    """Every regular, non-hidden file is an input except the JSON label sidecars."""
+    """Every non-hidden file is an input except the label sidecars (.json, .csv)."""
     name = path.name
-    return not (name.startswith(".") or name.endswith(SIDECAR_SUFFIX))
+    return not (name.startswith(".") or name.lower().endswith(SIDECAR_SUFFIXES))
 
 
 def walk_inbox(inbox: Path) -> Iterator[Path]:
-    """Files under the inbox in sorted order; symlink loops and unreadable folders skipped."""
+    """Inputs under the inbox in sorted order (symlinked folders are not followed)."""
     for dirpath, dirnames, filenames in os.walk(inbox, followlinks=False):
         dirnames.sort()
         for name in sorted(filenames):
@@ -103,28 +102,26 @@ def _resent_entries(lake: Lake) -> list[InboxFile]:
     return [InboxFile(**json.loads(line)) for line in log.read_text().splitlines() if line]
 
 
-@contextmanager
-def batches_lock(lake: Lake) -> Iterator[None]:
-    lake.batches_dir.mkdir(parents=True, exist_ok=True)
-    with open(lake.batches_dir / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _stat_file(inbox: Path, p: Path) -> InboxFile | None:
-    try:
-        st = p.stat()
-    except OSError:  # dangling link, vanished file
-        return None
+def _key(inbox: Path, p: Path) -> tuple[str, int, int]:
     rel = p.relative_to(inbox).as_posix()
     try:
-        voice_id: str | None = hash_file(p)
-    except OSError:
+        st = p.stat()
+    except OSError:  # symlink loop, dangling link, vanished
+        return (rel, -1, 0)
+    return (rel, int(st.st_size), int(st.st_mtime_ns))
+
+
+def _inspect(inbox: Path, p: Path, key: tuple[str, int, int]) -> InboxFile:
+    """Hash a regular file inside the inbox; anything else gets no voice_id (ingest says why)."""
+    voice_id: str | None = None
+    try:
+        st = p.stat()
+        inside = p.resolve().is_relative_to(inbox.resolve())
+        if stat.S_ISREG(st.st_mode) and inside:
+            voice_id = hash_file(p)
+    except (OSError, RuntimeError):
         voice_id = None
-    return InboxFile(rel, int(st.st_size), int(st.st_mtime_ns), voice_id)
+    return InboxFile(key[0], key[1], key[2], voice_id)
 
 
 def scan_inbox(lake: Lake, batch_size: int = DEFAULT_BATCH_SIZE) -> ScanResult:
@@ -132,7 +129,7 @@ def scan_inbox(lake: Lake, batch_size: int = DEFAULT_BATCH_SIZE) -> ScanResult:
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     lake.ensure()
-    with batches_lock(lake):
+    with lake.lock("batches"):
         existing = [read_manifest(lake, b) for b in list_batches(lake)]
         seen = {f.key() for m in existing for f in m.files}
         seen |= {f.key() for f in _resent_entries(lake)}
@@ -140,17 +137,11 @@ def scan_inbox(lake: Lake, batch_size: int = DEFAULT_BATCH_SIZE) -> ScanResult:
         result = ScanResult()
         new: list[InboxFile] = []
         for p in walk_inbox(lake.inbox):
-            try:
-                st = p.stat()
-            except OSError:
-                continue
-            rel = p.relative_to(lake.inbox).as_posix()
-            if (rel, int(st.st_size), int(st.st_mtime_ns)) in seen:
+            key = _key(lake.inbox, p)
+            if key in seen:
                 result.unchanged += 1
                 continue
-            entry = _stat_file(lake.inbox, p)
-            if entry is not None:
-                new.append(entry)
+            new.append(_inspect(lake.inbox, p, key))
         if not any(f.voice_id is None or f.voice_id not in known_ids for f in new):
             result.resent = new
             _log_resent(lake, new)
@@ -173,17 +164,3 @@ def _log_resent(lake: Lake, entries: list[InboxFile]) -> None:
     with open(lake.batches_dir / RESENT_LOG, "a") as fh:
         for e in entries:
             fh.write(json.dumps(e.__dict__, sort_keys=True) + "\n")
-
-
-def read_sidecar(audio_path: Path) -> dict[str, str]:
-    """Labels from `<stem>.json` beside an audio file: string values of speaker/source."""
-    sidecar = audio_path.with_suffix(SIDECAR_SUFFIX)
-    if sidecar == audio_path or not sidecar.is_file():
-        return {}
-    try:
-        data = json.loads(sidecar.read_text())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {k: str(data[k]) for k in ("speaker", "source") if isinstance(data.get(k), str | int)}

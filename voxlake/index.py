@@ -72,7 +72,12 @@ def _quote(values: list[str]) -> str:
 
 
 def sync(lake: Lake, ann_threshold: int = DEFAULT_ANN_THRESHOLD) -> StageResult:
-    """Bring the index up to date with the lake's embeddings tables."""
+    """Bring the index up to date with the lake's embeddings tables (single writer)."""
+    with lake.lock("global"):
+        return _sync(lake, ann_threshold)
+
+
+def _sync(lake: Lake, ann_threshold: int) -> StageResult:
     db = _connect(lake)
     state_file = _state_path(lake)
     seen: dict[str, str] = json.loads(state_file.read_text()) if state_file.exists() else {}

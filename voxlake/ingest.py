@@ -6,7 +6,11 @@ Every manifest file ends in exactly one of three tables: `voices` (accepted), `r
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
+import stat
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -15,10 +19,11 @@ import pyarrow as pa
 
 from voxlake.audio import AudioLimits, RejectedAudio, dbfs, read_audio, validate
 from voxlake.hashing import fingerprint, hash_file
-from voxlake.inbox import read_manifest, read_sidecar
+from voxlake.inbox import read_manifest
 from voxlake.lake import Lake
 from voxlake.lineage import StageResult, record_stage
 from voxlake.schemas import REJECTED
+from voxlake.sidecar import Labels, labels_for
 
 ASSET = "raw_voices"
 CODE_VERSION = "raw-1"
@@ -56,6 +61,31 @@ def raw_pairs(
     return pairs
 
 
+def check_source(inbox: Path, src: Path) -> None:
+    """Refuse what is not a regular file inside the inbox, with the reason."""
+    if not os.path.lexists(src):
+        raise RejectedAudio("missing", "the file vanished after the inbox scan")
+    if src.is_symlink():
+        try:
+            target = src.resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise RejectedAudio("unreadable", "a symlink loop or a dangling link") from None
+        if not target.is_relative_to(inbox.resolve()):
+            raise RejectedAudio("outside_inbox", "a symlink to a file outside the inbox")
+    try:
+        st = src.stat()
+    except OSError as e:
+        raise RejectedAudio("unreadable", e.strerror or str(e)) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise RejectedAudio("not_regular", "not a regular file")
+
+
+def _suffix(src: Path) -> str:
+    """The raw copy keeps a plain extension (letters and digits), else .bin."""
+    ext = src.suffix.lower()
+    return ext if re.fullmatch(r"\.[a-z0-9]{1,6}", ext) else ".bin"
+
+
 def ingest_batch(
     lake: Lake,
     batch: str,
@@ -69,6 +99,7 @@ def ingest_batch(
     duplicates: list[dict[str, Any]] = []
     first_seen: dict[str, str] = {}
     files = sorted(manifest.files, key=lambda f: f.path)
+    labels, issues = labels_for(lake.inbox, [f.path for f in files])
     for i, entry in enumerate(files):
         src = lake.inbox / entry.path
         base = {
@@ -78,8 +109,7 @@ def ingest_batch(
         }
         voice_id: str | None = None
         try:
-            if not src.is_file():
-                raise RejectedAudio("missing", "the file vanished after the inbox scan")
+            check_source(lake.inbox, src)
             try:
                 voice_id = hash_file(src)
             except OSError as e:
@@ -108,10 +138,10 @@ def ingest_batch(
                 progress(i + 1, len(files))
         assert voice_id is not None
         first_seen[voice_id] = batch
-        dst = lake.raw_audio(voice_id, src.suffix.lower() or ".bin")
+        dst = lake.raw_audio(voice_id, _suffix(src))
         _copy_into_lake(src, dst)
         rms_db, peak_db = dbfs(data)
-        labels = read_sidecar(src)
+        lab = labels.get(entry.path, Labels())
         voices.append(
             {
                 **base,
@@ -125,12 +155,26 @@ def ingest_batch(
                 "bytes": src.stat().st_size,
                 "rms_dbfs": rms_db,
                 "peak_dbfs": peak_db,
-                "speaker": labels.get("speaker"),
-                "source": labels.get("source"),
+                "speaker": lab.speaker,
+                "source": lab.source,
+                "labels": json.dumps(lab.extra, sort_keys=True) if lab.extra else None,
                 "raw_path": lake.relative(dst),
             }
         )
     voices.sort(key=lambda r: r["voice_id"])
+    sidecar_rows = [
+        {
+            "batch": batch,
+            "source_path": i.sidecar,
+            "file_name": PurePosixPath(i.sidecar).name,
+            "voice_id": None,
+            "stage": "sidecar",
+            "reason": i.reason,
+            "detail": i.detail,
+        }
+        for i in issues
+    ]
+    lake.write_table("rejected", sidecar_rows, batch, part="sidecar")
     lake.write_table("voices", voices, batch)
     lake.write_table("rejected", rejected, batch, part=ASSET)
     lake.write_table("duplicates", duplicates, batch)

@@ -16,10 +16,12 @@ Layout under the root (default ./.voxlake or $VOXLAKE_HOME):
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -160,6 +162,35 @@ class Lake:
         if not d.exists():
             return []
         return sorted(p.name.split("=", 1)[1] for p in d.glob("batch=*") if any(p.iterdir()))
+
+    @contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """An exclusive lock across processes on this machine (fcntl on <root>/.<name>.lock).
+
+        "global" serialises the dataset-wide writers (mel stats, index), "batches" the
+        inbox scans, "catalog" the DuckDB catalog. Multi-machine runs need an object store
+        with its own single-writer guarantee (see the README).
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / f".{name}.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def sweep_stale_temp(self, older_than_s: float = 3600.0) -> int:
+        """Remove temp files left by killed writers (only old ones: a live writer's stay)."""
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for p in self.root.rglob(".tmp-*"):
+            try:
+                if p.is_file() and p.stat().st_mtime < cutoff:
+                    p.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
 
     @contextmanager
     def scratch(self, name: str) -> Iterator[Lake]:

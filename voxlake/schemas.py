@@ -28,6 +28,7 @@ VOICES = pa.schema(
         ("peak_dbfs", pa.float64()),
         ("speaker", pa.string()),
         ("source", pa.string()),
+        ("labels", pa.string()),  # JSON of the other sidecar columns
         ("raw_path", pa.string()),
     ]
 )

@@ -1,0 +1,104 @@
+"""Faults: a run killed mid-batch, and two batches finishing at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from multiprocessing import get_context
+from pathlib import Path
+
+import pytest
+from conftest import make_lake
+
+from voxlake import dataset_stats, index, ingest, stages
+from voxlake.inbox import scan_inbox
+from voxlake.lake import Lake
+from voxlake.mel import MelConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+FP = stages.mel_fingerprint(MelConfig())
+
+
+def _cli(*args: str, lake: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "DAGSTER_HOME": str(lake / "dagster")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "voxlake.cli", *args, "--lake", str(lake)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _state(lake: Lake) -> dict[str, object]:
+    lineage = lake.read_table("lineage").to_pylist()
+    ids = lake.read_table("voices")["voice_id"].to_pylist()
+    return {
+        "stage_hashes": sorted((r["batch"], r["asset"], r["stage_hash"]) for r in lineage),
+        "rows": {
+            t: lake.read_table(t).num_rows
+            for t in (
+                "voices",
+                "rejected",
+                "denoise_metrics",
+                "voice_mel_stats",
+                "embeddings",
+                "voice_hashes",
+                "batch_mel_stats",
+                "dataset_mel_stats",
+            )
+        },
+        "unique_voices": len(ids) == len(set(ids)),
+        "index_rows": index.count(lake),
+    }
+
+
+@pytest.mark.slow
+def test_sigkill_mid_batch_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+    clean = make_lake(tmp_path / "clean")
+    killed = make_lake(tmp_path / "killed")
+    assert _cli("run", lake=clean.root).wait(600) == 0
+    proc = _cli("run", lake=killed.root)
+    denoised = killed.root / "audio" / "denoised"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (denoised.exists() and any(denoised.rglob("*.flac"))):
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert killed.read_table("embeddings").num_rows == 0  # it really stopped mid-batch
+    rerun = _cli("run", lake=killed.root)
+    assert rerun.wait(600) == 0, rerun.stderr.read() if rerun.stderr else ""
+    assert _state(killed) == _state(clean)
+    assert _state(killed)["unique_voices"] is True
+
+
+def _process_batch(root: str, batch: str) -> None:
+    lake = Lake(root)
+    ingest.ingest_batch(lake, batch)
+    stages.denoise_batch(lake, batch)
+    stages.mel_batch(lake, batch)
+    stages.embed_batch(lake, batch)
+    dataset_stats.update(lake, FP, 128)
+    index.sync(lake)
+
+
+def test_two_batches_at_once_leave_the_globals_consistent(tmp_path: Path) -> None:
+    lake = make_lake(tmp_path / "lake", voices=6, speakers=3, bad_files=False)
+    batches = [m.batch for m in scan_inbox(lake, batch_size=3).new_batches]
+    assert len(batches) == 2
+    with get_context("spawn").Pool(2) as pool:
+        pool.starmap(_process_batch, [(str(lake.root), b) for b in batches])
+    incremental = dataset_stats.load(lake)
+    assert incremental is not None and incremental.n_voices == 6
+    rebuilt = dataset_stats.update(lake, FP, 128, rebuild=True).final
+    assert rebuilt is not None
+    assert incremental.finalize().var.tobytes() == rebuilt.var.tobytes()
+    assert index.count(lake) == 6
+    assert sorted(index.voice_ids(lake)) == sorted(
+        lake.read_table("voices")["voice_id"].to_pylist()
+    )
