@@ -20,7 +20,9 @@ def denoised_voices(
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """48 kHz DeepFilterNet3 output of every voice, and per-voice denoise metrics."""
     lk, batch = lake.lake(), context.partition_key
-    result = stages.denoise_batch(lk, batch, denoiser.config(), denoiser.workers)
+    result = stages.denoise_batch(
+        lk, batch, denoiser.config(), denoiser.workers, dnsmos=denoiser.dnsmos
+    )
     metrics = lk.read_table("denoise_metrics", batch)
     check = gx_check(
         lk, "denoised_voices", "denoise_metrics", metrics, batch, expected_rows=result.rows

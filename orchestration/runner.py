@@ -70,10 +70,11 @@ def run_pending(
     instance: dg.DagsterInstance,
     workers: int = 1,
     echo: Echo = print,
+    dnsmos: bool = False,
     **lake_options: Any,
 ) -> RunSummary:
     """Scan the inbox, materialise every batch not yet through all stages, then the globals."""
-    resources = default_resources(str(lake.root), workers, **lake_options)
+    resources = default_resources(str(lake.root), workers, dnsmos, **lake_options)
     summary = RunSummary()
     lake.sweep_stale_temp()
     new = pending_partitions(instance, resources["lake"])

@@ -37,6 +37,7 @@ class DenoiserResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     atten_lim_db: float = DenoiseConfig.atten_lim_db
     post_filter_beta: float = DenoiseConfig.post_filter_beta
     workers: int = 1
+    dnsmos: bool = False  # DNSMOS P.835 before/after per voice (a metric; costs time)
 
     def config(self) -> DenoiseConfig:
         return DenoiseConfig(self.atten_lim_db, self.post_filter_beta)
@@ -75,10 +76,12 @@ class CatalogResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return catalog.refresh(lake)
 
 
-def default_resources(root: str = "", workers: int = 1, **lake: Any) -> dict[str, Any]:
+def default_resources(
+    root: str = "", workers: int = 1, dnsmos: bool = False, **lake: Any
+) -> dict[str, Any]:
     return {
         "lake": LakeResource(root=root, **lake),
-        "denoiser": DenoiserResource(workers=workers),
+        "denoiser": DenoiserResource(workers=workers, dnsmos=dnsmos),
         "mel": MelResource(workers=workers),
         "embedder": EmbedderResource(workers=workers),
         "vector_index": IndexResource(),

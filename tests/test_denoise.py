@@ -46,3 +46,47 @@ def test_parameters_are_in_the_fingerprint() -> None:
     assert fingerprint(DenoiseConfig()) == fingerprint(DenoiseConfig())
     assert fingerprint(DenoiseConfig()) != fingerprint(DenoiseConfig(atten_lim_db=20.0))
     assert fingerprint(DenoiseConfig()) != fingerprint(DenoiseConfig(post_filter_beta=0.02))
+
+
+def _write(path, x, sr):  # type: ignore[no-untyped-def]
+    import soundfile as sf
+
+    sf.write(path, x, sr, subtype="FLOAT")
+    return path
+
+
+def test_streamed_file_is_aligned_full_length_and_forks_are_pristine(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import soundfile as sf
+
+    from voxlake.denoise_stream import BLOCK, ForkingDenoiser, denoise_file
+    from voxlake.hashing import hash_array
+
+    rng = np.random.default_rng(7)
+    x22 = resample(_speech(8, 6.0), 48000, 22050)  # longer than one decode block
+    assert len(x22) > BLOCK
+    src_a = _write(tmp_path / "a.wav", x22 + 0.01 * rng.standard_normal(len(x22)), 22050)
+    src_b = _write(tmp_path / "b.wav", resample(_speech(9, 2.0), 48000, 16000), 16000)
+    forking = ForkingDenoiser()
+    first = forking(src_b, tmp_path / "b1.flac")  # the worker has seen a voice before a
+    got = forking(src_a, tmp_path / "a1.flac")
+    with DeepFilterRuntime() as fresh:
+        want = denoise_file(src_a, tmp_path / "a2.flac", fresh)
+    assert got == want  # bit-identical to a fresh runtime: same hash, same metrics
+    assert forking(src_b, tmp_path / "b2.flac") == first
+    y, sr = sf.read(tmp_path / "a1.flac", dtype="float32")
+    assert sr == 48000 and len(y) == got["frames"] == len(resample(x22, 22050, 48000))
+    assert got["content_hash"] == hash_array(y)
+    ref = resample(x22, 22050, 48000)
+    lags = range(-480, 481, 8)
+    corr = [float(np.dot(np.roll(y, -lag)[5000:-5000], ref[5000:-5000])) for lag in lags]
+    assert list(lags)[int(np.argmax(corr))] == 0
+
+
+def test_a_failing_file_is_reported_not_fatal(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from voxlake.denoise_stream import ForkingDenoiser
+
+    (tmp_path / "bad.wav").write_bytes(b"RIFF nonsense")
+    with pytest.raises(RuntimeError, match="Error"):
+        ForkingDenoiser()(tmp_path / "bad.wav", tmp_path / "out.flac")

@@ -59,10 +59,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 # run ----------------------------------------------------------------------------------
 
 
-def _run(lake: Lake, workers: int) -> int:
+def _run(lake: Lake, workers: int, dnsmos: bool = False) -> int:
     from orchestration.runner import instance_for, run_pending
 
-    summary = run_pending(lake, instance_for(lake), workers)
+    summary = run_pending(lake, instance_for(lake), workers, dnsmos=dnsmos)
     from voxlake import catalog
 
     catalog.refresh(lake)
@@ -76,7 +76,7 @@ def _run(lake: Lake, workers: int) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return _run(_lake(args), args.workers)
+    return _run(_lake(args), args.workers, args.dnsmos)
 
 
 # sql ----------------------------------------------------------------------------------
@@ -331,7 +331,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         n_speakers=min(max(6, args.voices // 4), max(args.voices, 1)),
         seed=args.seed,
     )
-    if _run(lake, args.workers) != 0:
+    if _run(lake, args.workers, dnsmos=not args.no_dnsmos) != 0:
         return 1
     q = lambda sql: catalog.query(lake, sql)[1]  # noqa: E731
     n_voices = q("select count(*) from voices")[0][0]
@@ -348,6 +348,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "  median by input SNR and noise: "
         + ", ".join(f"{k} {v:+.1f} dB" for k, v in bands.items())
     )
+    mos = q(
+        "select avg(dnsmos_ovrl_in), avg(dnsmos_ovrl_out), avg(dnsmos_bak_in), "
+        "avg(dnsmos_bak_out) from denoise_metrics"
+    )[0]
+    if mos[0] is not None:
+        print(
+            f"DNSMOS P.835 mean: OVRL {mos[0]:.2f} -> {mos[1]:.2f}, "
+            f"BAK {mos[2]:.2f} -> {mos[3]:.2f}"
+        )
     stats = q("select count(*), min(n_frames), min(n_voices) from dataset_mel_stats")[0]
     print(
         f"dataset mel stats: mean/std shape ({stats[0]},) over {stats[1]} frames "
@@ -388,12 +397,14 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--voices", type=int, default=24)
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--workers", type=int, default=1)
+    d.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS (faster)")
     d.set_defaults(fn=cmd_demo)
     i = add("ingest", "copy files or folders into the inbox")
     i.add_argument("paths", nargs="+")
     i.set_defaults(fn=cmd_ingest)
     r = add("run", "materialise pending batches and what depends on them (no daemon)")
     r.add_argument("--workers", type=int, default=1)
+    r.add_argument("--dnsmos", action="store_true", help="DNSMOS P.835 before/after per voice")
     r.set_defaults(fn=cmd_run)
     s = add("sql", "run a read-only SQL query (or a .sql file) on the catalog")
     s.add_argument("query")

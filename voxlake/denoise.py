@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 SAMPLE_RATE = 48_000
-CODE_VERSION = "denoise-1"
+CODE_VERSION = "denoise-2"
 
 
 @dataclass(frozen=True)
@@ -103,21 +103,32 @@ class DeepFilterRuntime:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def process_frames(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Run whole frames through the runtime (len(x) a multiple of the frame length).
+
+        Returns the raw (delayed) output and the runtime's local-SNR estimate per frame.
+        """
+        n = self.frame_length
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if len(x) % n:
+            raise ValueError(f"{len(x)} samples is not a whole number of {n}-sample frames")
+        out = np.empty_like(x)
+        snrs = np.empty(len(x) // n, dtype=np.float64)
+        proc = self._lib.df_process_frame
+        for i in range(len(x) // n):
+            fin = x[i * n : (i + 1) * n]
+            fout = out[i * n : (i + 1) * n]
+            snrs[i] = proc(self._st, fin.ctypes.data_as(_FloatPtr), fout.ctypes.data_as(_FloatPtr))
+        return out, snrs
+
     def process(self, x: np.ndarray) -> DenoiseOutput:
         """Denoise a mono 48 kHz signal; output aligned with and as long as the input."""
         n = self.frame_length
-        x = np.ascontiguousarray(x, dtype=np.float32)
         total = len(x) + self.delay
         total += (-total) % n
         padded = np.zeros(total, dtype=np.float32)
         padded[: len(x)] = x
-        out = np.empty(total, dtype=np.float32)
-        snrs = np.empty(total // n, dtype=np.float64)
-        proc = self._lib.df_process_frame
-        for i in range(total // n):
-            fin = padded[i * n : (i + 1) * n]
-            fout = out[i * n : (i + 1) * n]
-            snrs[i] = proc(self._st, fin.ctypes.data_as(_FloatPtr), fout.ctypes.data_as(_FloatPtr))
+        out, snrs = self.process_frames(padded)
         y = out[self.delay : self.delay + len(x)].copy()
         return DenoiseOutput(y, float(np.mean(snrs)) if len(snrs) else 0.0)
 

@@ -12,15 +12,17 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from voxlake import dataset_stats
+from voxlake import dataset_stats, dnsmos
 from voxlake import denoise as dn
 from voxlake import embed as em
-from voxlake.audio import clip_fraction, dbfs, read_audio, read_mono, resample, to_mono, write_audio
+from voxlake.audio import read_mono, resample
+from voxlake.denoise_stream import ForkingDenoiser
 from voxlake.hashing import fingerprint as make_fingerprint
 from voxlake.hashing import hash_array
 from voxlake.lake import Lake
@@ -83,29 +85,45 @@ def _run(
 # denoise ------------------------------------------------------------------------------
 
 
+DNSMOS_SECONDS = 60.0  # DNSMOS scores the first minute of each voice
+
+
+@dataclass(frozen=True)
+class DenoiseSettings:
+    config: dn.DenoiseConfig
+    dnsmos: bool = False
+
+
+@lru_cache(maxsize=2)
+def _denoiser(config: dn.DenoiseConfig) -> ForkingDenoiser:
+    return ForkingDenoiser(config)
+
+
+def _dnsmos_of(path: str) -> dnsmos.Dnsmos:
+    import soundfile as sf
+
+    with sf.SoundFile(path) as f:
+        x = f.read(int(DNSMOS_SECONDS * f.samplerate), dtype="float32", always_2d=True)
+        sr = f.samplerate
+    return dnsmos.score(resample(x.astype(np.float64).mean(axis=1), sr, dnsmos.SAMPLE_RATE))
+
+
 def denoise_voice(job: VoiceJob) -> dict[str, Any]:
-    """Decode, downmix, resample to 48 kHz, denoise, write FLAC; metrics of in and out."""
+    """Stream the raw file through DeepFilterNet3 into a 48 kHz FLAC; metrics of in and out."""
+    settings: DenoiseSettings = job.config
     try:
-        data, info = read_audio(job.source)
-        x = resample(to_mono(data), info.sample_rate, dn.SAMPLE_RATE)
-        out = dn.denoise(x, job.config)
-        write_audio(job.target, out.audio, dn.SAMPLE_RATE)
-        y, _ = read_mono(job.target)  # what later stages will read
-        in_rms, in_peak = dbfs(x)
-        out_rms, out_peak = dbfs(y)
-        return {
-            "voice_id": job.voice_id,
-            "sample_rate": dn.SAMPLE_RATE,
-            "frames": len(y),
-            "in_rms_dbfs": in_rms,
-            "in_peak_dbfs": in_peak,
-            "out_rms_dbfs": out_rms,
-            "out_peak_dbfs": out_peak,
-            "in_clip_fraction": clip_fraction(x),
-            "out_clip_fraction": clip_fraction(y),
-            "local_snr_db": out.local_snr_db,
-            "content_hash": hash_array(y),
-        }
+        row = {"voice_id": job.voice_id, **_denoiser(settings.config)(job.source, job.target)}
+        if settings.dnsmos:
+            before, after = _dnsmos_of(job.source), _dnsmos_of(job.target)
+            row.update(
+                dnsmos_sig_in=before.sig,
+                dnsmos_bak_in=before.bak,
+                dnsmos_ovrl_in=before.ovrl,
+                dnsmos_sig_out=after.sig,
+                dnsmos_bak_out=after.bak,
+                dnsmos_ovrl_out=after.ovrl,
+            )
+        return row
     except Exception as e:
         return _failure(job, e)
 
@@ -116,6 +134,7 @@ def denoise_batch(
     config: dn.DenoiseConfig = dn.DenoiseConfig(),
     workers: int = 1,
     progress: Progress = None,
+    dnsmos: bool = False,
 ) -> StageResult:
     voices = lake.read_table("voices", batch).to_pylist()
     jobs = [
@@ -123,7 +142,7 @@ def denoise_batch(
             v["voice_id"],
             str(lake.root / v["raw_path"]),
             str(lake.denoised_audio(v["voice_id"])),
-            config,
+            DenoiseSettings(config, dnsmos),
         )
         for v in voices
     ]

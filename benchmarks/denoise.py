@@ -1,0 +1,303 @@
+"""Denoise benchmark: DeepFilterNet3 (voxlake's stage) side by side with spectral gating.
+
+    python benchmarks/denoise.py [--quick]
+
+Quality: generated clean speech (voxlake's source-filter voices, 48 kHz, with room tone
+50 dB below the speech) x noise (white, pink, babble, hum) x input SNR (0, 5, 10, 20 dB),
+plus the clean input. For each: SI-SDR gain, DNSMOS P.835 OVRL before and after, STOI
+and wideband PESQ (when pystoi and pesq are installed), for DeepFilterNet3 and for
+`noisereduce` (stationary spectral gating) on the same files in the same run.
+
+Speed (DNSMOS excluded): the real-time factor per core of the runtime alone (a pristine
+state on an in-memory 48 kHz signal) and of the whole stage (decode, resample, denoise,
+FLAC write, read-back hash: `denoise_voice` as the pipeline runs it); throughput with 1
+and 2 workers (warm process pools); peak RSS of a worker denoising a one-hour file.
+
+The last stdout line is one JSON object (also written to benchmarks/results/denoise.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from statistics import mean, median
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from voxlake import dnsmos  # noqa: E402
+from voxlake.audio import resample  # noqa: E402
+from voxlake.corpus import ROOM_TONE_DB, make_noise, mix_at_snr, pink_noise, si_sdr  # noqa: E402
+from voxlake.denoise import DeepFilterRuntime, DenoiseConfig  # noqa: E402
+from voxlake.hashing import derive_seed  # noqa: E402
+from voxlake.stages import DenoiseSettings, VoiceJob, denoise_voice  # noqa: E402
+from voxlake.synth import BASE_RATE, Speaker, synthesize  # noqa: E402
+
+SR = 48_000
+NOISES = ("white", "pink", "babble", "hum")
+SNRS = (0.0, 5.0, 10.0, 20.0)
+
+
+def clean_voices(
+    n: int, seconds: float
+) -> tuple[list[np.ndarray], list[np.ndarray], list[Speaker]]:
+    """(references, clean inputs with room tone, speakers)."""
+    rng = np.random.default_rng(derive_seed("bench-speakers"))
+    speakers = [Speaker.random(f"b{i}", rng) for i in range(max(n, 4))]
+    refs, inputs = [], []
+    for i in range(n):
+        r = np.random.default_rng(derive_seed("bench-voice", i))
+        x = resample(synthesize(speakers[i], seconds, r), BASE_RATE, SR).astype(np.float64)
+        refs.append(x)
+        inputs.append(mix_at_snr(x, pink_noise(len(x), r), ROOM_TONE_DB))
+    return refs, inputs, speakers
+
+
+def dfn(x: np.ndarray) -> np.ndarray:
+    with DeepFilterRuntime() as rt:
+        return rt.process(x.astype(np.float32)).audio
+
+
+def gate(x: np.ndarray) -> np.ndarray:
+    import noisereduce
+
+    return np.asarray(
+        noisereduce.reduce_noise(y=x, sr=SR, stationary=True, n_jobs=1), dtype=np.float32
+    )
+
+
+def optional_metrics(ref: np.ndarray, est: np.ndarray) -> dict[str, float]:
+    out: dict[str, float] = {}
+    r16, e16 = (
+        resample(ref.astype(np.float32), SR, 16000),
+        resample(est.astype(np.float32), SR, 16000),
+    )
+    try:
+        from pystoi import stoi
+
+        out["stoi"] = float(stoi(r16, e16, 16000, extended=False))
+    except ImportError:
+        pass
+    try:
+        from pesq import pesq
+
+        out["pesq_wb"] = float(pesq(16000, r16, e16, "wb"))
+    except ImportError:
+        pass
+    except Exception:  # pesq refuses some signals (no utterance detected)
+        out["pesq_wb"] = float("nan")
+    return out
+
+
+def mos(x: np.ndarray) -> float:
+    return dnsmos.score(resample(np.clip(x, -1, 1).astype(np.float32), SR, 16000)).ovrl
+
+
+def quality(n_voices: int, seconds: float) -> list[dict[str, object]]:
+    refs, inputs, speakers = clean_voices(n_voices, seconds)
+    rows: list[dict[str, object]] = []
+    conditions = [("clean", None)] + [(k, s) for k in NOISES for s in SNRS]
+    for noise, snr in conditions:
+        for i, (ref, clean_in) in enumerate(zip(refs, inputs, strict=True)):
+            r = np.random.default_rng(derive_seed("bench-noise", noise, snr, i))
+            if noise == "clean":
+                noisy = clean_in
+            else:
+                noisy = mix_at_snr(clean_in, make_noise(noise, len(ref), SR, r, speakers), snr)
+            noisy = noisy * (0.7 / max(np.max(np.abs(noisy)), 1e-9))
+            scale = 0.7 / max(np.max(np.abs(clean_in if noise == "clean" else noisy)), 1e-9)
+            base = si_sdr(ref, noisy)
+            row: dict[str, object] = {
+                "noise": noise,
+                "snr_db": snr,
+                "voice": i,
+                "si_sdr_in": base,
+                "dnsmos_in": mos(noisy),
+            }
+            for name, fn in (("dfn", dfn), ("peer", gate)):
+                est = fn(noisy)
+                row[f"{name}_si_sdr_gain"] = si_sdr(ref, est) - base
+                row[f"{name}_dnsmos"] = mos(est)
+                for k, v in optional_metrics(ref * scale, est).items():
+                    row[f"{name}_{k}"] = v
+            rows.append(row)
+    return rows
+
+
+def _write_voice(path: Path, seconds: float, sr: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = resample(synthesize(Speaker.random("s", rng), seconds, rng), BASE_RATE, sr)
+    sf.write(path, x + 0.01 * rng.standard_normal(len(x)).astype(np.float32), sr)
+
+
+def speed(tmp: Path, seconds: float, repeats: int) -> tuple[float, float]:
+    """(rtf of the runtime alone, rtf of the whole stage) on one file, medians."""
+    src = tmp / "speed.wav"
+    _write_voice(src, seconds, 16000, 1)
+    x, _ = sf.read(src, dtype="float32")
+    x48 = resample(x, 16000, SR)
+    runtime_times = []
+    for _ in range(repeats):
+        rt = DeepFilterRuntime()
+        t = time.perf_counter()
+        rt.process(x48)
+        runtime_times.append(time.perf_counter() - t)
+        rt.close()
+    job = VoiceJob("v", str(src), str(tmp / "speed.flac"), DenoiseSettings(DenoiseConfig()))
+    denoise_voice(job)  # the worker's runtime is created once, before timing
+    stage_times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        row = denoise_voice(job)
+        stage_times.append(time.perf_counter() - t)
+        assert "error" not in row, row
+    return median(runtime_times) / seconds, median(stage_times) / seconds
+
+
+def _warm(_: int) -> int:
+    from voxlake.stages import _denoiser
+
+    _denoiser(DenoiseConfig())
+    return os.getpid()
+
+
+def throughput(tmp: Path, files: int, seconds: float, workers: int) -> float:
+    """Voices per second over a warm pool of `workers` processes."""
+    jobs = []
+    for i in range(files):
+        src = tmp / f"tp{i}.wav"
+        if not src.exists():
+            _write_voice(src, seconds, 16000, 100 + i)
+        jobs.append(
+            VoiceJob(
+                f"v{i}",
+                str(src),
+                str(tmp / f"tp{i}-{workers}.flac"),
+                DenoiseSettings(DenoiseConfig()),
+            )
+        )
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        list(pool.map(_warm, range(workers * 4)))
+        t = time.perf_counter()
+        rows = list(pool.map(denoise_voice, jobs, chunksize=1))
+        elapsed = time.perf_counter() - t
+    assert all("error" not in r for r in rows)
+    return files / elapsed
+
+
+def long_file_rss(tmp: Path, seconds: float) -> float:
+    """Peak RSS (MB) of a worker (the process and its fork) denoising one long file."""
+    src = tmp / "long.wav"
+    rng = np.random.default_rng(3)
+    piece = resample(synthesize(Speaker.random("l", rng), 10.0, rng), BASE_RATE, 16000)
+    with sf.SoundFile(src, "w", 16000, 1, subtype="PCM_16") as f:
+        for i in range(int(seconds // 10)):
+            f.write(piece + 0.01 * np.random.default_rng(i).standard_normal(len(piece)))
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[3]);"
+        "from voxlake.denoise_stream import ForkingDenoiser, peak_rss_mb;"
+        "row = ForkingDenoiser()(sys.argv[1], sys.argv[2]);"
+        "print(max(peak_rss_mb(), row['worker_peak_rss_mb']))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(src), str(tmp / "long.flac"), str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def summarise(rows: list[dict[str, object]]) -> dict[str, object]:
+    def vals(key: str, pred) -> list[float]:  # type: ignore[no-untyped-def]
+        return [
+            float(r[key])
+            for r in rows
+            if pred(r)
+            and key in r  # type: ignore[arg-type]
+            and np.isfinite(float(r[key]))
+        ]  # type: ignore[arg-type]
+
+    noisy_0_10 = lambda r: r["noise"] != "clean" and r["snr_db"] <= 10  # noqa: E731
+    noisy = lambda r: r["noise"] != "clean"  # noqa: E731
+    clean = lambda r: r["noise"] == "clean"  # noqa: E731
+    table = {}
+    for noise in ("clean", *NOISES):
+        for snr in (None,) if noise == "clean" else SNRS:
+            sel = [r for r in rows if r["noise"] == noise and r["snr_db"] == snr]
+            key = noise if snr is None else f"{noise}@{snr:g}dB"
+            table[key] = {
+                k: round(mean(float(r[k]) for r in sel), 3)  # type: ignore[arg-type]
+                for k in sel[0]
+                if k not in ("noise", "snr_db", "voice")
+            }
+    dnsmos_gain = [float(r["dfn_dnsmos"]) - float(r["dnsmos_in"]) for r in rows if noisy(r)]  # type: ignore[arg-type]
+    peer_gain = [float(r["peer_dnsmos"]) - float(r["dnsmos_in"]) for r in rows if noisy(r)]  # type: ignore[arg-type]
+    return {
+        "si_sdr_gain_db_median": round(median(vals("dfn_si_sdr_gain", noisy_0_10)), 2),
+        "si_sdr_gain_db_clean": round(median(vals("dfn_si_sdr_gain", clean)), 2),
+        "dnsmos_ovrl_gain_mean": round(mean(dnsmos_gain), 3),
+        "peer_si_sdr_gain_db_median": round(median(vals("peer_si_sdr_gain", noisy_0_10)), 2),
+        "peer_dnsmos_ovrl_gain_mean": round(mean(peer_gain), 3),
+        "conditions": table,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    q = args.quick
+    rows = quality(2 if q else 4, 4.0)
+    result = summarise(rows)
+    with tempfile.TemporaryDirectory(prefix="denoise-bench-") as d:
+        tmp = Path(d)
+        rtf_runtime, rtf_stage = speed(tmp, 20.0 if q else 60.0, 2 if q else 3)
+        n_files = 4 if q else 8
+        one = throughput(tmp, n_files, 10.0, 1)
+        two = throughput(tmp, n_files, 10.0, 2)
+        long_s = 600.0 if q else 3600.0
+        rss = long_file_rss(tmp, long_s)
+    result.update(
+        {
+            "rtf_runtime": round(rtf_runtime, 4),
+            "rtf_stage": round(rtf_stage, 4),
+            "stage_overhead": round(rtf_stage / rtf_runtime - 1, 3),
+            "voices_per_s_1_worker": round(one, 3),
+            "voices_per_s_2_workers": round(two, 3),
+            "scaling_2_workers": round(two / one, 3),
+            "long_file_s": long_s,
+            "peak_rss_mb_long_file": round(rss, 1),
+            "peak_rss_mb_1h_file": round(rss, 1) if long_s >= 3600 else None,
+            "quick": q,
+        }
+    )
+    for k, v in result.items():
+        if k != "conditions":
+            print(f"{k:28} {v}")
+    print(
+        f"{'condition':16} "
+        + " ".join(f"{k:>18}" for k in next(iter(result["conditions"].values())))
+    )  # type: ignore[union-attr]
+    for cond, vals in result["conditions"].items():  # type: ignore[union-attr]
+        print(f"{cond:16} " + " ".join(f"{v:>18}" for v in vals.values()))
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "denoise.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

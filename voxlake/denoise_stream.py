@@ -1,0 +1,200 @@
+"""Denoise a file in bounded memory, with one runtime per worker reused across files.
+
+`denoise_file` streams: decode blocks -> mono (mean of channels) -> soxr stream to 48 kHz
+-> DeepFilterNet3 frame by frame -> 24-bit FLAC. The output is as long as the resampled
+input and aligned with it (the runtime's delay is dropped and flushed with zeros). The
+content hash is taken on a streamed read-back of the FLAC, which is what later stages
+read. Memory stays bounded whatever the length: a one-hour file costs what a minute does.
+
+`ForkingDenoiser` gives every voice a pristine runtime state without paying for
+`df_create` (about 0.25 s) per file. The worker creates one runtime and never runs it.
+For each file it forks, and the child denoises with the inherited copy-on-write state,
+sends back its result and exits. The parent's state stays untouched, so a voice's output
+never depends on the voices before it, and the result is bit-identical to a fresh runtime.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import blake3
+import numpy as np
+import soundfile as sf
+import soxr
+
+from voxlake.denoise import SAMPLE_RATE, DeepFilterRuntime, DenoiseConfig
+
+BLOCK = 1 << 16  # input frames per decode block
+CLIP = 0.999
+
+
+@dataclass
+class SignalMeter:
+    """Running RMS, peak, clipping and DC of a signal seen block by block."""
+
+    n: int = 0
+    sum: float = 0.0
+    sum_sq: float = 0.0
+    peak: float = 0.0
+    clipped: int = 0
+
+    def update(self, x: np.ndarray) -> None:
+        x64 = np.asarray(x, dtype=np.float64)
+        self.n += len(x64)
+        self.sum += float(x64.sum())
+        self.sum_sq += float(np.dot(x64, x64))
+        if len(x64):
+            self.peak = max(self.peak, float(np.max(np.abs(x64))))
+        self.clipped += int(np.count_nonzero(np.abs(x64) >= CLIP))
+
+    def report(self, prefix: str) -> dict[str, float]:
+        rms = np.sqrt(self.sum_sq / self.n) if self.n else 0.0
+        return {
+            f"{prefix}_rms_dbfs": float(20 * np.log10(max(rms, 1e-12))),
+            f"{prefix}_peak_dbfs": float(20 * np.log10(max(self.peak, 1e-12))),
+            f"{prefix}_clip_fraction": self.clipped / self.n if self.n else 0.0,
+            f"{prefix}_dc_offset": self.sum / self.n if self.n else 0.0,
+        }
+
+
+@dataclass
+class _FrameFeeder:
+    """Feeds a stream into the runtime in whole frames; drops the delay; counts output."""
+
+    runtime: DeepFilterRuntime
+    sink: sf.SoundFile
+    to_drop: int
+    pending: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    written: int = 0
+    snr_sum: float = 0.0
+    frames: int = 0
+
+    def feed(self, x: np.ndarray, limit: int | None = None) -> None:
+        buf = np.concatenate([self.pending, np.asarray(x, dtype=np.float32)])
+        n = self.runtime.frame_length
+        whole = len(buf) - len(buf) % n
+        if whole:
+            out, snrs = self.runtime.process_frames(buf[:whole])
+            self.snr_sum += float(np.sum(snrs))
+            self.frames += len(snrs)
+            drop = min(self.to_drop, len(out))
+            self.to_drop -= drop
+            out = out[drop:]
+            if limit is not None:
+                out = out[: max(0, limit - self.written)]
+            if len(out):
+                self.sink.write(np.clip(out, -1.0, 1.0 - 2.0**-23))
+                self.written += len(out)
+        self.pending = buf[whole:].copy()
+
+
+def _hash_flac(path: Path) -> tuple[str, SignalMeter]:
+    """hash_array of the decoded samples, computed block by block, and their meter."""
+    meter = SignalMeter()
+    with sf.SoundFile(str(path)) as f:
+        h = blake3.blake3()
+        h.update(f"f4|{f.frames}|".encode())
+        for block in f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True):
+            mono = block[:, 0]
+            meter.update(mono)
+            h.update(np.ascontiguousarray(mono, dtype="<f4").tobytes())
+    return h.hexdigest(), meter
+
+
+def denoise_file(src: str | Path, dst: str | Path, runtime: DeepFilterRuntime) -> dict[str, Any]:
+    """Stream one file through the runtime into a 48 kHz, 24-bit FLAC; metrics + hash."""
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".tmp-{os.getpid()}-{dst.name}")
+    meter_in = SignalMeter()
+    try:
+        with (
+            sf.SoundFile(str(src)) as f,
+            sf.SoundFile(str(tmp), "w", SAMPLE_RATE, 1, subtype="PCM_24", format="FLAC") as out,
+        ):
+            stream = soxr.ResampleStream(
+                f.samplerate, SAMPLE_RATE, 1, dtype="float32", quality="HQ"
+            )
+            feeder = _FrameFeeder(runtime, out, runtime.delay)
+            total = 0
+            for block in f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True):
+                mono = block.astype(np.float64).mean(axis=1).astype(np.float32)
+                y = stream.resample_chunk(mono) if f.samplerate != SAMPLE_RATE else mono
+                meter_in.update(y)
+                total += len(y)
+                feeder.feed(y)
+            if f.samplerate != SAMPLE_RATE:
+                tail = stream.resample_chunk(np.zeros(0, np.float32), last=True)
+                meter_in.update(tail)
+                total += len(tail)
+                feeder.feed(tail)
+            flush = runtime.delay + runtime.frame_length
+            feeder.feed(np.zeros(flush, np.float32), limit=total)
+            if feeder.written != total:
+                raise RuntimeError(f"wrote {feeder.written} samples, expected {total}")
+        os.replace(tmp, dst)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    content_hash, meter_out = _hash_flac(dst)
+    return {
+        "sample_rate": SAMPLE_RATE,
+        "frames": total,
+        **meter_in.report("in"),
+        **meter_out.report("out"),
+        "local_snr_db": feeder.snr_sum / feeder.frames if feeder.frames else 0.0,
+        "content_hash": content_hash,
+    }
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident set (VmHWM; unlike ru_maxrss it resets on exec)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+class ForkingDenoiser:
+    """One pristine runtime per worker; each file is denoised in a fork of it."""
+
+    def __init__(self, config: DenoiseConfig = DenoiseConfig()):
+        self.config = config
+        self.runtime = DeepFilterRuntime(config)  # never run in this process
+
+    def __call__(self, src: str | Path, dst: str | Path) -> dict[str, Any]:
+        if not hasattr(os, "fork"):  # no fork: a fresh runtime per file
+            with DeepFilterRuntime(self.config) as rt:
+                return denoise_file(src, dst, rt)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: use the inherited pristine state, report, exit
+            os.close(r)
+            try:
+                result = denoise_file(src, dst, self.runtime)
+                result["worker_peak_rss_mb"] = peak_rss_mb()
+                payload = pickle.dumps(("ok", result))
+            except BaseException as e:
+                payload = pickle.dumps(("error", f"{type(e).__name__}: {e}"))
+            with os.fdopen(w, "wb") as fh:
+                fh.write(struct.pack("<Q", len(payload)) + payload)
+            os._exit(0)
+        os.close(w)
+        with os.fdopen(r, "rb") as fh:
+            data = fh.read()
+        _, status = os.waitpid(pid, 0)
+        if len(data) < 8 or not os.WIFEXITED(status):
+            raise RuntimeError(f"the denoise worker died (wait status {status})")
+        kind, value = pickle.loads(data[8 : 8 + struct.unpack("<Q", data[:8])[0]])
+        if kind == "error":
+            raise RuntimeError(value)
+        return dict(value)
