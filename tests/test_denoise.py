@@ -66,7 +66,13 @@ def test_streamed_file_is_aligned_full_length_and_forks_are_pristine(tmp_path) -
     assert len(x22) > BLOCK
     src_a = _write(tmp_path / "a.wav", x22 + 0.01 * rng.standard_normal(len(x22)), 22050)
     src_b = _write(tmp_path / "b.wav", resample(_speech(9, 2.0), 48000, 16000), 16000)
-    forking = ForkingDenoiser()
+
+    def forking(src, dst):  # type: ignore[no-untyped-def]
+        row = denoiser(src, dst)
+        assert row.pop("worker_peak_rss_mb") > 0
+        return row
+
+    denoiser = ForkingDenoiser()
     first = forking(src_b, tmp_path / "b1.flac")  # the worker has seen a voice before a
     got = forking(src_a, tmp_path / "a1.flac")
     with DeepFilterRuntime() as fresh:
