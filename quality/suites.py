@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from voxlake.audio import AudioLimits
 from voxlake.lineage import now_iso
+from voxlake.schemas import TABLES
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 logging.getLogger("great_expectations").setLevel(logging.ERROR)
@@ -38,6 +39,9 @@ REJECT_REASONS = [
     "outside_inbox",
     "bad_sidecar",
 ]
+
+
+FULL_FRAMES = ("voices", "rejected", "denoise_metrics", "batch_mel_stats", "dataset_mel_stats")
 
 
 def _suite(table: str, expected_rows: int | None, limits: AudioLimits) -> list[Any]:
@@ -123,7 +127,13 @@ def _suite(table: str, expected_rows: int | None, limits: AudioLimits) -> list[A
         ]
         + rows,
     }
-    return suites[table]
+    expectations = suites[table]
+    if table in FULL_FRAMES:  # the frame is the stored table: its columns are the schema's
+        expectations = [
+            gxe.ExpectTableColumnsToMatchSet(column_set=TABLES[table].names, exact_match=True),
+            *expectations,
+        ]
+    return expectations
 
 
 def _frame(table: str, t: pa.Table) -> pd.DataFrame:
