@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,3 +43,18 @@ def processed_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     lake = make_lake(tmp_path_factory.mktemp("processed"))
     process_all(lake)
     return lake
+
+
+def sensed_batch(instance: Any, lake_resource: Any) -> str:
+    """Evaluate the inbox sensor once; add its one batch as a partition (as the daemon does)."""
+    import dagster as dg
+
+    from orchestration.sensors import voice_inbox
+
+    result = voice_inbox(
+        dg.build_sensor_context(instance=instance, resources={"lake": lake_resource})
+    )
+    assert isinstance(result, dg.SensorResult)
+    (key,) = [r.partition_key for r in result.run_requests or []]
+    instance.add_dynamic_partitions("voice_batches", [key])
+    return key

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from conftest import make_lake
+from conftest import make_lake, sensed_batch
 
 from assets import ALL_ASSETS, BATCH_ASSETS, GLOBAL_ASSETS
 from orchestration.definitions import defs
@@ -69,11 +69,7 @@ def test_assets_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
     lake = make_lake(tmp_path / "lake", voices=3, speakers=3)
     with _instance(tmp_path) as instance:
         resources = default_resources(str(lake.root))
-        ctx = dg.build_sensor_context(instance=instance, resources={"lake": resources["lake"]})
-        result = voice_inbox(ctx)
-        assert isinstance(result, dg.SensorResult)
-        (key,) = [r.partition_key for r in result.run_requests or []]
-        instance.add_dynamic_partitions("voice_batches", [key])
+        key = sensed_batch(instance, resources["lake"])
         run = dg.materialize(
             ALL_ASSETS,
             selection=_keys(BATCH_ASSETS),
@@ -140,11 +136,7 @@ def test_a_failed_blocking_check_stops_downstream_stages(
     lake = make_lake(tmp_path / "lake", voices=2, speakers=2, bad_files=False)
     with _instance(tmp_path) as instance:
         resources = default_resources(str(lake.root))
-        ctx = dg.build_sensor_context(instance=instance, resources={"lake": resources["lake"]})
-        result = voice_inbox(ctx)
-        assert isinstance(result, dg.SensorResult)
-        (key,) = [r.partition_key for r in result.run_requests or []]
-        instance.add_dynamic_partitions("voice_batches", [key])
+        key = sensed_batch(instance, resources["lake"])
         run = dg.materialize(
             ALL_ASSETS,
             selection=_keys(BATCH_ASSETS),

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import dagster as dg
+from conftest import sensed_batch
 from hostile import build
 
 from assets import ALL_ASSETS, BATCH_ASSETS
-from orchestration.sensors import voice_inbox
 from resources import LakeResource, default_resources
 from voxlake.lake import Lake
 
@@ -20,12 +20,7 @@ def test_hostile_inbox_completes_and_accounts_for_every_file(tmp_path: Path) -> 
             **default_resources(str(lake.root)),
             "lake": LakeResource(root=str(lake.root), max_duration_s=10.0),
         }
-        result = voice_inbox(
-            dg.build_sensor_context(instance=instance, resources={"lake": resources["lake"]})
-        )
-        assert isinstance(result, dg.SensorResult)
-        (key,) = [r.partition_key for r in result.run_requests or []]
-        instance.add_dynamic_partitions("voice_batches", [key])
+        key = sensed_batch(instance, resources["lake"])
         (lake.inbox / "vanishing.wav").unlink()  # after the scan, before the run
         run = dg.materialize(
             ALL_ASSETS,

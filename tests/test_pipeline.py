@@ -145,3 +145,22 @@ def test_a_second_batch_with_old_and_new_content(tmp_path: Path) -> None:
     assert [d["file_name"] for d in dups] == ["again.wav"]
     assert dups[0]["voice_id"] in first
     assert lake.read_table("voices", second)["file_name"].to_pylist() == ["new.wav"]
+
+
+def test_a_re_encoded_recording_is_a_near_duplicate(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    lake = make_lake(tmp_path, voices=3, speakers=3, bad_files=False)
+    src = sorted(lake.inbox.glob("spk00*.wav"))[0]
+    x, sr = sf.read(src)
+    sf.write(lake.inbox / "reencoded.flac", x, sr, subtype="PCM_24")  # other bytes, same voice
+    process_all(lake)
+    index.sync(lake)
+    ids = {v["source_path"]: v["voice_id"] for v in lake.read_table("voices").to_pylist()}
+    pair = tuple(sorted((ids[src.name], ids["reencoded.flac"])))
+    found = index.near_duplicates(lake, threshold=0.95)
+    assert [(a, b) for a, b, _ in found] == [pair]
+    assert index.near_duplicates(lake, threshold=1.01) == []
+    catalog.refresh(lake)
+    _, rows = catalog.query(lake, "select voice_a, voice_b from near_duplicates")
+    assert rows == [pair]

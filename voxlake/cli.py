@@ -152,6 +152,15 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0 if hits else 1
 
 
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    from voxlake import index
+
+    pairs = index.near_duplicates(_lake(args), args.threshold, args.k)
+    print(_table(["voice_a", "voice_b", "cosine"], pairs))
+    print(f"{len(pairs)} near-duplicate pair(s) at cosine >= {args.threshold}")
+    return 0
+
+
 # verify -------------------------------------------------------------------------------
 
 
@@ -417,6 +426,10 @@ def parser() -> argparse.ArgumentParser:
     se.add_argument("-k", type=int, default=5)
     se.add_argument("--where", help="SQL filter on speaker, source, batch")
     se.set_defaults(fn=cmd_search)
+    du = add("duplicates", "list near-duplicate voice pairs (by embedding similarity)")
+    du.add_argument("--threshold", type=float, default=0.95)
+    du.add_argument("-k", type=int, default=5, help="neighbours asked per voice")
+    du.set_defaults(fn=cmd_duplicates)
     v = add("verify", "recompute batches and compare BLAKE3 stage hashes (exit 1 on mismatch)")
     v.add_argument("--runs", type=int, default=3)
     v.add_argument("--batches", nargs="*")

@@ -185,3 +185,26 @@ def voice_ids(lake: Lake) -> list[str]:
     if tbl is None:
         return []
     return sorted(tbl.to_arrow().column("voice_id").to_pylist())
+
+
+def near_duplicates(
+    lake: Lake, threshold: float = 0.95, k: int = 5
+) -> list[tuple[str, str, float]]:
+    """Pairs of voices whose embeddings have cosine similarity >= threshold.
+
+    Each voice asks the index for its k nearest neighbours (ANN once an index exists),
+    so the cost is N searches, not N**2 comparisons. Pairs come once, (a, b) with a < b.
+    """
+    tbl = _open_table(_connect(lake)) if lake.index_dir.exists() else None
+    if tbl is None:
+        return []
+    rows = tbl.to_arrow().select(["voice_id", "vector"]).to_pylist()
+    pairs: dict[tuple[str, str], float] = {}
+    for r in rows:
+        hits = tbl.search(np.asarray(r["vector"], np.float32)).distance_type("cosine")
+        for h in hits.limit(k + 1).select(["voice_id"]).to_arrow().to_pylist():
+            other, score = h["voice_id"], 1.0 - float(h["_distance"])
+            if other != r["voice_id"] and score >= threshold:
+                key = (min(other, r["voice_id"]), max(other, r["voice_id"]))
+                pairs[key] = max(score, pairs.get(key, score))
+    return sorted(((a, b, s) for (a, b), s in pairs.items()), key=lambda p: (-p[2], p[0], p[1]))

@@ -1,5 +1,5 @@
 -- One row per voice and mel bin: the voice's exact Q31.32 sums with its labels, for slicing
--- dataset statistics by any column (see sql/queries/mel_stats_by_*.sql).
+-- dataset statistics by any column (see sql/queries/mel_stats_slices.sql).
 create or replace view voice_mel_bins as
 select
     m.voice_id, m.batch, v.speaker, v.source, m.fingerprint, m.n_frames,
