@@ -51,8 +51,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy voxlake
 
+# Benchmarks (not part of `make test`): each prints a table and ends with one JSON line,
+# also written to benchmarks/results/. QUICK=1 for the short versions.
 bench: $(STAMP)
-	@echo "benchmarks arrive with their issues (denoise, stats, index)"
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python benchmarks/stats.py $(if $(QUICK),--quick)
+	$(BIN)/python benchmarks/denoise.py $(if $(QUICK),--quick)
+	$(BIN)/python benchmarks/index.py $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(LAKE)
