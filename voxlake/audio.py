@@ -1,9 +1,7 @@
-"""Decode, validate, downmix, resample and write audio (soundfile + soxr)."""
+"""Decode, validate, downmix and resample audio (soundfile + soxr)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,10 +53,6 @@ def dbfs(x: np.ndarray) -> tuple[float, float]:
     return 20 * np.log10(max(rms, EPS)), 20 * np.log10(max(peak, EPS))
 
 
-def clip_fraction(x: np.ndarray, threshold: float = 0.999) -> float:
-    return float(np.mean(np.abs(x) >= threshold)) if x.size else 0.0
-
-
 def read_audio(path: str | Path) -> tuple[np.ndarray, AudioInfo]:
     """Decode a file to float32 [frames, channels]; raise RejectedAudio if it cannot be."""
     p = Path(path)
@@ -105,21 +99,6 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
         return np.ascontiguousarray(x, dtype=np.float32)
     y = soxr.resample(np.ascontiguousarray(x, dtype=np.float32), sr_in, sr_out, quality="HQ")
     return np.asarray(y, dtype=np.float32)
-
-
-def write_audio(path: str | Path, x: np.ndarray, sample_rate: int, subtype: str = "PCM_24") -> None:
-    """Write FLAC atomically (temp file, then rename); samples clipped to [-1, 1)."""
-    p = Path(path)
-    x = np.clip(np.asarray(x, dtype=np.float32), -1.0, 1.0 - 2.0**-23)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".flac")
-    os.close(fd)
-    try:
-        sf.write(tmp, x, sample_rate, subtype=subtype, format="FLAC")
-        os.replace(tmp, p)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def read_mono(path: str | Path) -> tuple[np.ndarray, int]:
