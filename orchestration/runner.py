@@ -65,6 +65,25 @@ def _keys(assets: list[Any]) -> list[dg.AssetKey]:
     return [k for a in assets for k in a.keys]
 
 
+def _materialize(
+    instance: dg.DagsterInstance,
+    resources: dict[str, Any],
+    selection: list[dg.AssetKey],
+    partition_key: str | None = None,
+    run_config: dict[str, Any] = QUIET,
+) -> dg.ExecuteInProcessResult:
+    """One in-process run of `selection` (failures are reported, not raised)."""
+    return dg.materialize(
+        ALL_ASSETS,
+        selection=selection,
+        partition_key=partition_key,
+        instance=instance,
+        resources=resources,
+        run_config=run_config,
+        raise_on_error=False,
+    )
+
+
 def run_pending(
     lake: Lake,
     instance: dg.DagsterInstance,
@@ -86,27 +105,12 @@ def run_pending(
     for i, batch in enumerate(pending, 1):
         echo(f"[{i}/{len(pending)}] batch {batch}: raw -> denoise -> mel -> embeddings ...")
         t0 = time.perf_counter()
-        result = dg.materialize(
-            ALL_ASSETS,
-            selection=_keys(BATCH_ASSETS),
-            partition_key=batch,
-            instance=instance,
-            resources=resources,
-            run_config=QUIET,
-            raise_on_error=False,
-        )
+        result = _materialize(instance, resources, _keys(BATCH_ASSETS), batch)
         (summary.succeeded if result.success else summary.failed).append(batch)
         echo(f"      {'done' if result.success else 'FAILED'} in {time.perf_counter() - t0:.1f} s")
     if pending or not lake.catalog_path.exists():
         echo("dataset: mel statistics and voice index ...")
-        result = dg.materialize(
-            ALL_ASSETS,
-            selection=_keys(GLOBAL_ASSETS),
-            instance=instance,
-            resources=resources,
-            run_config=QUIET,
-            raise_on_error=False,
-        )
+        result = _materialize(instance, resources, _keys(GLOBAL_ASSETS))
         if not result.success:
             summary.failed.append("(dataset)")
     return summary
@@ -132,15 +136,7 @@ def run_verify(
             "ops": {"reproducibility": {"config": {"runs": runs, "check_workers": check_workers}}},
             **QUIET,
         }
-        result = dg.materialize(
-            ALL_ASSETS,
-            selection=[dg.AssetKey("reproducibility")],
-            partition_key=batch,
-            instance=instance,
-            resources=resources,
-            run_config=config,
-            raise_on_error=False,
-        )
+        result = _materialize(instance, resources, [dg.AssetKey("reproducibility")], batch, config)
         if not result.success:
             failed.append(batch)
     return failed
