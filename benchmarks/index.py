@@ -110,12 +110,8 @@ def dir_bytes(path: Path) -> int:
 
 
 def lancedb_engine(
-    tmp: Path,
-    rows: int,
-    cents: np.ndarray,
-    settings: dict[str, object],
-    search_params: dict[str, int],
-) -> tuple[dict[str, float], Callable[[np.ndarray], np.ndarray]]:
+    tmp: Path, rows: int, cents: np.ndarray, settings: dict[str, object]
+) -> tuple[dict[str, float], Callable[[dict[str, int]], Callable[[np.ndarray], np.ndarray]]]:
     import lancedb
 
     db = lancedb.connect(str(tmp))
@@ -137,21 +133,24 @@ def lancedb_engine(
     tbl.create_index(metric="cosine", vector_column_name="vector", **settings)
     build_s = time.perf_counter() - t
 
-    def search(v: np.ndarray) -> np.ndarray:
-        qb = tbl.search(v).distance_type("cosine").limit(K).select(["id", "_distance"])
-        if "nprobes" in search_params:
-            qb = qb.nprobes(search_params["nprobes"])
-        if "refine_factor" in search_params:
-            qb = qb.refine_factor(search_params["refine_factor"])
-        if "ef" in search_params:
-            qb = qb.ef(search_params["ef"])
-        return qb.to_arrow()["id"].to_numpy()
+    def make_search(search_params: dict[str, int]) -> Callable[[np.ndarray], np.ndarray]:
+        def search(v: np.ndarray) -> np.ndarray:
+            qb = tbl.search(v).distance_type("cosine").limit(K).select(["id", "_distance"])
+            if "nprobes" in search_params:
+                qb = qb.nprobes(search_params["nprobes"])
+            if "refine_factor" in search_params:
+                qb = qb.refine_factor(search_params["refine_factor"])
+            if "ef" in search_params:
+                qb = qb.ef(search_params["ef"])
+            return qb.to_arrow()["id"].to_numpy()
+
+        return search
 
     return {
         "load_s": load_s,
         "build_s": build_s,
         "index_bytes": dir_bytes(tmp / f"{name}.lance" / "_indices"),
-    }, search
+    }, make_search
 
 
 def faiss_engine(
@@ -190,26 +189,32 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     tmp = Path(tempfile.mkdtemp(prefix="index-bench-"))
     try:
-        engines = {
+        engines = {  # one build each, several search settings on it
             "lancedb_ivf_pq": (
                 {"index_type": "IVF_PQ", "num_partitions": parts, "num_sub_vectors": 32},
-                {"nprobes": 30, "refine_factor": 10},
+                [
+                    {"nprobes": 30, "refine_factor": 10},
+                    {"nprobes": 80, "refine_factor": 20},
+                    {"nprobes": 160, "refine_factor": 40},
+                ],
             ),
             "lancedb_ivf_hnsw_sq": (
                 {"index_type": "IVF_HNSW_SQ", "num_partitions": max(1, parts // 8)},
-                {"nprobes": 8, "ef": 150},
+                [{"nprobes": 8, "ef": 150}, {"nprobes": 24, "ef": 300}],
             ),
         }
-        for name, (settings, params) in engines.items():
-            info, search = lancedb_engine(tmp, rows, cents, settings, params)
-            lat = latency(search, q)
-            results[name] = {
-                **info,
-                **{k: v for k, v in lat.items() if k != "found"},
-                "recall_at_10": recall(lat["found"], truth),  # type: ignore[arg-type]
-                "peak_rss_mb": peak_rss_mb(),
-            }
-            print(name, {k: round(v, 4) for k, v in results[name].items()}, flush=True)
+        for name, (settings, sweep) in engines.items():
+            info, make_search = lancedb_engine(tmp, rows, cents, settings)
+            for params in sweep:
+                lat = latency(make_search(params), q)
+                label = name + " " + ",".join(f"{k}={v}" for k, v in params.items())
+                results[label] = {
+                    **info,
+                    **{k: v for k, v in lat.items() if k != "found"},
+                    "recall_at_10": recall(lat["found"], truth),  # type: ignore[arg-type]
+                    "peak_rss_mb": peak_rss_mb(),
+                }
+                print(label, {k: round(v, 4) for k, v in results[label].items()}, flush=True)
         try:
             info, search = faiss_engine(rows, cents, parts, 32)
             lat = latency(search, q)
@@ -224,11 +229,16 @@ def main() -> None:
             print("faiss_ivf_pq: faiss-cpu is not installed (pip install -e '.[bench]')")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    main_ = results["lancedb_ivf_pq"]
+    # headline: the LanceDB setting with the best recall at p50 <= 10 ms (else the best recall)
+    lance = {k: r for k, r in results.items() if k.startswith("lancedb")}
+    fast = {k: r for k, r in lance.items() if r["p50_ms"] <= 10.0} or lance
+    main_name = max(fast, key=lambda k: fast[k]["recall_at_10"])
+    main_ = results[main_name]
     faiss_ = results.get("faiss_ivf_pq", {})
     out = {
         "rows": rows,
         "queries": nq,
+        "setting": main_name,
         "build_s": round(main_["build_s"], 2),
         "peak_rss_mb": round(max(r["peak_rss_mb"] for r in results.values()), 1),
         "recall_at_10": round(main_["recall_at_10"], 4),
