@@ -110,16 +110,28 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def _embed_file(path: Path) -> Any:
-    from voxlake import denoise, embed
-    from voxlake.audio import RejectedAudio, read_audio, resample, to_mono
+    """Embed an audio file exactly as the pipeline would: its denoise and embed stages."""
+    import tempfile
+
+    import numpy as np
+
+    from voxlake.audio import RejectedAudio, read_audio
+    from voxlake.denoise import DenoiseConfig
+    from voxlake.stages import DenoiseSettings, VoiceJob, denoise_voice, embed_voice
 
     try:
-        data, info = read_audio(path)
+        read_audio(path)
     except RejectedAudio as e:
         raise SystemExit(f"voxlake search: {path}: {e}") from None
-    x = resample(to_mono(data), info.sample_rate, denoise.SAMPLE_RATE)
-    y = denoise.denoise(x).audio
-    return embed.embed_ge2e(resample(y, denoise.SAMPLE_RATE, embed.SAMPLE_RATE))
+    with tempfile.TemporaryDirectory(prefix="voxlake-query-") as tmp:
+        flac = str(Path(tmp) / "query.flac")
+        settings = DenoiseSettings(DenoiseConfig())
+        row = denoise_voice(VoiceJob("query", str(path), flac, settings))
+        if "error" not in row:
+            row = embed_voice(VoiceJob("query", flac, "", None))
+    if "error" in row:
+        raise SystemExit(f"voxlake search: {path}: {row['error']}")
+    return np.asarray(row["vector"], dtype=np.float32)
 
 
 def cmd_search(args: argparse.Namespace) -> int:

@@ -23,21 +23,21 @@ def hash_bytes(data: bytes) -> str:
     return blake3.blake3(data).hexdigest()
 
 
-def hash_file(path: str | Path) -> str:
-    """BLAKE3 of a file's bytes, streamed: the identity of a raw voice."""
-    h = blake3.blake3()
+def _digest_file(h: Any, path: str | Path) -> str:
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
             h.update(chunk)
-    return h.hexdigest()
+    return str(h.hexdigest())
+
+
+def hash_file(path: str | Path) -> str:
+    """BLAKE3 of a file's bytes, streamed: the identity of a raw voice."""
+    return _digest_file(blake3.blake3(), path)
 
 
 def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
+    """SHA-256 of a file (model files, as their publishers give them)."""
+    return _digest_file(hashlib.sha256(), path)
 
 
 def _update_array(h: Any, arr: np.ndarray) -> None:

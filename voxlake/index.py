@@ -63,7 +63,8 @@ def _index_rows(lake: Lake, batch: str) -> pa.Table:
 
 
 def _open_table(db: Any) -> Any | None:
-    names = db.list_tables().tables if hasattr(db.list_tables(), "tables") else db.table_names()
+    listing = db.list_tables()
+    names = listing.tables if hasattr(listing, "tables") else listing
     return db.open_table(TABLE) if TABLE in names else None
 
 

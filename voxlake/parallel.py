@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from multiprocessing import get_context
 from typing import TypeVar
 
@@ -37,18 +38,19 @@ def map_voices(
     """fn over items, in order; in-process for one worker, else over a spawn process pool."""
     total = len(items)
     results: list[R] = []
-    it: Iterable[R]
-    if workers <= 1 or total <= 1:
-        it = map(fn, items)
+    with ExitStack() as stack:
+        if workers <= 1 or total <= 1:
+            it: Iterable[R] = map(fn, items)
+        else:
+            pool = stack.enter_context(
+                ProcessPoolExecutor(
+                    max_workers=min(workers, total),
+                    mp_context=get_context("spawn"),
+                    initializer=_init_worker,
+                )
+            )
+            it = pool.map(fn, items, chunksize=1)
         for r in it:
-            results.append(r)
-            if progress:
-                progress(len(results), total)
-        return results
-    with ProcessPoolExecutor(
-        max_workers=min(workers, total), mp_context=get_context("spawn"), initializer=_init_worker
-    ) as pool:
-        for r in pool.map(fn, items, chunksize=1):
             results.append(r)
             if progress:
                 progress(len(results), total)
