@@ -18,9 +18,9 @@ from .results import materialize_result
 def voice_embeddings(
     context: dg.AssetExecutionContext, lake: LakeResource, embedder: EmbedderResource
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
-    """One L2-normalised 256-d GE2E speaker embedding per denoised voice."""
+    """One L2-normalised 256-d embedding per denoised voice (GE2E unless configured)."""
     lk, batch = lake.lake(), context.partition_key
-    result = stages.embed_batch(lk, batch, embedder.workers)
+    result = stages.embed_batch(lk, batch, embedder.workers, embedder=embedder.name)
     check = gx_check(
         lk,
         "voice_embeddings",

@@ -90,10 +90,11 @@ def run_pending(
     workers: int = 1,
     echo: Echo = print,
     dnsmos: bool = False,
+    embedder: str = "ge2e",
     **lake_options: Any,
 ) -> RunSummary:
     """Scan the inbox, materialise every batch not yet through all stages, then the globals."""
-    resources = default_resources(str(lake.root), workers, dnsmos, **lake_options)
+    resources = default_resources(str(lake.root), workers, dnsmos, embedder, **lake_options)
     summary = RunSummary()
     lake.sweep_stale_temp()
     new = pending_partitions(instance, resources["lake"])

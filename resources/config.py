@@ -9,6 +9,7 @@ import dagster as dg
 from voxlake import catalog
 from voxlake.audio import AudioLimits
 from voxlake.denoise import DenoiseConfig
+from voxlake.embed import DEFAULT as DEFAULT_EMBEDDER
 from voxlake.inbox import DEFAULT_BATCH_SIZE
 from voxlake.index import DEFAULT_ANN_THRESHOLD
 from voxlake.lake import Lake, default_root
@@ -58,8 +59,9 @@ class MelResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
 
 class EmbedderResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The speaker embedder (GE2E) and its worker count."""
+    """Which embedder ("ge2e" or the model-free "mel_profile") and its worker count."""
 
+    name: str = DEFAULT_EMBEDDER
     workers: int = 1
 
 
@@ -77,13 +79,17 @@ class CatalogResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
 
 def default_resources(
-    root: str = "", workers: int = 1, dnsmos: bool = False, **lake: Any
+    root: str = "",
+    workers: int = 1,
+    dnsmos: bool = False,
+    embedder: str = DEFAULT_EMBEDDER,
+    **lake: Any,
 ) -> dict[str, Any]:
     return {
         "lake": LakeResource(root=root, **lake),
         "denoiser": DenoiserResource(workers=workers, dnsmos=dnsmos),
         "mel": MelResource(workers=workers),
-        "embedder": EmbedderResource(workers=workers),
+        "embedder": EmbedderResource(name=embedder, workers=workers),
         "vector_index": IndexResource(),
         "catalog": CatalogResource(),
     }

@@ -59,10 +59,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 # run ----------------------------------------------------------------------------------
 
 
-def _run(lake: Lake, workers: int, dnsmos: bool = False) -> int:
+def _run(lake: Lake, workers: int, dnsmos: bool = False, embedder: str = "ge2e") -> int:
     from orchestration.runner import instance_for, run_pending
 
-    summary = run_pending(lake, instance_for(lake), workers, dnsmos=dnsmos)
+    summary = run_pending(lake, instance_for(lake), workers, dnsmos=dnsmos, embedder=embedder)
     from voxlake import catalog
 
     catalog.refresh(lake)
@@ -76,7 +76,7 @@ def _run(lake: Lake, workers: int, dnsmos: bool = False) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return _run(_lake(args), args.workers, args.dnsmos)
+    return _run(_lake(args), args.workers, args.dnsmos, args.embedder)
 
 
 # sql ----------------------------------------------------------------------------------
@@ -109,7 +109,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 # search -------------------------------------------------------------------------------
 
 
-def _embed_file(path: Path) -> Any:
+def _embed_file(path: Path, embedder: str) -> Any:
     """Embed an audio file exactly as the pipeline would: its denoise and embed stages."""
     import tempfile
 
@@ -128,7 +128,7 @@ def _embed_file(path: Path) -> Any:
         settings = DenoiseSettings(DenoiseConfig())
         row = denoise_voice(VoiceJob("query", str(path), flac, settings))
         if "error" not in row:
-            row = embed_voice(VoiceJob("query", flac, "", None))
+            row = embed_voice(VoiceJob("query", flac, "", embedder))
     if "error" in row:
         raise SystemExit(f"voxlake search: {path}: {row['error']}")
     return np.asarray(row["vector"], dtype=np.float32)
@@ -143,14 +143,14 @@ def cmd_search(args: argparse.Namespace) -> int:
             vector, exclude = index.vector_of(lake, args.voice), args.voice
         else:
             stored = index.index_fingerprint(lake)
-            if stored is not None and stored != embed.fingerprint():
-                print(
-                    f"voxlake search: the index was built by embedder {stored}, this voxlake "
-                    f"embeds with {embed.fingerprint()}; rebuild the index first",
-                    file=sys.stderr,
-                )
+            if stored is None:
+                raise LookupError("the index is empty")
+            try:
+                embedder = embed.by_fingerprint(stored)
+            except LookupError as e:
+                print(f"voxlake search: {e}", file=sys.stderr)
                 return 2
-            vector, exclude = _embed_file(Path(args.audio)), None
+            vector, exclude = _embed_file(Path(args.audio), embedder.name), None
         hits = index.search(lake, vector, args.k, where=args.where, exclude=exclude)
     except LookupError as e:
         print(f"voxlake search: {e}", file=sys.stderr)
@@ -384,6 +384,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"of {stats[2]} voices"
     )
     print(f"index rows: {index.count(lake)}")
+    top1, n_queries = index.speaker_top1(lake)
+    if n_queries:
+        print(f"top-1 speaker retrieval: {top1:.2f} ({n_queries} voices whose speaker has another)")
     first = q("select voice_id, speaker from voices order by source_path limit 1")
     if first:
         vid, spk = first[0]
@@ -426,6 +429,12 @@ def parser() -> argparse.ArgumentParser:
     r = add("run", "materialise pending batches and what depends on them (no daemon)")
     r.add_argument("--workers", type=int, default=1)
     r.add_argument("--dnsmos", action="store_true", help="DNSMOS P.835 before/after per voice")
+    r.add_argument(
+        "--embedder",
+        choices=["ge2e", "mel_profile"],
+        default="ge2e",
+        help="speaker embedder (every batch of a lake must use the same one)",
+    )
     r.set_defaults(fn=cmd_run)
     s = add("sql", "run a read-only SQL query (or a .sql file) on the catalog")
     s.add_argument("query")

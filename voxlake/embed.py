@@ -1,108 +1,57 @@
-"""Speaker embeddings: GE2E (the resemblyzer encoder and its bundled weights).
+"""Voice embedders behind one interface, chosen by name in the embedder config.
 
-The encoder's own front end (librosa's mel spectrogram, 40 bins, 25/10 ms, power, not
-log) is recomputed here with voxlake.mel, which gives the same filterbank and framing
-without librosa's just-in-time compilation. Audio is normalised to -30 dBFS (only ever
-raised, as resemblyzer does), cut into 1.6 s partials at 1.3 per second, and the mean of
-the partial embeddings is L2-normalised. torch runs single-threaded: the same voice gives
-the same bytes every time.
+- `ge2e`: the GE2E speaker encoder (resemblyzer's weights), voxlake.ge2e.
+- `mel_profile`: the voice's mel profile, model-free, voxlake.mel_profile.
+
+Both take mono 16 kHz audio and give an L2-normalised 256-d float32 vector; every row
+carries its embedder's fingerprint, and a query is embedded by the embedder whose
+fingerprint the index holds (`by_fingerprint`).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-from voxlake.hashing import fingerprint as make_fingerprint
-from voxlake.hashing import sha256_file
-from voxlake.mel import MelConfig, mel_power
+from voxlake import ge2e, mel_profile
 
 SAMPLE_RATE = 16_000
 DIM = 256
-CODE_VERSION = "embed-1"
-GE2E_FRONTEND = MelConfig(
-    sample_rate=SAMPLE_RATE,
-    n_fft=400,
-    win_length=400,
-    hop_length=160,
-    n_mels=40,
-    fmin=0.0,
-    fmax=8000.0,
-    power=2.0,
-    log="none",
-)
-TARGET_DBFS = -30.0
-PARTIAL_RATE = 1.3
-MIN_COVERAGE = 0.75
+CODE_VERSION = "embed-2"
+DEFAULT = "ge2e"
 
 
-def _weights_path() -> Path:
-    import importlib.util
-
-    spec = importlib.util.find_spec("resemblyzer")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("resemblyzer is not installed")
-    return Path(spec.origin).parent / "pretrained.pt"
-
-
-@lru_cache(maxsize=1)
-def _encoder() -> Any:
-    import warnings
-
-    import torch
-
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from resemblyzer import VoiceEncoder
-
-        enc = VoiceEncoder("cpu", verbose=False)
-    enc.eval()
-    return enc
+@dataclass(frozen=True)
+class Embedder:
+    name: str
+    embed: Callable[[np.ndarray], np.ndarray]  # mono 16 kHz -> unit vector [DIM] float32
+    fingerprint: Callable[[], str]
+    models: Callable[[], dict[str, str]]  # model name -> sha256 of its weights
 
 
-@lru_cache(maxsize=1)
-def model_sha256() -> str:
-    return sha256_file(_weights_path())
+EMBEDDERS: dict[str, Embedder] = {
+    "ge2e": Embedder("ge2e", ge2e.embed, ge2e.fingerprint, lambda: {"ge2e": ge2e.model_sha256()}),
+    "mel_profile": Embedder("mel_profile", mel_profile.embed, mel_profile.fingerprint, dict),
+}
 
 
-def fingerprint() -> str:
-    params = {
-        "embedder": "ge2e",
-        "frontend": GE2E_FRONTEND.params(),
-        "target_dbfs": TARGET_DBFS,
-        "partial_rate": PARTIAL_RATE,
-        "min_coverage": MIN_COVERAGE,
-    }
-    return make_fingerprint(params, model_sha256(), CODE_VERSION)
+def get(name: str) -> Embedder:
+    try:
+        return EMBEDDERS[name]
+    except KeyError:
+        known = ", ".join(sorted(EMBEDDERS))
+        raise ValueError(f"unknown embedder {name!r} (known: {known})") from None
 
 
-def _normalize_volume(x: np.ndarray) -> np.ndarray:
-    rms = float(np.sqrt(np.mean(np.asarray(x, dtype=np.float64) ** 2)))
-    if rms <= 0:
-        return x
-    gain_db = TARGET_DBFS - 20 * np.log10(rms)
-    if gain_db <= 0:
-        return x
-    return (x * np.float32(10 ** (gain_db / 20))).astype(np.float32)
-
-
-def embed_ge2e(x16k: np.ndarray) -> np.ndarray:
-    """L2-normalised 256-d GE2E embedding (float32) of a mono 16 kHz signal."""
-    import torch
-
-    enc = _encoder()
-    wav = _normalize_volume(np.asarray(x16k, dtype=np.float32))
-    wav_slices, mel_slices = enc.compute_partial_slices(len(wav), PARTIAL_RATE, MIN_COVERAGE)
-    if wav_slices[-1].stop >= len(wav):
-        wav = np.pad(wav, (0, wav_slices[-1].stop - len(wav)))
-    mel = mel_power(wav, GE2E_FRONTEND).astype(np.float32)
-    mels = np.stack([mel[s] for s in mel_slices])
-    with torch.no_grad():
-        partials = enc(torch.from_numpy(mels)).numpy().astype(np.float64)
-    raw = partials.mean(axis=0)
-    return (raw / np.linalg.norm(raw)).astype(np.float32)
+def by_fingerprint(fp: str) -> Embedder:
+    """The embedder whose fingerprint is `fp`: the one that built an index."""
+    for e in EMBEDDERS.values():
+        if e.fingerprint() == fp:
+            return e
+    mine = ", ".join(f"{e.name}={e.fingerprint()}" for e in EMBEDDERS.values())
+    raise LookupError(
+        f"the index was built by embedder {fp}, which this voxlake does not have ({mine}); "
+        "rebuild the index with this voxlake first"
+    )

@@ -2,8 +2,14 @@
 
 `sync` upserts the batches whose embeddings changed since the index last saw them (by
 stage hash) and deletes rows of voices that are gone; unchanged batches cost nothing.
-Search is exact (brute force, cosine) while the table is small; an ANN index is built
-once the table reaches `ann_threshold` rows.
+Search is exact (brute force, cosine) while the table is small (LanceDB's guidance: an
+index rarely pays under ~100K rows). Once the table reaches `ann_threshold` rows an
+IVF_RQ index (RaBitQ, 32 bytes a vector, sqrt(N) partitions) is built; after later
+upserts `optimize()` folds the new rows into it without retraining, and the index is
+retrained only when the table has outgrown it (sqrt(N) over twice its partitions).
+Searches probe `nprobes_fraction` of the partitions and re-rank `refine_factor` x k
+candidates on the full vectors; the figures behind those defaults are in
+benchmarks/index.py and the README.
 """
 
 from __future__ import annotations
@@ -22,8 +28,22 @@ from voxlake.schemas import EMBEDDING_DIM
 
 ASSET = "voice_index"
 TABLE = "voices"
-CODE_VERSION = "index-1"
+CODE_VERSION = "index-2"
 DEFAULT_ANN_THRESHOLD = 100_000
+DEFAULT_NPROBES_FRACTION = 0.02
+DEFAULT_REFINE_FACTOR = 5
+REBUILD_GROWTH = 2.0  # retrain once sqrt(rows) exceeds this many times the partitions
+
+
+@dataclass(frozen=True)
+class AnnPolicy:
+    threshold: int = DEFAULT_ANN_THRESHOLD
+    nprobes_fraction: float = DEFAULT_NPROBES_FRACTION
+    refine_factor: int = DEFAULT_REFINE_FACTOR
+
+    @staticmethod
+    def partitions(rows: int) -> int:
+        return max(2, round(float(np.sqrt(rows))))
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,60 @@ def _quote(values: list[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
+def _one_embedder(tbl: Any, incoming: set[str], untouched: list[str]) -> None:
+    """Refuse to mix embedders: cosine between two embedders' vectors means nothing."""
+    if len(incoming) > 1:
+        raise ValueError(
+            f"the new embeddings come from {len(incoming)} embedders ({sorted(incoming)}); "
+            "re-materialise voice_embeddings for every batch with one embedder"
+        )
+    if tbl is None or not incoming or not untouched:
+        return
+    (fp,) = incoming
+    others = tbl.count_rows(f"fingerprint != '{fp}' AND batch IN ({_quote(untouched)})")
+    if others:
+        raise ValueError(
+            f"{others} indexed voice(s) of other batches were embedded by another embedder than "
+            f"{fp}; re-materialise voice_embeddings for every batch (a backfill) with one embedder"
+        )
+
+
+def _vector_index(tbl: Any) -> Any | None:
+    return next((i for i in tbl.list_indices() if "vector" in i.columns), None)
+
+
+def _ann_path(lake: Lake) -> Any:
+    return lake.index_dir / "_ann.json"
+
+
+def ann_partitions(lake: Lake) -> int:
+    """The partitions of the current ANN index (0: none, search is exact)."""
+    path = _ann_path(lake)
+    return int(json.loads(path.read_text())["partitions"]) if path.exists() else 0
+
+
+def _maintain_ann(lake: Lake, tbl: Any, rows: int, threshold: int, changed: bool) -> dict[str, Any]:
+    """Build the ANN index at the threshold; fold new rows in after upserts; retrain only
+    when the table has outgrown the index's partitions."""
+    from lancedb.index import IvfRq
+
+    idx = _vector_index(tbl)
+    parts, trained = AnnPolicy.partitions(rows), ann_partitions(lake)
+    if idx is None and rows < threshold:
+        _ann_path(lake).unlink(missing_ok=True)
+        return {"ann": "none (exact search)"}
+    if idx is None or not trained or parts > REBUILD_GROWTH * trained:
+        tbl.create_index(
+            "vector", config=IvfRq(distance_type="cosine", num_partitions=parts), replace=True
+        )
+        atomic_write_json(_ann_path(lake), {"partitions": parts, "rows_at_build": rows})
+        return {"ann": f"IVF_RQ built, {parts} partitions"}
+    if changed:
+        tbl.optimize()  # index the new rows into the existing index and compact the files
+        return {"ann": "IVF_RQ updated (optimize)"}
+    return {"ann": "IVF_RQ current"}
+
+
 def sync(lake: Lake, ann_threshold: int = DEFAULT_ANN_THRESHOLD) -> StageResult:
     """Bring the index up to date with the lake's embeddings tables (single writer)."""
     with lake.lock("global"):
@@ -91,10 +165,11 @@ def _sync(lake: Lake, ann_threshold: int) -> StageResult:
     }
     changed = sorted(b for b, h in current.items() if seen.get(b) != h)
     gone = sorted(set(seen) - set(current))
-    fingerprints: set[str] = set()
+    incoming = {b: _index_rows(lake, b) for b in changed}
+    fingerprints = {fp for rows in incoming.values() for fp in rows["fingerprint"].to_pylist()}
+    _one_embedder(tbl, fingerprints, [b for b in current if b not in incoming])
     for batch in changed:
-        rows = _index_rows(lake, batch)
-        fingerprints |= set(rows["fingerprint"].to_pylist())
+        rows = incoming[batch]
         if tbl is None:
             if rows.num_rows == 0:
                 seen[batch] = current[batch]
@@ -113,11 +188,10 @@ def _sync(lake: Lake, ann_threshold: int) -> StageResult:
         for batch in gone:
             tbl.delete(f"batch = '{batch}'")
             seen.pop(batch, None)
-    atomic_write_json(state_file, seen)
     n = tbl.count_rows() if tbl is not None else 0
-    if tbl is not None and n >= ann_threshold and not tbl.list_indices():
-        tbl.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ")
-    content = tbl.to_arrow().select(["voice_id", "batch", "fingerprint"]) if tbl else None
+    ann = {} if tbl is None else _maintain_ann(lake, tbl, n, ann_threshold, bool(changed or gone))
+    atomic_write_json(state_file, seen)
+    content = None if tbl is None else tbl.to_arrow().select(["voice_id", "batch", "fingerprint"])
     digest = hash_table(content, "voice_id") if content is not None else ""
     fp = ",".join(sorted(fingerprints)) or "-"
     write_lineage(lake, "", ASSET, digest, fp, CODE_VERSION, n)
@@ -128,7 +202,7 @@ def _sync(lake: Lake, ann_threshold: int) -> StageResult:
         digest,
         fp,
         CODE_VERSION,
-        extra={"changed_batches": changed, "removed_batches": gone},
+        extra={"changed_batches": changed, "removed_batches": gone, **ann},
     )
 
 
@@ -155,12 +229,23 @@ def index_fingerprint(lake: Lake) -> str | None:
     return fps[0] if fps else None
 
 
+def _nearest(lake: Lake, tbl: Any, v: np.ndarray, limit: int, policy: AnnPolicy) -> Any:
+    """A cosine query; with an ANN index, its probes and re-ranking per the policy."""
+    q = tbl.search(v).distance_type("cosine").limit(limit)
+    parts = ann_partitions(lake)
+    if parts:
+        nprobes = max(1, round(parts * policy.nprobes_fraction))
+        q = q.nprobes(nprobes).refine_factor(policy.refine_factor)
+    return q
+
+
 def search(
     lake: Lake,
     vector: np.ndarray,
     k: int = 5,
     where: str | None = None,
     exclude: str | None = None,
+    policy: AnnPolicy = AnnPolicy(),
 ) -> list[Hit]:
     """The k nearest voices by cosine similarity (exact while no ANN index exists)."""
     v = np.asarray(vector, dtype=np.float32)
@@ -169,7 +254,7 @@ def search(
     tbl = _open_table(_connect(lake))
     if tbl is None:
         return []
-    q = tbl.search(v).distance_type("cosine").limit(k + (1 if exclude else 0))
+    q = _nearest(lake, tbl, v, k + (1 if exclude else 0), policy)
     if where:
         q = q.where(where, prefilter=True)
     rows = q.to_arrow().to_pylist()
@@ -202,10 +287,29 @@ def near_duplicates(
     rows = tbl.to_arrow().select(["voice_id", "vector"]).to_pylist()
     pairs: dict[tuple[str, str], float] = {}
     for r in rows:
-        hits = tbl.search(np.asarray(r["vector"], np.float32)).distance_type("cosine")
-        for h in hits.limit(k + 1).select(["voice_id"]).to_arrow().to_pylist():
+        hits = _nearest(lake, tbl, np.asarray(r["vector"], np.float32), k + 1, AnnPolicy())
+        for h in hits.select(["voice_id"]).to_arrow().to_pylist():
             other, score = h["voice_id"], 1.0 - float(h["_distance"])
             if other != r["voice_id"] and score >= threshold:
                 key = (min(other, r["voice_id"]), max(other, r["voice_id"]))
                 pairs[key] = max(score, pairs.get(key, score))
     return sorted(((a, b, s) for (a, b), s in pairs.items()), key=lambda p: (-p[2], p[0], p[1]))
+
+
+def speaker_top1(lake: Lake) -> tuple[float, int]:
+    """Leave-one-out top-1 speaker retrieval: for each labelled voice whose speaker has
+    another voice, is its nearest other voice of the same speaker? (accuracy, queries)"""
+    tbl = _open_table(_connect(lake)) if lake.index_dir.exists() else None
+    if tbl is None:
+        return float("nan"), 0
+    rows = tbl.to_arrow().select(["voice_id", "speaker", "vector"]).to_pylist()
+    per_speaker: dict[str, int] = {}
+    for r in rows:
+        if r["speaker"]:
+            per_speaker[r["speaker"]] = per_speaker.get(r["speaker"], 0) + 1
+    queries = [r for r in rows if r["speaker"] and per_speaker[r["speaker"]] > 1]
+    right = 0
+    for r in queries:
+        hits = search(lake, np.asarray(r["vector"], np.float32), k=1, exclude=r["voice_id"])
+        right += bool(hits) and hits[0].speaker == r["speaker"]
+    return (right / len(queries) if queries else float("nan")), len(queries)

@@ -262,9 +262,10 @@ def mel_batch(
 
 
 def embed_voice(job: VoiceJob) -> dict[str, Any]:
+    """job.config is the embedder's name."""
     try:
         y, sr = read_mono(job.source)
-        v = em.embed_ge2e(resample(y, sr, em.SAMPLE_RATE))
+        v = em.get(job.config).embed(resample(y, sr, em.SAMPLE_RATE))
         return {"voice_id": job.voice_id, "vector": v.tolist(), "content_hash": hash_array(v)}
     except Exception as e:
         return _failure(job, e)
@@ -275,15 +276,18 @@ def embed_batch(
     batch: str,
     workers: int = 1,
     progress: Progress = None,
+    embedder: str = em.DEFAULT,
 ) -> StageResult:
+    model = em.get(embedder)
     denoised = lake.read_table("denoise_metrics", batch).to_pylist()
     jobs = [
-        VoiceJob(d["voice_id"], str(lake.root / d["denoised_path"]), "", None) for d in denoised
+        VoiceJob(d["voice_id"], str(lake.root / d["denoised_path"]), "", model.name)
+        for d in denoised
     ]
-    fp = em.fingerprint()
+    fp = model.fingerprint()
     rows = _run(lake, batch, EMBED, embed_voice, jobs, workers, progress)
     for r in rows:
-        r.update(batch=batch, embedder="ge2e", fingerprint=fp)
+        r.update(batch=batch, embedder=model.name, fingerprint=fp)
     lake.write_table("embeddings", rows, batch)
     pairs = [(r["voice_id"], r["content_hash"]) for r in rows]
     return record_stage(
@@ -294,5 +298,5 @@ def embed_batch(
         fp,
         em.CODE_VERSION,
         rejected=len(jobs) - len(rows),
-        models={"ge2e": em.model_sha256()},
+        models=model.models(),
     )

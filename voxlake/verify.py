@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from voxlake import embed as em
 from voxlake import stages
 from voxlake.audio import read_mono
 from voxlake.dataset_stats import read_partial
@@ -39,6 +40,17 @@ class VerifyConfig:
     denoise: DenoiseConfig = DenoiseConfig()
     mel: MelConfig = MelConfig()
     workers: int = 1
+    embedder: str = em.DEFAULT  # replaced by the embedder whose fingerprint lineage holds
+
+
+def _stored_embedder(lake: Lake, batch: str, cfg: VerifyConfig) -> VerifyConfig:
+    """Recompute embeddings with the embedder that made them (an unknown one stays as is
+    and shows as "(configuration differs)")."""
+    fp = _stored(lake, batch).get(stages.EMBED, ("", ""))[1]
+    try:
+        return replace(cfg, embedder=em.by_fingerprint(fp).name)
+    except LookupError:
+        return cfg
 
 
 def _stored(lake: Lake, batch: str) -> dict[str, tuple[str, str]]:
@@ -118,7 +130,7 @@ def recompute(scratch: Lake, batch: str, cfg: VerifyConfig) -> dict[str, StageRe
     return {
         stages.DENOISE: stages.denoise_batch(scratch, batch, cfg.denoise, cfg.workers),
         stages.MEL: stages.mel_batch(scratch, batch, cfg.mel, cfg.workers),
-        stages.EMBED: stages.embed_batch(scratch, batch, cfg.workers),
+        stages.EMBED: stages.embed_batch(scratch, batch, cfg.workers, embedder=cfg.embedder),
     }
 
 
@@ -137,6 +149,7 @@ def verify_batch(
         raise LookupError(
             f"batch {batch} has no stored hash for {', '.join(missing)}: run it first"
         )
+    cfg = _stored_embedder(lake, batch, cfg)
     rows: list[dict[str, Any]] = []
     when = now_iso()
     base = {"batch": batch, "check": check, "checked_at": when}
@@ -198,6 +211,7 @@ def verify_regroup(
     lake: Lake, batches: list[str], cfg: VerifyConfig = VerifyConfig(), groups: int = 2
 ) -> list[dict[str, Any]]:
     """Regroup the batches' voices (round robin by voice_id) and recompute every stage."""
+    cfg = _stored_embedder(lake, batches[0], cfg)
     voices = pa.concat_tables([lake.read_table("voices", b) for b in batches])
     voices = voices.sort_by("voice_id")
     n_groups = max(1, min(groups, voices.num_rows))

@@ -1,0 +1,73 @@
+"""The ANN policy of the voice index, on embeddings written straight into a lake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from voxlake import index, mel_profile
+from voxlake.hashing import hash_array
+from voxlake.lake import Lake
+from voxlake.lineage import record_stage
+from voxlake.stages import EMBED
+
+DIM = 256
+
+
+def _add_batch(lake: Lake, batch: str, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    v = rng.standard_normal((n, DIM)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    rows = [
+        {
+            "voice_id": f"{batch}-{i:04d}",
+            "batch": batch,
+            "vector": v[i].tolist(),
+            "content_hash": hash_array(v[i]),
+            "embedder": "mel_profile",
+            "fingerprint": mel_profile.fingerprint(),
+        }
+        for i in range(n)
+    ]
+    lake.write_table("embeddings", rows, batch)
+    pairs = [(r["voice_id"], r["content_hash"]) for r in rows]
+    record_stage(lake, batch, EMBED, pairs, mel_profile.fingerprint(), "test")
+    return v
+
+
+def _stats(lake: Lake) -> object:
+    tbl = index._open_table(index._connect(lake))
+    (idx,) = tbl.list_indices()
+    return tbl.index_stats(idx.name)
+
+
+def test_exact_below_the_threshold_then_ivf_rq_kept_current(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake").ensure()
+    a = _add_batch(lake, "b1", 600, 1)
+    first = index.sync(lake, ann_threshold=1000)
+    assert first.extra["ann"] == "none (exact search)" and index.ann_partitions(lake) == 0
+    _add_batch(lake, "b2", 600, 2)
+    built = index.sync(lake, ann_threshold=1000)
+    assert built.extra["ann"] == "IVF_RQ built, 35 partitions"  # round(sqrt(1200))
+    assert index.ann_partitions(lake) == 35
+    _add_batch(lake, "b3", 300, 3)
+    updated = index.sync(lake, ann_threshold=1000)
+    assert updated.extra["ann"] == "IVF_RQ updated (optimize)"  # no retraining
+    stats = _stats(lake)
+    assert stats.num_indexed_rows == 1500 and stats.num_unindexed_rows == 0  # type: ignore[attr-defined]
+    assert index.ann_partitions(lake) == 35
+    # every voice finds itself first through the ANN index (probes + re-ranking)
+    for i in range(0, 600, 37):
+        hit = index.search(lake, a[i], k=1)[0]
+        assert hit.voice_id == f"b1-{i:04d}" and abs(hit.score - 1.0) < 1e-5
+    assert index.sync(lake, ann_threshold=1000).extra["ann"] == "IVF_RQ current"
+
+
+def test_the_index_is_retrained_once_outgrown(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake").ensure()
+    _add_batch(lake, "b1", 300, 1)
+    assert index.sync(lake, ann_threshold=300).extra["ann"] == "IVF_RQ built, 17 partitions"
+    _add_batch(lake, "b2", 1200, 2)  # sqrt(1500) = 39 > 2 x 17
+    assert index.sync(lake, ann_threshold=300).extra["ann"] == "IVF_RQ built, 39 partitions"
+    assert _stats(lake).num_unindexed_rows == 0  # type: ignore[attr-defined]
