@@ -1,12 +1,14 @@
 """Denoise benchmark: DeepFilterNet3 (voxlake's stage) side by side with spectral gating.
 
-    python benchmarks/denoise.py [--quick]
+    python benchmarks/denoise.py [--quick] [--speech auto|flite|synthetic]
 
-Quality: generated clean speech (voxlake's source-filter voices, 48 kHz, with room tone
-50 dB below the speech) x noise (white, pink, babble, hum) x input SNR (0, 5, 10, 20 dB),
-plus the clean input. For each: SI-SDR gain, DNSMOS P.835 OVRL before and after, STOI
-and wideband PESQ (when pystoi and pesq are installed), for DeepFilterNet3 and for
-`noisereduce` (stationary spectral gating) on the same files in the same run.
+Quality: clean speech x noise (white, pink, babble, hum) x input SNR (0, 5, 10, 20 dB),
+plus the clean input; speech at 48 kHz with room tone 50 dB below it. The speech is
+natural (CMU Flite's recorded voices, benchmarks/speech.py, babble from other sentences)
+when `flite` is installed, else voxlake's source-filter voices. For each condition:
+SI-SDR gain, DNSMOS P.835 OVRL before and after, STOI and wideband PESQ (when pystoi and
+pesq are installed), for DeepFilterNet3 and for `noisereduce` (stationary spectral
+gating) on the same files in the same run.
 
 Speed (DNSMOS excluded): the real-time factor per core of the runtime alone (a pristine
 state on an in-memory 48 kHz signal) and of the whole stage (decode, resample, denoise,
@@ -36,6 +38,9 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import speech  # noqa: E402
 
 from voxlake import dnsmos  # noqa: E402
 from voxlake.audio import resample  # noqa: E402
@@ -51,15 +56,20 @@ SNRS = (0.0, 5.0, 10.0, 20.0)
 
 
 def clean_voices(
-    n: int, seconds: float
+    n: int, seconds: float, source: str
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[Speaker]]:
-    """(references, clean inputs with room tone, speakers)."""
+    """(references, clean inputs with room tone, speakers of the synthetic babble)."""
     rng = np.random.default_rng(derive_seed("bench-speakers"))
     speakers = [Speaker.random(f"b{i}", rng) for i in range(max(n, 4))]
     refs, inputs = [], []
     for i in range(n):
         r = np.random.default_rng(derive_seed("bench-voice", i))
-        x = resample(synthesize(speakers[i], seconds, r), BASE_RATE, SR).astype(np.float64)
+        if source == "flite":
+            voice = speech.VOICES[i % len(speech.VOICES)]
+            y = speech.speech(voice, speech.TARGET_SENTENCES, seconds, 3 * i)
+            x = resample(y.astype(np.float32), speech.RATE, SR).astype(np.float64)
+        else:
+            x = resample(synthesize(speakers[i], seconds, r), BASE_RATE, SR).astype(np.float64)
         refs.append(x)
         inputs.append(mix_at_snr(x, pink_noise(len(x), r), ROOM_TONE_DB))
     return refs, inputs, speakers
@@ -105,8 +115,17 @@ def mos(x: np.ndarray) -> float:
     return dnsmos.score(resample(np.clip(x, -1, 1).astype(np.float32), SR, 16000)).ovrl
 
 
-def quality(n_voices: int, seconds: float) -> list[dict[str, object]]:
-    refs, inputs, speakers = clean_voices(n_voices, seconds)
+def noise_for(
+    kind: str, n: int, source: str, rng: np.random.Generator, speakers: list[Speaker]
+) -> np.ndarray:
+    if kind == "babble" and source == "flite":
+        b = speech.babble(n / SR + 0.1, 6, rng).astype(np.float32)
+        return resample(b, speech.RATE, SR)[:n].astype(np.float64)
+    return make_noise(kind, n, SR, rng, speakers)
+
+
+def quality(n_voices: int, seconds: float, source: str) -> list[dict[str, object]]:
+    refs, inputs, speakers = clean_voices(n_voices, seconds, source)
     rows: list[dict[str, object]] = []
     conditions = [("clean", None)] + [(k, s) for k in NOISES for s in SNRS]
     for noise, snr in conditions:
@@ -115,7 +134,7 @@ def quality(n_voices: int, seconds: float) -> list[dict[str, object]]:
             if noise == "clean":
                 noisy = clean_in
             else:
-                noisy = mix_at_snr(clean_in, make_noise(noise, len(ref), SR, r, speakers), snr)
+                noisy = mix_at_snr(clean_in, noise_for(noise, len(ref), source, r, speakers), snr)
             noisy = noisy * (0.7 / max(np.max(np.abs(noisy)), 1e-9))
             scale = 0.7 / max(np.max(np.abs(clean_in if noise == "clean" else noisy)), 1e-9)
             base = si_sdr(ref, noisy)
@@ -258,10 +277,16 @@ def summarise(rows: list[dict[str, object]]) -> dict[str, object]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--speech", choices=["auto", "flite", "synthetic"], default="auto")
     args = ap.parse_args()
     q = args.quick
-    rows = quality(2 if q else 4, 4.0)
-    result = summarise(rows)
+    source = args.speech
+    if source == "auto":
+        source = "flite" if speech.available() else "synthetic"
+    elif source == "flite" and not speech.available():
+        raise SystemExit("--speech flite: the flite program is not installed (apt install flite)")
+    rows = quality(2 if q else 4, 4.0, source)
+    result = {"speech": source, **summarise(rows)}
     with tempfile.TemporaryDirectory(prefix="denoise-bench-") as d:
         tmp = Path(d)
         rtf_runtime, rtf_stage = speed(tmp, 20.0 if q else 60.0, 2 if q else 3)

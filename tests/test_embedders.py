@@ -90,7 +90,10 @@ def test_same_speaker_ranks_first_on_the_demo_corpus(tmp_path: Path) -> None:
     stages.denoise_batch(lake, batch, DenoiseConfig())
     clean = sorted((lake.root / "demo" / "clean").glob("*.wav"))
     speakers = [p.name.split("_")[0] for p in clean]
-    indexed, references = {}, {}
+    voices = sorted(lake.read_table("voices", batch).to_pylist(), key=lambda v: v["file_name"])
+    raw = [lake.root / v["raw_path"] for v in voices]
+    assert [v["file_name"].split(".")[0] for v in voices] == [p.stem for p in clean]
+    indexed, references, noisy = {}, {}, {}
     for name in ("ge2e", "mel_profile"):
         stages.embed_batch(lake, batch, embedder=name)
         index.sync(lake)
@@ -99,7 +102,11 @@ def test_same_speaker_ranks_first_on_the_demo_corpus(tmp_path: Path) -> None:
         model = embed.get(name)
         vectors = np.stack([model.embed(resample(*read_mono(p), 16_000)) for p in clean])
         references[name] = _top1(vectors, speakers)
+        vectors = np.stack([model.embed(resample(*read_mono(p), 16_000)) for p in raw])
+        noisy[name] = _top1(vectors, speakers)
     print(f"top-1 speaker retrieval, denoised voices in the index: {indexed}")
     print(f"top-1 speaker retrieval, clean references: {references}")
+    print(f"top-1 speaker retrieval, noisy inputs (not denoised): {noisy}")
     assert indexed["ge2e"] >= 0.4 and indexed["mel_profile"] >= 0.2, indexed
     assert min(references.values()) >= 0.6, references
+    assert all(indexed[k] > noisy[k] for k in indexed), (indexed, noisy)  # denoising helps
