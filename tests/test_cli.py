@@ -173,3 +173,23 @@ def test_stats_export_and_forget(demo_lake: tuple[Path, str], tmp_path: Path) ->
     assert _sql("select count(*) as n from voices", lake) == [{"n": 7}]
     assert _sql("select count(*) as n from erasures", lake) == [{"n": 1}]
     assert voxlake("forget", "nope", lake=lake, check=False).returncode == 1
+
+
+@pytest.mark.slow
+def test_the_model_free_embedder_end_to_end(tmp_path: Path) -> None:
+    """`run --embedder mel_profile`; later runs keep the lake's embedder; audio search
+    embeds the query with it."""
+    from voxlake import corpus, mel_profile
+
+    lake, src = tmp_path / "lake", tmp_path / "src"
+    corpus.generate(src / "a", tmp_path / "clean", 3, 3, seed=5, bad_files=False)
+    corpus.generate(src / "b", tmp_path / "clean", 2, 2, seed=6, bad_files=False)
+    voxlake("ingest", str(src / "a"), lake=lake)
+    voxlake("run", "--embedder", "mel_profile", lake=lake)
+    voxlake("ingest", str(src / "b"), lake=lake)
+    voxlake("run", lake=lake)  # no --embedder: the index's embedder, not the default
+    rows = _sql("select embedder, fingerprint, count(*) as n from embeddings group by all", lake)
+    assert rows == [{"embedder": "mel_profile", "fingerprint": mel_profile.fingerprint(), "n": 5}]
+    (first,) = _sql("select voice_id, raw_path from voices order by voice_id limit 1", lake)
+    out = voxlake("search", "--audio", str(lake / str(first["raw_path"])), "-k", "1", lake=lake)
+    assert out.stdout.strip().splitlines()[2].startswith(str(first["voice_id"])[:40])

@@ -75,8 +75,20 @@ def _run(lake: Lake, workers: int, dnsmos: bool = False, embedder: str = "ge2e")
     return 1 if summary.failed else 0
 
 
+def _lake_embedder(lake: Lake) -> str:
+    """The embedder the lake's index was built with (so new batches match it), else GE2E."""
+    from voxlake import embed, index
+
+    fp = index.index_fingerprint(lake) if lake.index_dir.exists() else None
+    try:
+        return embed.by_fingerprint(fp).name if fp else embed.DEFAULT
+    except LookupError:
+        return embed.DEFAULT
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    return _run(_lake(args), args.workers, args.dnsmos, args.embedder)
+    lake = _lake(args)
+    return _run(lake, args.workers, args.dnsmos, args.embedder or _lake_embedder(lake))
 
 
 # sql ----------------------------------------------------------------------------------
@@ -432,8 +444,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--embedder",
         choices=["ge2e", "mel_profile"],
-        default="ge2e",
-        help="speaker embedder (every batch of a lake must use the same one)",
+        help="speaker embedder; default: the one the lake's index holds, else ge2e "
+        "(every batch of a lake must use the same one)",
     )
     r.set_defaults(fn=cmd_run)
     s = add("sql", "run a read-only SQL query (or a .sql file) on the catalog")
