@@ -30,7 +30,7 @@ ASSET = "voice_index"
 TABLE = "voices"
 CODE_VERSION = "index-2"
 DEFAULT_ANN_THRESHOLD = 100_000
-DEFAULT_NPROBES_FRACTION = 0.02
+DEFAULT_NPROBES_FRACTION = 0.04
 DEFAULT_REFINE_FACTOR = 5
 REBUILD_GROWTH = 2.0  # retrain once sqrt(rows) exceeds this many times the partitions
 
@@ -86,6 +86,11 @@ def _open_table(db: Any) -> Any | None:
     listing = db.list_tables()
     names = listing.tables if hasattr(listing, "tables") else listing
     return db.open_table(TABLE) if TABLE in names else None
+
+
+def _columns(tbl: Any, columns: list[str]) -> pa.Table:
+    """Whole columns of the table, without reading the vectors unless asked for."""
+    return tbl.search().select(columns).limit(None).to_arrow()
 
 
 def _quote(values: list[str]) -> str:
@@ -191,7 +196,7 @@ def _sync(lake: Lake, ann_threshold: int) -> StageResult:
     n = tbl.count_rows() if tbl is not None else 0
     ann = {} if tbl is None else _maintain_ann(lake, tbl, n, ann_threshold, bool(changed or gone))
     atomic_write_json(state_file, seen)
-    content = None if tbl is None else tbl.to_arrow().select(["voice_id", "batch", "fingerprint"])
+    content = None if tbl is None else _columns(tbl, ["voice_id", "batch", "fingerprint"])
     digest = hash_table(content, "voice_id") if content is not None else ""
     fp = ",".join(sorted(fingerprints)) or "-"
     write_lineage(lake, "", ASSET, digest, fp, CODE_VERSION, n)
@@ -270,7 +275,7 @@ def voice_ids(lake: Lake) -> list[str]:
     tbl = _open_table(_connect(lake))
     if tbl is None:
         return []
-    return sorted(tbl.to_arrow().column("voice_id").to_pylist())
+    return sorted(_columns(tbl, ["voice_id"]).column("voice_id").to_pylist())
 
 
 def near_duplicates(
@@ -284,7 +289,7 @@ def near_duplicates(
     tbl = _open_table(_connect(lake)) if lake.index_dir.exists() else None
     if tbl is None:
         return []
-    rows = tbl.to_arrow().select(["voice_id", "vector"]).to_pylist()
+    rows = _columns(tbl, ["voice_id", "vector"]).to_pylist()
     pairs: dict[tuple[str, str], float] = {}
     for r in rows:
         hits = _nearest(lake, tbl, np.asarray(r["vector"], np.float32), k + 1, AnnPolicy())
@@ -302,7 +307,7 @@ def speaker_top1(lake: Lake) -> tuple[float, int]:
     tbl = _open_table(_connect(lake)) if lake.index_dir.exists() else None
     if tbl is None:
         return float("nan"), 0
-    rows = tbl.to_arrow().select(["voice_id", "speaker", "vector"]).to_pylist()
+    rows = _columns(tbl, ["voice_id", "speaker", "vector"]).to_pylist()
     per_speaker: dict[str, int] = {}
     for r in rows:
         if r["speaker"]:
