@@ -290,7 +290,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="denoise-bench-") as d:
         tmp = Path(d)
         rtf_runtime, rtf_stage = speed(tmp, 20.0 if q else 60.0, 2 if q else 3)
-        n_files = 4 if q else 8
+        n_files = 4 if q else 16
         one = throughput(tmp, n_files, 10.0, 1)
         two = throughput(tmp, n_files, 10.0, 2)
         long_s = 600.0 if q else 3600.0
