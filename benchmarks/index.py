@@ -163,7 +163,7 @@ def lancedb_index(tbl: Any, config: Any) -> dict[str, float]:
 
 def lancedb_search(tbl: Any, params: dict[str, int]) -> Callable[[np.ndarray], np.ndarray]:
     def search(v: np.ndarray) -> np.ndarray:
-        qb = tbl.search(v).distance_type("cosine").limit(K).select(["id"])
+        qb = tbl.search(v).distance_type("cosine").limit(K).select(["id", "_distance"])
         qb = qb.nprobes(params["nprobes"]).refine_factor(params["refine_factor"])
         return qb.to_arrow()["id"].to_numpy()
 

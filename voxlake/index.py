@@ -293,7 +293,7 @@ def near_duplicates(
     pairs: dict[tuple[str, str], float] = {}
     for r in rows:
         hits = _nearest(lake, tbl, np.asarray(r["vector"], np.float32), k + 1, AnnPolicy())
-        for h in hits.select(["voice_id"]).to_arrow().to_pylist():
+        for h in hits.select(["voice_id", "_distance"]).to_arrow().to_pylist():
             other, score = h["voice_id"], 1.0 - float(h["_distance"])
             if other != r["voice_id"] and score >= threshold:
                 key = (min(other, r["voice_id"]), max(other, r["voice_id"]))
