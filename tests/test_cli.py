@@ -54,6 +54,7 @@ def test_demo_prints_the_summary(demo_lake: tuple[Path, str]) -> None:
         "SI-SDR gain on 8",
         "shape (128,)",
         "index rows: 8",
+        "top-1 speaker retrieval:",
         "voices most like",
         "reproducibility: bit-identical",
         "make ui",
