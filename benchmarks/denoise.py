@@ -75,9 +75,20 @@ def clean_voices(
     return refs, inputs, speakers
 
 
-def dfn(x: np.ndarray) -> np.ndarray:
-    with DeepFilterRuntime() as rt:
-        return rt.process(x.astype(np.float32)).audio
+def dfn(x: np.ndarray) -> tuple[np.ndarray, bool]:
+    """voxlake's denoise stage as the pipeline runs it (a 48 kHz float file in, FLAC out):
+    the output and whether the voice was passed through as already clean."""
+    with tempfile.TemporaryDirectory(prefix="denoise-bench-") as d:
+        src, dst = Path(d) / "in.wav", Path(d) / "out.flac"
+        sf.write(src, x.astype(np.float32), SR, subtype="FLOAT")
+        row = denoise_voice(VoiceJob("b", str(src), str(dst), DenoiseSettings(DenoiseConfig())))
+        if "error" in row:
+            raise RuntimeError(row["error"])
+        return sf.read(dst, dtype="float32")[0], bool(row["passthrough"])
+
+
+def peer(x: np.ndarray) -> tuple[np.ndarray, bool]:
+    return gate(x), False
 
 
 def gate(x: np.ndarray) -> np.ndarray:
@@ -145,8 +156,9 @@ def quality(n_voices: int, seconds: float, source: str) -> list[dict[str, object
                 "si_sdr_in": base,
                 "dnsmos_in": mos(noisy),
             }
-            for name, fn in (("dfn", dfn), ("peer", gate)):
-                est = fn(noisy)
+            for name, fn in (("dfn", dfn), ("peer", peer)):
+                est, passed = fn(noisy)
+                row[f"{name}_passthrough"] = float(passed)
                 row[f"{name}_si_sdr_gain"] = si_sdr(ref, est) - base
                 row[f"{name}_dnsmos"] = mos(est)
                 for k, v in optional_metrics(ref * scale, est).items():

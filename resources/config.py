@@ -33,15 +33,16 @@ class LakeResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
 
 class DenoiserResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """DeepFilterNet3 settings (both in the fingerprint) and the worker count."""
+    """DeepFilterNet3 settings (all in the fingerprint) and the worker count."""
 
     atten_lim_db: float = DenoiseConfig.atten_lim_db
     post_filter_beta: float = DenoiseConfig.post_filter_beta
+    passthrough_depth_db: float = DenoiseConfig.passthrough_depth_db  # 0: denoise every voice
     workers: int = 1
     dnsmos: bool = False  # DNSMOS P.835 before/after per voice (a metric; costs time)
 
     def config(self) -> DenoiseConfig:
-        return DenoiseConfig(self.atten_lim_db, self.post_filter_beta)
+        return DenoiseConfig(self.atten_lim_db, self.post_filter_beta, self.passthrough_depth_db)
 
 
 class MelResource(dg.ConfigurableResource):  # type: ignore[type-arg]

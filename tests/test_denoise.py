@@ -96,3 +96,35 @@ def test_a_failing_file_is_reported_not_fatal(tmp_path) -> None:  # type: ignore
     (tmp_path / "bad.wav").write_bytes(b"RIFF nonsense")
     with pytest.raises(RuntimeError, match="Error"):
         ForkingDenoiser()(tmp_path / "bad.wav", tmp_path / "out.flac")
+
+
+def test_an_already_clean_voice_is_passed_through(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import soundfile as sf
+
+    from voxlake.corpus import pink_noise
+    from voxlake.denoise_stream import ForkingDenoiser, denoise_file, floor_depth_db
+
+    rng = np.random.default_rng(3)
+    speech = resample(_speech(4, 4.0), 48000, 16000).astype(np.float64)
+    clean = _write(
+        tmp_path / "clean.wav", mix_at_snr(speech, pink_noise(len(speech), rng), 55), 16000
+    )
+    noisy = _write(
+        tmp_path / "noisy.wav", mix_at_snr(speech, rng.standard_normal(len(speech)), 20), 16000
+    )
+    padded = np.concatenate([np.zeros(16000), sf.read(noisy)[0]])  # digital silence is no floor
+    padded_path = _write(tmp_path / "padded.wav", padded, 16000)
+    assert floor_depth_db(clean) > 45 > 30 > floor_depth_db(noisy)
+    assert abs(floor_depth_db(padded_path) - floor_depth_db(noisy)) < 3
+
+    denoiser = ForkingDenoiser(DenoiseConfig())  # passthrough_depth_db 45 by default
+    row = denoiser(clean, tmp_path / "clean.flac")
+    assert row["passthrough"] and np.isfinite(row["local_snr_db"])
+    y = sf.read(tmp_path / "clean.flac", dtype="float64")[0]
+    want = resample(sf.read(clean, dtype="float32")[0], 16000, 48000)
+    assert len(y) == len(want) and np.max(np.abs(y - want)) < 2e-7  # the input, at 24 bits
+    for src in (noisy, padded_path):
+        assert not denoiser(src, tmp_path / "n.flac")["passthrough"]
+    with DeepFilterRuntime() as rt:  # 0 switches it off: every voice is denoised
+        assert not denoise_file(clean, tmp_path / "off.flac", rt, 0.0)["passthrough"]
+    assert fingerprint(DenoiseConfig()) != fingerprint(DenoiseConfig(passthrough_depth_db=0.0))

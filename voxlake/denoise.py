@@ -18,13 +18,16 @@ from functools import lru_cache
 import numpy as np
 
 SAMPLE_RATE = 48_000
-CODE_VERSION = "denoise-2"
+CODE_VERSION = "denoise-3"
 
 
 @dataclass(frozen=True)
 class DenoiseConfig:
     atten_lim_db: float = 100.0  # 100 dB: no explicit limit
     post_filter_beta: float = 0.0  # 0 disables the post-filter
+    # a voice whose noise floor lies this far below its loud frames (about SNR + 5 dB) is
+    # already clean: its resampled input is written unchanged. 0 denoises every voice.
+    passthrough_depth_db: float = 45.0
 
     def params(self) -> dict[str, float]:
         return asdict(self)

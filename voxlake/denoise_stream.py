@@ -31,6 +31,29 @@ from voxlake.denoise import SAMPLE_RATE, DeepFilterRuntime, DenoiseConfig
 
 BLOCK = 1 << 16  # input frames per decode block
 CLIP = 0.999
+FLOOR_FRAME_S = 0.02
+DIGITAL_SILENCE_DB = -100.0  # frames this quiet are padding, not a noise floor
+
+
+def floor_depth_db(src: str | Path) -> float:
+    """How far the noise floor lies below the loud frames: the 95th minus the 10th
+    percentile of 20 ms frame levels (mono, native rate), digital silence left out.
+    About the SNR + 5 dB for stationary noise. One streamed pass; 0.0 when unmeasurable."""
+    levels: list[np.ndarray] = []
+    with sf.SoundFile(str(src)) as f:
+        n = max(1, int(FLOOR_FRAME_S * f.samplerate))
+        carry = np.zeros(0, np.float64)
+        for block in f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True):
+            x = np.concatenate([carry, block.astype(np.float64).mean(axis=1)])
+            m = len(x) // n
+            power = np.mean(x[: m * n].reshape(m, n) ** 2, axis=1)
+            levels.append(10 * np.log10(power + 1e-30))
+            carry = x[m * n :]
+    lv = np.concatenate(levels) if levels else np.zeros(0)
+    lv = lv[np.isfinite(lv) & (lv > DIGITAL_SILENCE_DB)]
+    if len(lv) < 10:
+        return 0.0
+    return float(np.percentile(lv, 95) - np.percentile(lv, 10))
 
 
 @dataclass
@@ -67,7 +90,7 @@ class _FrameFeeder:
     """Feeds a stream into the runtime in whole frames; drops the delay; counts output."""
 
     runtime: DeepFilterRuntime
-    sink: sf.SoundFile
+    sink: Any  # a SoundFile, or _NullSink when the input itself is written
     to_drop: int
     pending: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     written: int = 0
@@ -106,12 +129,35 @@ def _hash_flac(path: Path) -> tuple[str, SignalMeter]:
     return h.hexdigest(), meter
 
 
-def denoise_file(src: str | Path, dst: str | Path, runtime: DeepFilterRuntime) -> dict[str, Any]:
-    """Stream one file through the runtime into a 48 kHz, 24-bit FLAC; metrics + hash."""
+class _NullSink:
+    """Where the runtime's output goes when the input itself is written."""
+
+    def write(self, _: np.ndarray) -> None:
+        pass
+
+
+def _write(sink: sf.SoundFile, y: np.ndarray) -> int:
+    sink.write(np.clip(y, -1.0, 1.0 - 2.0**-23))
+    return len(y)
+
+
+def denoise_file(
+    src: str | Path,
+    dst: str | Path,
+    runtime: DeepFilterRuntime,
+    passthrough_depth_db: float = 0.0,
+) -> dict[str, Any]:
+    """Stream one file through the runtime into a 48 kHz, 24-bit FLAC; metrics + hash.
+
+    With `passthrough_depth_db` > 0, a voice whose `floor_depth_db` reaches it is already
+    clean: the resampled input is written instead of the runtime's output (the runtime
+    still runs, so its local-SNR estimate is there for every voice)."""
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".tmp-{os.getpid()}-{dst.name}")
     meter_in = SignalMeter()
+    depth = floor_depth_db(src)
+    passthrough = 0 < passthrough_depth_db <= depth
     try:
         with (
             sf.SoundFile(str(src)) as f,
@@ -120,23 +166,26 @@ def denoise_file(src: str | Path, dst: str | Path, runtime: DeepFilterRuntime) -
             stream = soxr.ResampleStream(
                 f.samplerate, SAMPLE_RATE, 1, dtype="float32", quality="HQ"
             )
-            feeder = _FrameFeeder(runtime, out, runtime.delay)
-            total = 0
+            feeder = _FrameFeeder(runtime, _NullSink() if passthrough else out, runtime.delay)
+            total = copied = 0
             for block in f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True):
                 mono = block.astype(np.float64).mean(axis=1).astype(np.float32)
                 y = stream.resample_chunk(mono) if f.samplerate != SAMPLE_RATE else mono
                 meter_in.update(y)
                 total += len(y)
                 feeder.feed(y)
+                copied += _write(out, y) if passthrough else 0
             if f.samplerate != SAMPLE_RATE:
                 tail = stream.resample_chunk(np.zeros(0, np.float32), last=True)
                 meter_in.update(tail)
                 total += len(tail)
                 feeder.feed(tail)
+                copied += _write(out, tail) if passthrough else 0
             flush = runtime.delay + runtime.frame_length
             feeder.feed(np.zeros(flush, np.float32), limit=total)
-            if feeder.written != total:
-                raise RuntimeError(f"wrote {feeder.written} samples, expected {total}")
+            written = copied if passthrough else feeder.written
+            if written != total:
+                raise RuntimeError(f"wrote {written} samples, expected {total}")
         os.replace(tmp, dst)
     finally:
         if tmp.exists():
@@ -148,6 +197,8 @@ def denoise_file(src: str | Path, dst: str | Path, runtime: DeepFilterRuntime) -
         **meter_in.report("in"),
         **meter_out.report("out"),
         "local_snr_db": feeder.snr_sum / feeder.frames if feeder.frames else 0.0,
+        "floor_depth_db": depth,
+        "passthrough": passthrough,
         "content_hash": content_hash,
     }
 
@@ -174,13 +225,13 @@ class ForkingDenoiser:
     def __call__(self, src: str | Path, dst: str | Path) -> dict[str, Any]:
         if not hasattr(os, "fork"):  # no fork: a fresh runtime per file
             with DeepFilterRuntime(self.config) as rt:
-                return denoise_file(src, dst, rt)
+                return denoise_file(src, dst, rt, self.config.passthrough_depth_db)
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:  # child: use the inherited pristine state, report, exit
             os.close(r)
             try:
-                result = denoise_file(src, dst, self.runtime)
+                result = denoise_file(src, dst, self.runtime, self.config.passthrough_depth_db)
                 result["worker_peak_rss_mb"] = peak_rss_mb()
                 payload = pickle.dumps(("ok", result))
             except BaseException as e:

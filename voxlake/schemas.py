@@ -70,6 +70,8 @@ DENOISE_METRICS = pa.schema(
         ("in_dc_offset", pa.float64()),
         ("out_dc_offset", pa.float64()),
         ("local_snr_db", pa.float64()),
+        ("floor_depth_db", pa.float64()),  # noise floor below the loud frames (~SNR + 5 dB)
+        ("passthrough", pa.bool_()),  # already clean: the input was written, not denoised
         ("dnsmos_sig_in", pa.float64()),  # DNSMOS P.835, null when switched off
         ("dnsmos_bak_in", pa.float64()),
         ("dnsmos_ovrl_in", pa.float64()),
