@@ -3,7 +3,7 @@ create or replace view voice_overview as
 select
     v.voice_id, v.batch, v.speaker, v.source, v.file_name, v.sample_rate, v.channels,
     v.duration_s, v.rms_dbfs,
-    d.out_rms_dbfs, d.local_snr_db, d.out_clip_fraction,
+    d.out_rms_dbfs, d.local_snr_db, d.floor_depth_db, d.passthrough, d.out_clip_fraction,
     m.n_frames as mel_frames,
     e.voice_id is not null as embedded
 from voices v
