@@ -13,7 +13,8 @@ gating) on the same files in the same run.
 Speed (DNSMOS excluded): the real-time factor per core of the runtime alone (a pristine
 state on an in-memory 48 kHz signal) and of the whole stage (decode, resample, denoise,
 FLAC write, read-back hash: `denoise_voice` as the pipeline runs it); throughput with 1
-and 2 workers (warm process pools); peak RSS of a worker denoising a one-hour file.
+and 2 workers (warm process pools; 3 side-by-side pairs, medians and the median ratio);
+peak RSS of a worker denoising a one-hour file.
 
 The last stdout line is one JSON object (also written to benchmarks/results/denoise.json).
 """
@@ -303,8 +304,12 @@ def main() -> None:
         tmp = Path(d)
         rtf_runtime, rtf_stage = speed(tmp, 20.0 if q else 60.0, 2 if q else 3)
         n_files = 4 if q else 16
-        one = throughput(tmp, n_files, 10.0, 1)
-        two = throughput(tmp, n_files, 10.0, 2)
+        pairs = [  # 1 and 2 workers side by side, repeated: medians and the median ratio
+            (throughput(tmp, n_files, 10.0, 1), throughput(tmp, n_files, 10.0, 2))
+            for _ in range(1 if q else 3)
+        ]
+        one, two = median(p[0] for p in pairs), median(p[1] for p in pairs)
+        scaling = median(p[1] / p[0] for p in pairs)
         long_s = 600.0 if q else 3600.0
         rss = long_file_rss(tmp, long_s)
     result.update(
@@ -314,7 +319,7 @@ def main() -> None:
             "stage_overhead": round(rtf_stage / rtf_runtime - 1, 3),
             "voices_per_s_1_worker": round(one, 3),
             "voices_per_s_2_workers": round(two, 3),
-            "scaling_2_workers": round(two / one, 3),
+            "scaling_2_workers": round(scaling, 3),
             "long_file_s": long_s,
             "peak_rss_mb_long_file": round(rss, 1),
             "peak_rss_mb_1h_file": round(rss, 1) if long_s >= 3600 else None,
