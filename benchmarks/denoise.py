@@ -338,7 +338,9 @@ def main() -> None:
         print(f"{cond:16} " + " ".join(f"{v:>18}" for v in vals.values()))
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "denoise.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out / ("denoise_quick.json" if q else "denoise.json")).write_text(
+        json.dumps(result, indent=1) + "\n"
+    )
     print(json.dumps(result))
 
 

@@ -296,6 +296,8 @@ def main() -> None:
     res = ROOT / "benchmarks" / "results"
     res.mkdir(parents=True, exist_ok=True)
     name = args.out or ("index.json" if rows <= 1_000_000 else f"index_{rows // 1_000_000}m.json")
+    if args.quick and not args.out:
+        name = "index_quick.json"
     if args.data != "ge2e_like" and not args.out:
         name = name.replace(".json", f"_{args.data}.json")
     (res / name).write_text(json.dumps(out, indent=1) + "\n")

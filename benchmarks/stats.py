@@ -230,7 +230,9 @@ def main() -> None:
         print(f"{k.ljust(width)}  {v}")
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "stats.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out / ("stats_quick.json" if args.quick else "stats.json")).write_text(
+        json.dumps(result, indent=1) + "\n"
+    )
     print(json.dumps(result))
 
 
