@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from voxlake.hashing import fingerprint as make_fingerprint
-from voxlake.mel import MelConfig, log_mel
+from voxlake.mel import MelConfig, mel_power
 
 SAMPLE_RATE = 16_000
 FRONTEND = MelConfig(sample_rate=SAMPLE_RATE, n_mels=128)
@@ -30,15 +30,15 @@ def fingerprint() -> str:
 
 def embed(x16k: np.ndarray) -> np.ndarray:
     """L2-normalised 256-d mel-profile vector (float32) of a mono 16 kHz signal."""
-    feats = log_mel(np.asarray(x16k, dtype=np.float32), FRONTEND).astype(np.float64)
-    # frame level in dB from the log-mel energies (natural log of power)
-    level = 10.0 / np.log(10.0) * np.log(np.exp(feats).sum(axis=1))
+    power = mel_power(np.asarray(x16k, dtype=np.float32), FRONTEND)
+    feats = np.log(np.maximum(power, FRONTEND.floor))
+    level = 10.0 * np.log10(power.sum(axis=1) + FRONTEND.floor)  # frame level, dB
     active = feats[level >= np.percentile(level, 95) - ACTIVE_DB]
     if len(active) < MIN_FRAMES:
         raise ValueError(f"too few active frames for a mel profile ({len(active)})")
     mean = active.mean(axis=0)
     vec = np.concatenate([mean - mean.mean(), active.std(axis=0)])
     norm = float(np.linalg.norm(vec))
-    if not np.isfinite(norm) or norm == 0.0:
+    if not np.isfinite(norm) or norm < 1e-6:  # real voices: norms of 1 to 100 (log units)
         raise ValueError("the mel profile is flat (no signal)")
     return (vec / norm).astype(np.float32)

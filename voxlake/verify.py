@@ -43,10 +43,10 @@ class VerifyConfig:
     embedder: str = em.DEFAULT  # replaced by the embedder whose fingerprint lineage holds
 
 
-def _stored_embedder(lake: Lake, batch: str, cfg: VerifyConfig) -> VerifyConfig:
+def _stored_embedder(stored: dict[str, tuple[str, str]], cfg: VerifyConfig) -> VerifyConfig:
     """Recompute embeddings with the embedder that made them (an unknown one stays as is
     and shows as "(configuration differs)")."""
-    fp = _stored(lake, batch).get(stages.EMBED, ("", ""))[1]
+    fp = stored.get(stages.EMBED, ("", ""))[1]
     try:
         return replace(cfg, embedder=em.by_fingerprint(fp).name)
     except LookupError:
@@ -149,7 +149,7 @@ def verify_batch(
         raise LookupError(
             f"batch {batch} has no stored hash for {', '.join(missing)}: run it first"
         )
-    cfg = _stored_embedder(lake, batch, cfg)
+    cfg = _stored_embedder(stored, cfg)
     rows: list[dict[str, Any]] = []
     when = now_iso()
     base = {"batch": batch, "check": check, "checked_at": when}
@@ -211,7 +211,7 @@ def verify_regroup(
     lake: Lake, batches: list[str], cfg: VerifyConfig = VerifyConfig(), groups: int = 2
 ) -> list[dict[str, Any]]:
     """Regroup the batches' voices (round robin by voice_id) and recompute every stage."""
-    cfg = _stored_embedder(lake, batches[0], cfg)
+    cfg = _stored_embedder(_stored(lake, batches[0]), cfg)
     voices = pa.concat_tables([lake.read_table("voices", b) for b in batches])
     voices = voices.sort_by("voice_id")
     n_groups = max(1, min(groups, voices.num_rows))
