@@ -1,6 +1,7 @@
 """Denoise benchmark: DeepFilterNet3 (voxlake's stage) side by side with spectral gating.
 
     python benchmarks/denoise.py [--quick] [--speech auto|flite|synthetic]
+                                 [--only quality|speed|sweep] [--long-file-s S]
 
 Quality: clean speech x noise (white, pink, babble, hum) x input SNR (0, 5, 10, 20 dB),
 plus the clean input; speech at 48 kHz with room tone 50 dB below it. The speech is
@@ -17,7 +18,13 @@ FLAC write, read-back hash: `denoise_voice` as the pipeline runs it), timed side
 and 2 workers (warm process pools; 3 side-by-side pairs, medians and the median ratio);
 peak RSS of a worker denoising a one-hour file.
 
-The last stdout line is one JSON object (also written to benchmarks/results/denoise.json).
+`--only speed` skips the quality grid (and needs neither flite nor DNSMOS); `--only
+quality` skips the timings. `--only sweep` runs the runtime's parameters (attenuation
+limit, post-filter beta), one at a time, over held-out voices (other sentences, other
+seeds) at 0-10 dB: the evidence for the defaults, never tuned on the reported grid. The
+last stdout line is one JSON object, also written to
+benchmarks/results/denoise[_quality|_speed|_sweep][_quick].json, so a partial or quick
+run never overwrites the full one.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -58,17 +66,22 @@ SNRS = (0.0, 5.0, 10.0, 20.0)
 
 
 def clean_voices(
-    n: int, seconds: float, source: str
+    n: int, seconds: float, source: str, split: str = "test"
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[Speaker]]:
-    """(references, clean inputs with room tone, speakers of the synthetic babble)."""
-    rng = np.random.default_rng(derive_seed("bench-speakers"))
+    """(references, clean inputs with room tone, speakers of the synthetic babble).
+
+    `split` "test" gives the voices every reported figure is measured on; "dev" gives
+    held-out ones (other sentences, other seeds) for choosing parameters."""
+    tag = "" if split == "test" else f"-{split}"
+    rng = np.random.default_rng(derive_seed(f"bench-speakers{tag}"))
     speakers = [Speaker.random(f"b{i}", rng) for i in range(max(n, 4))]
+    sentences = speech.TARGET_SENTENCES if split == "test" else speech.DEV_SENTENCES
     refs, inputs = [], []
     for i in range(n):
-        r = np.random.default_rng(derive_seed("bench-voice", i))
+        r = np.random.default_rng(derive_seed(f"bench-voice{tag}", i))
         if source == "flite":
             voice = speech.VOICES[i % len(speech.VOICES)]
-            y = speech.speech(voice, speech.TARGET_SENTENCES, seconds, 3 * i)
+            y = speech.speech(voice, sentences, seconds, 3 * i)
             x = resample(y.astype(np.float32), speech.RATE, SR).astype(np.float64)
         else:
             x = resample(synthesize(speakers[i], seconds, r), BASE_RATE, SR).astype(np.float64)
@@ -77,13 +90,13 @@ def clean_voices(
     return refs, inputs, speakers
 
 
-def dfn(x: np.ndarray) -> tuple[np.ndarray, bool]:
+def dfn(x: np.ndarray, config: DenoiseConfig = DenoiseConfig()) -> tuple[np.ndarray, bool]:
     """voxlake's denoise stage as the pipeline runs it (a 48 kHz float file in, FLAC out):
     the output and whether the voice was passed through as already clean."""
     with tempfile.TemporaryDirectory(prefix="denoise-bench-") as d:
         src, dst = Path(d) / "in.wav", Path(d) / "out.flac"
         sf.write(src, x.astype(np.float32), SR, subtype="FLOAT")
-        row = denoise_voice(VoiceJob("b", str(src), str(dst), DenoiseSettings(DenoiseConfig())))
+        row = denoise_voice(VoiceJob("b", str(src), str(dst), DenoiseSettings(config)))
         if "error" in row:
             raise RuntimeError(row["error"])
         return sf.read(dst, dtype="float32")[0], bool(row["passthrough"])
@@ -137,36 +150,81 @@ def noise_for(
     return make_noise(kind, n, SR, rng, speakers)
 
 
-def quality(n_voices: int, seconds: float, source: str) -> list[dict[str, object]]:
-    refs, inputs, speakers = clean_voices(n_voices, seconds, source)
-    rows: list[dict[str, object]] = []
-    conditions = [("clean", None)] + [(k, s) for k in NOISES for s in SNRS]
+def noisy_inputs(
+    n_voices: int, seconds: float, source: str, split: str, snrs: tuple[float, ...] = SNRS
+) -> Iterator[tuple[str, float | None, int, np.ndarray, np.ndarray, float]]:
+    """(noise, snr, voice, reference, noisy input peaking at 0.7, the gain that brought it
+    there) for every condition."""
+    refs, inputs, speakers = clean_voices(n_voices, seconds, source, split)
+    tag = "" if split == "test" else f"-{split}"
+    conditions: list[tuple[str, float | None]] = [("clean", None)]
+    conditions += [(k, s) for k in NOISES for s in snrs]
     for noise, snr in conditions:
         for i, (ref, clean_in) in enumerate(zip(refs, inputs, strict=True)):
-            r = np.random.default_rng(derive_seed("bench-noise", noise, snr, i))
-            if noise == "clean":
+            r = np.random.default_rng(derive_seed(f"bench-noise{tag}", noise, snr, i))
+            if snr is None:  # the clean input
                 noisy = clean_in
             else:
                 noisy = mix_at_snr(clean_in, noise_for(noise, len(ref), source, r, speakers), snr)
-            noisy = noisy * (0.7 / max(np.max(np.abs(noisy)), 1e-9))
-            scale = 0.7 / max(np.max(np.abs(clean_in if noise == "clean" else noisy)), 1e-9)
-            base = si_sdr(ref, noisy)
-            row: dict[str, object] = {
-                "noise": noise,
-                "snr_db": snr,
-                "voice": i,
-                "si_sdr_in": base,
-                "dnsmos_in": mos(noisy),
-            }
-            for name, fn in (("dfn", dfn), ("peer", peer)):
-                est, passed = fn(noisy)
-                row[f"{name}_passthrough"] = float(passed)
-                row[f"{name}_si_sdr_gain"] = si_sdr(ref, est) - base
-                row[f"{name}_dnsmos"] = mos(est)
-                for k, v in optional_metrics(ref * scale, est).items():
-                    row[f"{name}_{k}"] = v
-            rows.append(row)
+            gain = 0.7 / max(np.max(np.abs(noisy)), 1e-9)
+            yield noise, snr, i, ref, noisy * gain, gain
+
+
+def quality(n_voices: int, seconds: float, source: str) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for noise, snr, i, ref, noisy, gain in noisy_inputs(n_voices, seconds, source, "test"):
+        scale = gain if noise == "clean" else 1.0  # the clean reference at its input's level
+        base = si_sdr(ref, noisy)
+        row: dict[str, object] = {
+            "noise": noise,
+            "snr_db": snr,
+            "voice": i,
+            "si_sdr_in": base,
+            "dnsmos_in": mos(noisy),
+        }
+        for name, fn in (("dfn", dfn), ("peer", peer)):
+            est, passed = fn(noisy)
+            row[f"{name}_passthrough"] = float(passed)
+            row[f"{name}_si_sdr_gain"] = si_sdr(ref, est) - base
+            row[f"{name}_dnsmos"] = mos(est)
+            for k, v in optional_metrics(ref * scale, est).items():
+                row[f"{name}_{k}"] = v
+        rows.append(row)
     return rows
+
+
+SWEEP = (  # one parameter at a time away from the default
+    DenoiseConfig(),
+    DenoiseConfig(atten_lim_db=60.0),
+    DenoiseConfig(atten_lim_db=40.0),
+    DenoiseConfig(atten_lim_db=20.0),
+    DenoiseConfig(post_filter_beta=0.02),
+    DenoiseConfig(post_filter_beta=0.05),
+    DenoiseConfig(post_filter_beta=0.1),
+)
+
+
+def sweep(n_voices: int, seconds: float, source: str) -> list[dict[str, object]]:
+    """SI-SDR gain of each `SWEEP` setting on the held-out voices at 0-10 dB: the evidence
+    for the defaults, kept apart from the voices the reported figures come from."""
+    gains: dict[DenoiseConfig, dict[str, list[float]]] = {c: {} for c in SWEEP}
+    inputs = noisy_inputs(n_voices, seconds, source, "dev", snrs=(0.0, 5.0, 10.0))
+    for noise, _, _, ref, noisy, _ in inputs:
+        if noise == "clean":
+            continue
+        base = si_sdr(ref, noisy)
+        for config in SWEEP:
+            est, _ = dfn(noisy, config)
+            gains[config].setdefault(noise, []).append(si_sdr(ref, est) - base)
+    return [
+        {
+            "atten_lim_db": c.atten_lim_db,
+            "post_filter_beta": c.post_filter_beta,
+            "si_sdr_gain_db_median": round(median(g for v in by.values() for g in v), 2),
+            **{f"{k}_mean": round(mean(v), 2) for k, v in by.items()},
+        }
+        for c, by in gains.items()
+    ]
 
 
 def _write_voice(path: Path, seconds: float, sr: int, seed: int) -> None:
@@ -288,10 +346,62 @@ def summarise(rows: list[dict[str, object]]) -> dict[str, object]:
     }
 
 
+def timings(q: bool, long_s: float) -> dict[str, object]:
+    """The speed figures: rtf of runtime and stage, 1 vs 2 workers, a long file's peak RSS.
+    Each figure is logged to stderr as it comes."""
+    with tempfile.TemporaryDirectory(prefix="denoise-bench-") as d:
+        tmp = Path(d)
+        rtf_runtime, rtf_stage, ratio = speed(tmp, 20.0 if q else 60.0, 2 if q else 5)
+        log(f"rtf runtime {rtf_runtime:.4f}, stage {rtf_stage:.4f} (ratio {ratio:.3f})")
+        n_files = 4 if q else 16
+        pairs = []  # 1 and 2 workers side by side, repeated: medians and the median ratio
+        for _ in range(1 if q else 3):
+            pairs.append((throughput(tmp, n_files, 10.0, 1), throughput(tmp, n_files, 10.0, 2)))
+            log(f"voices/s, 1 vs 2 workers: {pairs[-1][0]:.3f} vs {pairs[-1][1]:.3f}")
+        one, two = median(p[0] for p in pairs), median(p[1] for p in pairs)
+        scaling = median(p[1] / p[0] for p in pairs)
+        rss = long_file_rss(tmp, long_s)
+        log(f"peak RSS, {long_s:g} s file: {rss:.1f} MB")
+    return {
+        "cpu": cpu_model(),
+        "cpus_available": len(os.sched_getaffinity(0)),
+        "rtf_runtime": round(rtf_runtime, 4),
+        "rtf_stage": round(rtf_stage, 4),
+        "stage_overhead": round(ratio - 1, 3),
+        "voices_per_s_1_worker": round(one, 3),
+        "voices_per_s_2_workers": round(two, 3),
+        "scaling_2_workers": round(scaling, 3),
+        "long_file_s": long_s,
+        "peak_rss_mb_long_file": round(rss, 1),
+        "peak_rss_mb_1h_file": round(rss, 1) if long_s >= 3600 else None,
+    }
+
+
+_START = time.perf_counter()
+
+
+def log(message: str) -> None:
+    print(f"[{time.perf_counter() - _START:7.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--speech", choices=["auto", "flite", "synthetic"], default="auto")
+    ap.add_argument("--only", choices=["quality", "speed", "sweep"])
+    ap.add_argument(
+        "--long-file-s", type=float, help="length of the peak-RSS file (3600; 600 with --quick)"
+    )
     args = ap.parse_args()
     q = args.quick
     source = args.speech
@@ -299,48 +409,30 @@ def main() -> None:
         source = "flite" if speech.available() else "synthetic"
     elif source == "flite" and not speech.available():
         raise SystemExit("--speech flite: the flite program is not installed (apt install flite)")
-    rows = quality(2 if q else 4, 4.0, source)
-    result = {"speech": source, **summarise(rows)}
-    with tempfile.TemporaryDirectory(prefix="denoise-bench-") as d:
-        tmp = Path(d)
-        rtf_runtime, rtf_stage, ratio = speed(tmp, 20.0 if q else 60.0, 2 if q else 5)
-        n_files = 4 if q else 16
-        pairs = [  # 1 and 2 workers side by side, repeated: medians and the median ratio
-            (throughput(tmp, n_files, 10.0, 1), throughput(tmp, n_files, 10.0, 2))
-            for _ in range(1 if q else 3)
-        ]
-        one, two = median(p[0] for p in pairs), median(p[1] for p in pairs)
-        scaling = median(p[1] / p[0] for p in pairs)
-        long_s = 600.0 if q else 3600.0
-        rss = long_file_rss(tmp, long_s)
-    result.update(
-        {
-            "rtf_runtime": round(rtf_runtime, 4),
-            "rtf_stage": round(rtf_stage, 4),
-            "stage_overhead": round(ratio - 1, 3),
-            "voices_per_s_1_worker": round(one, 3),
-            "voices_per_s_2_workers": round(two, 3),
-            "scaling_2_workers": round(scaling, 3),
-            "long_file_s": long_s,
-            "peak_rss_mb_long_file": round(rss, 1),
-            "peak_rss_mb_1h_file": round(rss, 1) if long_s >= 3600 else None,
-            "quick": q,
-        }
-    )
+    result: dict[str, object] = {"quick": q}
+    if args.only == "sweep":
+        result.update({"speech": source, "sweep": sweep(2 if q else 4, 4.0, source)})
+        for row in result["sweep"]:  # type: ignore[attr-defined]
+            print("  ".join(f"{k} {v}" for k, v in row.items()))
+    elif args.only != "speed":
+        rows = quality(2 if q else 4, 4.0, source)
+        result.update({"speech": source, **summarise(rows)})
+        log(f"quality grid done: {len(rows)} rows")
+    if args.only in (None, "speed"):
+        result.update(timings(q, args.long_file_s or (600.0 if q else 3600.0)))
     for k, v in result.items():
-        if k != "conditions":
+        if k not in ("conditions", "sweep"):
             print(f"{k:28} {v}")
-    print(
-        f"{'condition':16} "
-        + " ".join(f"{k:>18}" for k in next(iter(result["conditions"].values())))
-    )  # type: ignore[union-attr]
-    for cond, vals in result["conditions"].items():  # type: ignore[union-attr]
-        print(f"{cond:16} " + " ".join(f"{v:>18}" for v in vals.values()))
+    conditions: dict[str, dict[str, float]] = result.get("conditions", {})  # type: ignore[assignment]
+    if conditions:
+        columns = next(iter(conditions.values()))
+        print(f"{'condition':16} " + " ".join(f"{k:>18}" for k in columns))
+        for cond, vals in conditions.items():
+            print(f"{cond:16} " + " ".join(f"{v:>18}" for v in vals.values()))
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / ("denoise_quick.json" if q else "denoise.json")).write_text(
-        json.dumps(result, indent=1) + "\n"
-    )
+    name = "denoise" + (f"_{args.only}" if args.only else "") + ("_quick" if q else "")
+    (out / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result))
 
 

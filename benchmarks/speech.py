@@ -3,7 +3,8 @@
 Flite is deterministic (the same text and voice give the same samples) and its voices
 are recorded human speech (slt, rms and awb: unit selection from CMU ARCTIC recordings;
 kal16: diphones). The sentences are Harvard sentences (IEEE 1969), public domain. Target
-utterances and babble use disjoint sentence lists.
+utterances, babble and the held-out sentences that tune parameters (`DEV_SENTENCES`) use
+disjoint lists.
 """
 
 from __future__ import annotations
@@ -31,6 +32,16 @@ TARGET_SENTENCES = (
     "A large size in stockings is hard to sell.",
     "The boy was there when the sun rose.",
     "A rod is used to catch pink salmon.",
+)
+DEV_SENTENCES = (
+    "Open the crate but don't break the glass.",
+    "Add the sum to the product of these three.",
+    "Thieves who rob friends deserve jail.",
+    "The ripe taste of cheese improves with age.",
+    "Act on these orders with great speed.",
+    "The hog crawled under the high fence.",
+    "Move the vat over the hot fire.",
+    "The bark of the pine tree was shiny and dark.",
 )
 BABBLE_SENTENCES = (
     "The source of the huge river is the clear spring.",
