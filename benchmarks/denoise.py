@@ -65,6 +65,11 @@ NOISES = ("white", "pink", "babble", "hum")
 SNRS = (0.0, 5.0, 10.0, 20.0)
 
 
+def _seed_tag(split: str) -> str:
+    """What a split adds to the names its seeds derive from (nothing for the test split)."""
+    return "" if split == "test" else f"-{split}"
+
+
 def clean_voices(
     n: int, seconds: float, source: str, split: str = "test"
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[Speaker]]:
@@ -72,7 +77,7 @@ def clean_voices(
 
     `split` "test" gives the voices every reported figure is measured on; "dev" gives
     held-out ones (other sentences, other seeds) for choosing parameters."""
-    tag = "" if split == "test" else f"-{split}"
+    tag = _seed_tag(split)
     rng = np.random.default_rng(derive_seed(f"bench-speakers{tag}"))
     speakers = [Speaker.random(f"b{i}", rng) for i in range(max(n, 4))]
     sentences = speech.TARGET_SENTENCES if split == "test" else speech.DEV_SENTENCES
@@ -156,7 +161,7 @@ def noisy_inputs(
     """(noise, snr, voice, reference, noisy input peaking at 0.7, the gain that brought it
     there) for every condition."""
     refs, inputs, speakers = clean_voices(n_voices, seconds, source, split)
-    tag = "" if split == "test" else f"-{split}"
+    tag = _seed_tag(split)
     conditions: list[tuple[str, float | None]] = [("clean", None)]
     conditions += [(k, s) for k in NOISES for s in snrs]
     for noise, snr in conditions:
