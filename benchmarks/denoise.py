@@ -416,8 +416,9 @@ def main() -> None:
         raise SystemExit("--speech flite: the flite program is not installed (apt install flite)")
     result: dict[str, object] = {"quick": q}
     if args.only == "sweep":
-        result.update({"speech": source, "sweep": sweep(2 if q else 4, 4.0, source)})
-        for row in result["sweep"]:  # type: ignore[attr-defined]
+        settings = sweep(2 if q else 4, 4.0, source)
+        result.update({"speech": source, "sweep": settings})
+        for row in settings:
             print("  ".join(f"{k} {v}" for k, v in row.items()))
     elif args.only != "speed":
         rows = quality(2 if q else 4, 4.0, source)
