@@ -1,9 +1,10 @@
 import dagster as dg
+from voxlake.orchestration.partitions import voice_batches
+from voxlake.quality.checks import gx_check, gx_check_spec
+from voxlake.resources import DenoiserResource, LakeResource
 
-from orchestration.partitions import voice_batches
-from quality.checks import gx_check, gx_check_spec
-from resources import DenoiserResource, LakeResource
-from voxlake import denoise, stages
+from voxlake import stages
+from voxlake.audio import denoise
 
 from .results import materialize_result
 

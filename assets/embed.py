@@ -1,9 +1,10 @@
 import dagster as dg
+from voxlake.orchestration.partitions import voice_batches
+from voxlake.quality.checks import gx_check, gx_check_spec
+from voxlake.resources import EmbedderResource, LakeResource
 
-from orchestration.partitions import voice_batches
-from quality.checks import gx_check, gx_check_spec
-from resources import EmbedderResource, LakeResource
-from voxlake import embed, stages
+from voxlake import stages
+from voxlake.embed import embedders as embed
 
 from .results import materialize_result
 

@@ -1,9 +1,9 @@
 import dagster as dg
 import pyarrow as pa
+from voxlake.quality.checks import gx_check, gx_check_spec
+from voxlake.resources import CatalogResource, IndexResource, LakeResource
 
-from quality.checks import gx_check, gx_check_spec
-from resources import CatalogResource, IndexResource, LakeResource
-from voxlake import index
+from voxlake.embed import index
 
 from .results import materialize_result
 

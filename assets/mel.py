@@ -1,10 +1,11 @@
 import dagster as dg
+from voxlake.orchestration.partitions import voice_batches
+from voxlake.quality.checks import gx_check, gx_check_spec
+from voxlake.resources import CatalogResource, LakeResource, MelResource
 
-from orchestration.partitions import voice_batches
-from quality.checks import gx_check, gx_check_spec
-from resources import CatalogResource, LakeResource, MelResource
-from voxlake import dataset_stats, stages
-from voxlake.plots import markdown_image, mel_stats_plot
+from voxlake import stages
+from voxlake.features import dataset as dataset_stats
+from voxlake.features.plots import markdown_image, mel_stats_plot
 
 from .results import materialize_result
 

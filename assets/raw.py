@@ -1,10 +1,10 @@
 import dagster as dg
+from voxlake.orchestration.partitions import voice_batches
+from voxlake.quality.checks import gx_check, gx_check_spec
+from voxlake.resources import LakeResource
 
-from orchestration.partitions import voice_batches
-from quality.checks import gx_check, gx_check_spec
-from resources import LakeResource
-from voxlake import ingest
-from voxlake.inbox import read_manifest
+from voxlake.ingest import raw as ingest
+from voxlake.ingest.inbox import read_manifest
 
 from .results import materialize_result
 

@@ -1,8 +1,8 @@
 import dagster as dg
+from voxlake.orchestration.partitions import voice_batches
+from voxlake.resources import DenoiserResource, LakeResource, MelResource
 
-from orchestration.partitions import voice_batches
-from resources import DenoiserResource, LakeResource, MelResource
-from voxlake.verify import VerifyConfig, verify_batch, verify_workers
+from voxlake.repro.recompute import VerifyConfig, verify_batch, verify_workers
 
 
 class ReproducibilityConfig(dg.Config):

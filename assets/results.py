@@ -6,7 +6,7 @@ from typing import Any
 
 import dagster as dg
 
-from voxlake.lineage import StageResult
+from voxlake.lake.lineage import StageResult
 
 
 def materialize_result(

@@ -53,12 +53,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import speech  # noqa: E402
 
 from voxlake import dnsmos  # noqa: E402
-from voxlake.audio import resample  # noqa: E402
-from voxlake.corpus import ROOM_TONE_DB, make_noise, mix_at_snr, pink_noise, si_sdr  # noqa: E402
-from voxlake.denoise import DeepFilterRuntime, DenoiseConfig  # noqa: E402
-from voxlake.hashing import derive_seed  # noqa: E402
+from voxlake.audio.decode import resample  # noqa: E402
+from voxlake.audio.denoise import DeepFilterRuntime, DenoiseConfig  # noqa: E402
+from voxlake.demo.corpus import ROOM_TONE_DB, make_noise, mix_at_snr, pink_noise, si_sdr  # noqa: E402
+from voxlake.demo.synth import BASE_RATE, Speaker, synthesize  # noqa: E402
+from voxlake.lake.hashing import derive_seed  # noqa: E402
 from voxlake.stages import DenoiseSettings, VoiceJob, denoise_voice  # noqa: E402
-from voxlake.synth import BASE_RATE, Speaker, synthesize  # noqa: E402
 
 SR = 48_000
 NOISES = ("white", "pink", "babble", "hum")
@@ -303,7 +303,7 @@ def long_file_rss(tmp: Path, seconds: float) -> float:
             f.write(piece + 0.01 * np.random.default_rng(i).standard_normal(len(piece)))
     code = (
         "import sys; sys.path.insert(0, sys.argv[3]);"
-        "from voxlake.denoise_stream import ForkingDenoiser, peak_rss_mb;"
+        "from voxlake.audio.stream import ForkingDenoiser, peak_rss_mb;"
         "row = ForkingDenoiser()(sys.argv[1], sys.argv[2]);"
         "print(max(peak_rss_mb(), row['worker_peak_rss_mb']))"
     )

@@ -37,8 +37,8 @@ os.environ.setdefault("LANCE_LOG", "error")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from voxlake.denoise_stream import peak_rss_mb  # noqa: E402
-from voxlake.hashing import derive_seed  # noqa: E402
+from voxlake.audio.stream import peak_rss_mb  # noqa: E402
+from voxlake.lake.hashing import derive_seed  # noqa: E402
 
 DIM = 256
 PER_SPEAKER = 10

@@ -42,9 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from voxlake import dataset_stats  # noqa: E402
-from voxlake.lake import Lake  # noqa: E402
-from voxlake.mel import MelConfig, log_mel  # noqa: E402
-from voxlake.stats import MelStats, MelSums, WelfordStats, to_decimals, voice_sums  # noqa: E402
+from voxlake.features.mel import MelConfig, log_mel  # noqa: E402
+from voxlake.features.stats import MelStats, MelSums, WelfordStats, to_decimals, voice_sums  # noqa: E402
+from voxlake.lake.store import Lake  # noqa: E402
 
 FP = "bench"
 N_MELS, N_FRAMES = 128, 500
@@ -185,7 +185,7 @@ def mel_speed(repeats: int) -> float:
 
 
 def denoise_cost(repeats: int) -> float:
-    from voxlake.denoise import denoise
+    from voxlake.audio.denoise import denoise
 
     x = np.random.default_rng(1).normal(0, 0.1, 48_000 * 5).astype(np.float32)
     return timed(lambda: denoise(x), repeats)

@@ -1,11 +1,10 @@
 """The code location: assets, checks, jobs, the inbox sensor and resources."""
 
 import dagster as dg
-
-from assets import ALL_ASSETS
-from orchestration.jobs import ingest_batch_job, refresh_dataset_job, verify_batch_job
-from orchestration.sensors import voice_inbox
-from resources import default_resources
+from voxlake.assets import ALL_ASSETS
+from voxlake.orchestration.jobs import ingest_batch_job, refresh_dataset_job, verify_batch_job
+from voxlake.orchestration.sensors import voice_inbox
+from voxlake.resources import default_resources
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,

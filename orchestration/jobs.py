@@ -1,8 +1,7 @@
 """Jobs: one batch through every per-voice stage; the dataset-wide assets; verification."""
 
 import dagster as dg
-
-from orchestration.partitions import voice_batches
+from voxlake.orchestration.partitions import voice_batches
 
 ingest_batch_job = dg.define_asset_job(
     "ingest_batch",

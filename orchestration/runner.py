@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from voxlake.assets import ALL_ASSETS, BATCH_ASSETS, GLOBAL_ASSETS
+from voxlake.orchestration.partitions import voice_batches
+from voxlake.orchestration.sensors import pending_partitions
+from voxlake.resources import default_resources
 
-from assets import ALL_ASSETS, BATCH_ASSETS, GLOBAL_ASSETS
-from orchestration.partitions import voice_batches
-from orchestration.sensors import pending_partitions
-from resources import default_resources
-from voxlake.inbox import list_batches
-from voxlake.lake import Lake
-from voxlake.lineage import stored_stage_hash
+from voxlake.ingest.inbox import list_batches
+from voxlake.lake.lineage import stored_stage_hash
+from voxlake.lake.store import Lake
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 PARTITIONS = voice_batches.name or "voice_batches"

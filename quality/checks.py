@@ -10,10 +10,10 @@ from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
+from voxlake.quality.suites import validate_table
 
-from quality.suites import validate_table
-from voxlake.audio import AudioLimits
-from voxlake.lake import Lake
+from voxlake.audio.decode import AudioLimits
+from voxlake.lake.store import Lake
 
 
 def data_docs_dir(lake: Lake) -> Path:

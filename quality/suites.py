@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from voxlake.audio import AudioLimits
-from voxlake.lineage import now_iso
-from voxlake.schemas import TABLES
+from voxlake.audio.decode import AudioLimits
+from voxlake.lake.lineage import now_iso
+from voxlake.lake.schemas import TABLES
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 logging.getLogger("great_expectations").setLevel(logging.ERROR)

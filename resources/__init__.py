@@ -1,6 +1,6 @@
 """Dagster resources: typed configuration for the lake and each stage."""
 
-from resources.config import (
+from voxlake.resources.config import (
     CatalogResource,
     DenoiserResource,
     EmbedderResource,

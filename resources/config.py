@@ -6,14 +6,14 @@ from typing import Any
 
 import dagster as dg
 
-from voxlake import catalog
-from voxlake.audio import AudioLimits
-from voxlake.denoise import DenoiseConfig
-from voxlake.embed import DEFAULT as DEFAULT_EMBEDDER
-from voxlake.inbox import DEFAULT_BATCH_SIZE
-from voxlake.index import DEFAULT_ANN_THRESHOLD
-from voxlake.lake import Lake, default_root
-from voxlake.mel import MelConfig
+from voxlake.audio.decode import AudioLimits
+from voxlake.audio.denoise import DenoiseConfig
+from voxlake.embed.embedders import DEFAULT as DEFAULT_EMBEDDER
+from voxlake.embed.index import DEFAULT_ANN_THRESHOLD
+from voxlake.features.mel import MelConfig
+from voxlake.ingest.inbox import DEFAULT_BATCH_SIZE
+from voxlake.lake import catalog
+from voxlake.lake.store import Lake, default_root
 
 
 class LakeResource(dg.ConfigurableResource):  # type: ignore[type-arg]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voxlake.audio import AudioLimits, RejectedAudio, read_audio, resample, to_mono, validate
+from voxlake.audio.decode import AudioLimits, RejectedAudio, read_audio, resample, to_mono, validate
 
 
 def _reason(path: Path, limits: AudioLimits = AudioLimits()) -> str:

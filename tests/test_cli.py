@@ -180,7 +180,8 @@ def test_stats_export_and_forget(demo_lake: tuple[Path, str], tmp_path: Path) ->
 def test_the_model_free_embedder_end_to_end(tmp_path: Path) -> None:
     """`run --embedder mel_profile`; later runs keep the lake's embedder; audio search
     embeds the query with it."""
-    from voxlake import corpus, mel_profile
+    from voxlake.demo import corpus
+    from voxlake.embed import mel_profile
 
     lake, src = tmp_path / "lake", tmp_path / "src"
     corpus.generate(src / "a", tmp_path / "clean", 3, 3, seed=5, bad_files=False)

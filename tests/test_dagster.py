@@ -4,14 +4,15 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from conftest import make_lake, sensed_batch
+from voxlake.assets import ALL_ASSETS, BATCH_ASSETS, GLOBAL_ASSETS
+from voxlake.orchestration.definitions import defs
+from voxlake.orchestration.sensors import voice_inbox
+from voxlake.orchestration.testing import sensed_batch
+from voxlake.resources import LakeResource, default_resources
 
-from assets import ALL_ASSETS, BATCH_ASSETS, GLOBAL_ASSETS
-from orchestration.definitions import defs
-from orchestration.sensors import voice_inbox
-from resources import LakeResource, default_resources
-from voxlake.inbox import list_batches
-from voxlake.lake import Lake
+from voxlake.ingest.inbox import list_batches
+from voxlake.lake.store import Lake
+from voxlake.testing import make_lake
 
 
 def _instance(tmp_path: Path):  # type: ignore[no-untyped-def]
@@ -123,8 +124,7 @@ def test_a_failed_blocking_check_stops_downstream_stages(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import great_expectations.expectations as gxe
-
-    import quality.suites as suites
+    import voxlake.quality.suites as suites
 
     real = suites._suite
 

@@ -1,9 +1,9 @@
 import numpy as np
 
-from voxlake.audio import resample
-from voxlake.corpus import mix_at_snr, si_sdr
-from voxlake.denoise import DeepFilterRuntime, DenoiseConfig, denoise, fingerprint
-from voxlake.synth import BASE_RATE, Speaker, synthesize
+from voxlake.audio.decode import resample
+from voxlake.audio.denoise import DeepFilterRuntime, DenoiseConfig, denoise, fingerprint
+from voxlake.demo.corpus import mix_at_snr, si_sdr
+from voxlake.demo.synth import BASE_RATE, Speaker, synthesize
 
 
 def _speech(seed: int = 0, seconds: float = 3.0) -> np.ndarray:
@@ -58,8 +58,8 @@ def _write(path, x, sr):  # type: ignore[no-untyped-def]
 def test_streamed_file_is_aligned_full_length_and_forks_are_pristine(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import soundfile as sf
 
-    from voxlake.denoise_stream import BLOCK, ForkingDenoiser, denoise_file
-    from voxlake.hashing import hash_array
+    from voxlake.audio.stream import BLOCK, ForkingDenoiser, denoise_file
+    from voxlake.lake.hashing import hash_array
 
     rng = np.random.default_rng(7)
     x22 = resample(_speech(8, 6.0), 48000, 22050)  # longer than one decode block
@@ -91,7 +91,7 @@ def test_streamed_file_is_aligned_full_length_and_forks_are_pristine(tmp_path) -
 def test_a_failing_file_is_reported_not_fatal(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import pytest
 
-    from voxlake.denoise_stream import ForkingDenoiser
+    from voxlake.audio.stream import ForkingDenoiser
 
     (tmp_path / "bad.wav").write_bytes(b"RIFF nonsense")
     with pytest.raises(RuntimeError, match="Error"):
@@ -101,8 +101,8 @@ def test_a_failing_file_is_reported_not_fatal(tmp_path) -> None:  # type: ignore
 def test_an_already_clean_voice_is_passed_through(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import soundfile as sf
 
-    from voxlake.corpus import pink_noise
-    from voxlake.denoise_stream import ForkingDenoiser, denoise_file, floor_depth_db
+    from voxlake.audio.stream import ForkingDenoiser, denoise_file, floor_depth_db
+    from voxlake.demo.corpus import pink_noise
 
     rng = np.random.default_rng(3)
     speech = resample(_speech(4, 4.0), 48000, 16000).astype(np.float64)

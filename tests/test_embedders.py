@@ -8,14 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import make_lake
-from voxlake import embed, index, mel_profile, stages
-from voxlake.audio import read_mono, resample
-from voxlake.denoise import DenoiseConfig
-from voxlake.inbox import scan_inbox
-from voxlake.ingest import ingest_batch
-from voxlake.lake import Lake
-from voxlake.synth import BASE_RATE, Speaker, synthesize
+from voxlake import stages
+from voxlake.audio.decode import read_mono, resample
+from voxlake.audio.denoise import DenoiseConfig
+from voxlake.demo.synth import BASE_RATE, Speaker, synthesize
+from voxlake.embed import embedders as embed
+from voxlake.embed import index, mel_profile
+from voxlake.ingest.inbox import scan_inbox
+from voxlake.ingest.raw import ingest_batch
+from voxlake.lake.store import Lake
+from voxlake.testing import make_lake
 
 
 def _voice(seed: int, seconds: float = 2.0) -> np.ndarray:

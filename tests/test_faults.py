@@ -11,12 +11,15 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import pytest
-from conftest import make_lake
 
-from voxlake import dataset_stats, index, ingest, stages
-from voxlake.inbox import scan_inbox
-from voxlake.lake import Lake
-from voxlake.mel import MelConfig
+from voxlake import stages
+from voxlake.embed import index
+from voxlake.features import dataset as dataset_stats
+from voxlake.features.mel import MelConfig
+from voxlake.ingest import raw as ingest
+from voxlake.ingest.inbox import scan_inbox
+from voxlake.lake.store import Lake
+from voxlake.testing import make_lake
 
 ROOT = Path(__file__).resolve().parent.parent
 FP = stages.mel_fingerprint(MelConfig())

@@ -3,14 +3,16 @@
 import shutil
 from pathlib import Path
 
-from conftest import make_lake, process_all
-
-from voxlake import catalog, dataset_stats, index, stages
-from voxlake.forget import forget
-from voxlake.inbox import list_batches, read_manifest
-from voxlake.lake import Lake
-from voxlake.mel import MelConfig
-from voxlake.verify import verify_batch
+from voxlake import stages
+from voxlake.embed import index
+from voxlake.features import dataset as dataset_stats
+from voxlake.features.mel import MelConfig
+from voxlake.ingest.forget import forget
+from voxlake.ingest.inbox import list_batches, read_manifest
+from voxlake.lake import catalog
+from voxlake.lake.store import Lake
+from voxlake.repro.recompute import verify_batch
+from voxlake.testing import make_lake, process_all
 
 FP = stages.mel_fingerprint(MelConfig())
 
@@ -64,7 +66,7 @@ def test_stats_export_npz_and_json_and_window(processed_lake: Lake, tmp_path: Pa
 
     import numpy as np
 
-    from voxlake.export import export
+    from voxlake.features.export import export
 
     lake = Lake(tmp_path / "a")
     shutil.copytree(processed_lake.root, lake.root)

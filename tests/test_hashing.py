@@ -1,7 +1,7 @@
 import numpy as np
 import pyarrow as pa
 
-from voxlake.hashing import derive_seed, fingerprint, hash_array, hash_table, stage_hash
+from voxlake.lake.hashing import derive_seed, fingerprint, hash_array, hash_table, stage_hash
 
 
 def test_array_hash_covers_dtype_shape_and_values() -> None:

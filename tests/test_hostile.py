@@ -3,12 +3,12 @@
 from pathlib import Path
 
 import dagster as dg
-from conftest import sensed_batch
-from hostile import build
+from voxlake.assets import ALL_ASSETS, BATCH_ASSETS
+from voxlake.orchestration.testing import sensed_batch
+from voxlake.resources import LakeResource, default_resources
 
-from assets import ALL_ASSETS, BATCH_ASSETS
-from resources import LakeResource, default_resources
-from voxlake.lake import Lake
+from voxlake.lake.store import Lake
+from voxlake.testing.hostile import build
 
 
 def test_hostile_inbox_completes_and_accounts_for_every_file(tmp_path: Path) -> None:

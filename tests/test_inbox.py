@@ -4,9 +4,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from voxlake.inbox import list_batches, read_manifest, scan_inbox
-from voxlake.lake import Lake
-from voxlake.sidecar import labels_for
+from voxlake.ingest.inbox import list_batches, read_manifest, scan_inbox
+from voxlake.ingest.sidecar import labels_for
+from voxlake.lake.store import Lake
 
 
 def _wav(path: Path, seed: int) -> None:

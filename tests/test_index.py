@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from voxlake import index, mel_profile
-from voxlake.hashing import hash_array
-from voxlake.lake import Lake
-from voxlake.lineage import record_stage
+from voxlake.embed import index, mel_profile
+from voxlake.lake.hashing import hash_array
+from voxlake.lake.lineage import record_stage
+from voxlake.lake.store import Lake
 from voxlake.stages import EMBED
 
 DIM = 256

@@ -1,6 +1,6 @@
 import numpy as np
 
-from voxlake.mel import MelConfig, log_mel, mel_filterbank
+from voxlake.features.mel import MelConfig, log_mel, mel_filterbank
 
 
 def test_log_mel_matches_librosa_with_the_same_config() -> None:

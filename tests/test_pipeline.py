@@ -5,15 +5,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_lake, process_all
 
-from voxlake import catalog, dataset_stats, index, stages
-from voxlake.hashing import hash_array
-from voxlake.inbox import list_batches, read_manifest
-from voxlake.lake import Lake
-from voxlake.mel import MelConfig
-from voxlake.stats import MelStats, MelSums, from_decimals
-from voxlake.verify import verify_batch
+from voxlake import stages
+from voxlake.embed import index
+from voxlake.features import dataset as dataset_stats
+from voxlake.features.mel import MelConfig
+from voxlake.features.stats import MelStats, MelSums, from_decimals
+from voxlake.ingest.inbox import list_batches, read_manifest
+from voxlake.lake import catalog
+from voxlake.lake.hashing import hash_array
+from voxlake.lake.store import Lake
+from voxlake.repro.recompute import verify_batch
+from voxlake.testing import make_lake, process_all
 
 FP = stages.mel_fingerprint(MelConfig())
 
@@ -108,7 +111,7 @@ def test_verify_matches_and_names_the_stage_that_diverged(
     victim = sorted(h["voice_id"] for h in hashes if h["stage"] == "voice_mel_stats")[0]
     mel = np.load(lake.mel_features(victim))
     np.save(lake.mel_features(victim), mel + 0.5)
-    from voxlake.lineage import record_stage
+    from voxlake.lake.lineage import record_stage
 
     pairs = [
         (h["voice_id"], hash_array(mel + 0.5) if h["voice_id"] == victim else h["content_hash"])

@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voxlake import dataset_stats, manifest, stages
-from voxlake.inbox import list_batches
-from voxlake.lake import Lake
-from voxlake.mel import MelConfig
-from voxlake.verify import verify_batch, verify_regroup, verify_workers
+from voxlake import stages
+from voxlake.features import dataset as dataset_stats
+from voxlake.features.mel import MelConfig
+from voxlake.ingest.inbox import list_batches
+from voxlake.lake.store import Lake
+from voxlake.repro import manifest
+from voxlake.repro.recompute import verify_batch, verify_regroup, verify_workers
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from voxlake.stats import (
+from voxlake.features.stats import (
     FRAC_BITS,
     MelStats,
     WelfordStats,

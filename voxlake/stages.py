@@ -18,18 +18,19 @@ from typing import Any
 
 import numpy as np
 
-from voxlake import dataset_stats, dnsmos
-from voxlake import denoise as dn
-from voxlake import embed as em
-from voxlake.audio import read_mono, resample
-from voxlake.denoise_stream import ForkingDenoiser
-from voxlake.hashing import fingerprint as make_fingerprint
-from voxlake.hashing import hash_array
-from voxlake.lake import Lake
-from voxlake.lineage import StageResult, record_stage
-from voxlake.mel import MelConfig, log_mel
+from voxlake.audio import denoise as dn
+from voxlake.audio import dnsmos
+from voxlake.audio.decode import read_mono, resample
+from voxlake.audio.stream import ForkingDenoiser
+from voxlake.embed import embedders as em
+from voxlake.features import dataset as dataset_stats
+from voxlake.features.mel import MelConfig, log_mel
+from voxlake.features.stats import MelStats, MelSums, to_decimals, voice_sums
+from voxlake.lake.hashing import fingerprint as make_fingerprint
+from voxlake.lake.hashing import hash_array
+from voxlake.lake.lineage import StageResult, record_stage
+from voxlake.lake.store import Lake
 from voxlake.parallel import map_voices
-from voxlake.stats import MelStats, MelSums, to_decimals, voice_sums
 
 Progress = Callable[[int, int], None] | None
 

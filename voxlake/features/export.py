@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from voxlake import dataset_stats
-from voxlake.lake import Lake
-from voxlake.stats import FRAC_BITS, MelStats, MelSums, window
+from voxlake.features import dataset as dataset_stats
+from voxlake.features.stats import FRAC_BITS, MelStats, MelSums, window
+from voxlake.lake.store import Lake
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,14 @@ catalog read-only.
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import duckdb
 
-from voxlake.lake import Lake
-from voxlake.schemas import TABLES
-
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+from voxlake.lake.schemas import TABLES
+from voxlake.lake.store import Lake
 
 
 def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -26,8 +25,16 @@ def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
         con.execute(f'drop {"view" if kind == "VIEW" else "table"} if exists "{name}" cascade')
 
 
-def view_files(sql_dir: Path = SQL_DIR) -> list[Path]:
-    return sorted((sql_dir / "views").glob("*.sql"))
+def sql_dir() -> Traversable:
+    """The shipped SQL (package data `voxlake.sql`): views/ and queries/."""
+    return resources.files("voxlake.sql")
+
+
+def view_files() -> list[Traversable]:
+    return sorted(
+        (f for f in (sql_dir() / "views").iterdir() if f.name.endswith(".sql")),
+        key=lambda f: f.name,
+    )
 
 
 def refresh(lake: Lake) -> list[str]:

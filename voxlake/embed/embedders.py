@@ -1,7 +1,7 @@
 """Voice embedders behind one interface, chosen by name in the embedder config.
 
-- `ge2e`: the GE2E speaker encoder (resemblyzer's weights), voxlake.ge2e.
-- `mel_profile`: the voice's mel profile, model-free, voxlake.mel_profile.
+- `ge2e`: the GE2E speaker encoder (resemblyzer's weights), voxlake.embed.ge2e.
+- `mel_profile`: the voice's mel profile, model-free, voxlake.embed.mel_profile.
 
 Both take mono 16 kHz audio and give an L2-normalised 256-d float32 vector; every row
 carries its embedder's fingerprint, and a query is embedded by the embedder whose
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voxlake import ge2e, mel_profile
+from voxlake.embed import ge2e, mel_profile
 
 SAMPLE_RATE = 16_000
 DIM = 256

@@ -17,13 +17,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from voxlake.audio import AudioLimits, RejectedAudio, dbfs, read_audio, validate
-from voxlake.hashing import fingerprint, hash_file
-from voxlake.inbox import read_manifest
-from voxlake.lake import Lake
-from voxlake.lineage import StageResult, record_stage
-from voxlake.schemas import REJECTED
-from voxlake.sidecar import Labels, labels_for
+from voxlake.audio.decode import AudioLimits, RejectedAudio, dbfs, read_audio, validate
+from voxlake.ingest.inbox import read_manifest
+from voxlake.ingest.sidecar import Labels, labels_for
+from voxlake.lake.hashing import fingerprint, hash_file
+from voxlake.lake.lineage import StageResult, record_stage
+from voxlake.lake.schemas import REJECTED
+from voxlake.lake.store import Lake
 
 ASSET = "raw_voices"
 CODE_VERSION = "raw-1"

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from voxlake.environment import environment, environment_fingerprint
-from voxlake.hashing import canonical_json, stage_hash
-from voxlake.lake import Lake
+from voxlake.lake.environment import environment, environment_fingerprint
+from voxlake.lake.hashing import canonical_json, stage_hash
+from voxlake.lake.store import Lake
 
 
 @dataclass(frozen=True)

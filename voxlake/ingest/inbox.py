@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from voxlake.hashing import hash_file, hash_json
-from voxlake.lake import Lake, atomic_write_json
+from voxlake.lake.hashing import hash_file, hash_json
+from voxlake.lake.store import Lake, atomic_write_json
 
 SIDECAR_SUFFIXES = (".json", ".csv")
 RESENT_LOG = "_resent.jsonl"

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from voxlake.hashing import hash_arrays
-from voxlake.lake import Lake, atomic_write_json
-from voxlake.lineage import StageResult, write_lineage
-from voxlake.schemas import BATCH_MEL_STATS
-from voxlake.stats import FinalStats, MelStats, MelSums, from_decimals
+from voxlake.features.stats import FinalStats, MelStats, MelSums, from_decimals
+from voxlake.lake.hashing import hash_arrays
+from voxlake.lake.lineage import StageResult, write_lineage
+from voxlake.lake.schemas import BATCH_MEL_STATS
+from voxlake.lake.store import Lake, atomic_write_json
 
 ASSET = "mel_stats"
 CODE_VERSION = "mel-stats-1"
@@ -49,7 +49,7 @@ def _pending_dir(lake: Lake) -> Path:
 
 def mark_changed(lake: Lake, batch: str, partial_hash: str) -> None:
     """Called by whoever writes (or deletes) a batch partial: the next update visits it."""
-    from voxlake.lake import atomic_write_bytes
+    from voxlake.lake.store import atomic_write_bytes
 
     atomic_write_bytes(_pending_dir(lake) / batch, partial_hash.encode())
 
@@ -177,7 +177,7 @@ def verify_merge_orders(
     """Merge the batch partials in random orders and merge trees; compare with the stored stats."""
     import numpy as np
 
-    from voxlake.lineage import now_iso
+    from voxlake.lake.lineage import now_iso
 
     stored = lake.read_table("dataset_mel_stats")
     if stored.num_rows == 0:

@@ -27,7 +27,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from voxlake.denoise import SAMPLE_RATE, DeepFilterRuntime, DenoiseConfig
+from voxlake.audio.denoise import SAMPLE_RATE, DeepFilterRuntime, DenoiseConfig
 
 BLOCK = 1 << 16  # input frames per decode block
 CLIP = 0.999

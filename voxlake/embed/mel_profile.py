@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from voxlake.hashing import fingerprint as make_fingerprint
-from voxlake.mel import MelConfig, mel_power
+from voxlake.features.mel import MelConfig, mel_power
+from voxlake.lake.hashing import fingerprint as make_fingerprint
 
 SAMPLE_RATE = 16_000
 FRONTEND = MelConfig(sample_rate=SAMPLE_RATE, n_mels=128)

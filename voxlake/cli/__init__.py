@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from voxlake.lake import Lake, default_root
+from voxlake.lake.store import Lake, default_root
 
 
 def _table(cols: Sequence[str], rows: Sequence[Sequence[Any]], limit: int = 200) -> str:
@@ -60,10 +60,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _run(lake: Lake, workers: int, dnsmos: bool = False, embedder: str = "ge2e") -> int:
-    from orchestration.runner import instance_for, run_pending
+    from voxlake.orchestration.runner import instance_for, run_pending
 
     summary = run_pending(lake, instance_for(lake), workers, dnsmos=dnsmos, embedder=embedder)
-    from voxlake import catalog
+    from voxlake.lake import catalog
 
     catalog.refresh(lake)
     print(
@@ -77,7 +77,8 @@ def _run(lake: Lake, workers: int, dnsmos: bool = False, embedder: str = "ge2e")
 
 def _lake_embedder(lake: Lake) -> str:
     """The embedder the lake's index was built with (so new batches match it), else GE2E."""
-    from voxlake import embed, index
+    from voxlake.embed import embedders as embed
+    from voxlake.embed import index
 
     fp = index.index_fingerprint(lake) if lake.index_dir.exists() else None
     try:
@@ -97,7 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from voxlake import catalog
+    from voxlake.lake import catalog
 
     sql = args.query
     if Path(sql).suffix == ".sql" and Path(sql).exists():
@@ -127,8 +128,8 @@ def _embed_file(path: Path, embedder: str) -> Any:
 
     import numpy as np
 
-    from voxlake.audio import RejectedAudio, read_audio
-    from voxlake.denoise import DenoiseConfig
+    from voxlake.audio.decode import RejectedAudio, read_audio
+    from voxlake.audio.denoise import DenoiseConfig
     from voxlake.stages import DenoiseSettings, VoiceJob, denoise_voice, embed_voice
 
     try:
@@ -147,7 +148,8 @@ def _embed_file(path: Path, embedder: str) -> Any:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from voxlake import embed, index
+    from voxlake.embed import embedders as embed
+    from voxlake.embed import index
 
     lake = _lake(args)
     try:
@@ -177,7 +179,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_duplicates(args: argparse.Namespace) -> int:
-    from voxlake import index
+    from voxlake.embed import index
 
     pairs = index.near_duplicates(_lake(args), args.threshold, args.k)
     print(_table(["voice_a", "voice_b", "cosine"], pairs))
@@ -225,8 +227,10 @@ def _report(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 def _verify(
     lake: Lake, runs: int, batches: list[str] | None, workers: int, cross: bool = False
 ) -> int:
-    from orchestration.runner import completed_batches, instance_for, run_verify
-    from voxlake import catalog, dataset_stats, verify
+    from voxlake.features import dataset as dataset_stats
+    from voxlake.lake import catalog
+    from voxlake.orchestration.runner import completed_batches, instance_for, run_verify
+    from voxlake.repro import recompute as verify
 
     chosen = batches or completed_batches(lake)
     if not chosen:
@@ -261,7 +265,7 @@ def _verify(
 
 
 def _against(lake: Lake, path: Path) -> int:
-    from voxlake import manifest
+    from voxlake.repro import manifest
 
     try:
         rows, diffs = manifest.compare(lake, json.loads(path.read_text()))
@@ -292,7 +296,7 @@ def _against(lake: Lake, path: Path) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from voxlake import manifest
+    from voxlake.repro import manifest
 
     lake = _lake(args)
     if args.against:
@@ -308,8 +312,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    from voxlake import catalog
-    from voxlake.forget import forget
+    from voxlake.ingest.forget import forget
+    from voxlake.lake import catalog
 
     lake = _lake(args)
     report = forget(lake, args.voice_ids, args.reason or "")
@@ -326,7 +330,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 
 def cmd_stats_export(args: argparse.Namespace) -> int:
-    from voxlake.export import export
+    from voxlake.features.export import export
 
     try:
         data = export(_lake(args), args.format, args.window)
@@ -348,7 +352,10 @@ def cmd_stats_export(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from voxlake import catalog, corpus, demo, index
+    from voxlake.demo import corpus
+    from voxlake.demo import scoring as demo
+    from voxlake.embed import index
+    from voxlake.lake import catalog
 
     lake = _lake(args)
     t0 = time.perf_counter()

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from voxlake.hashing import hash_table
-from voxlake.lake import Lake, atomic_write_json
-from voxlake.lineage import StageResult, stored_stage_hash, write_lineage
-from voxlake.schemas import EMBEDDING_DIM
+from voxlake.lake.hashing import hash_table
+from voxlake.lake.lineage import StageResult, stored_stage_hash, write_lineage
+from voxlake.lake.schemas import EMBEDDING_DIM
+from voxlake.lake.store import Lake, atomic_write_json
 
 ASSET = "voice_index"
 TABLE = "voices"

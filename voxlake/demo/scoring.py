@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from voxlake.audio import read_mono, resample
-from voxlake.corpus import si_sdr
-from voxlake.denoise import SAMPLE_RATE
-from voxlake.lake import Lake
+from voxlake.audio.decode import read_mono, resample
+from voxlake.audio.denoise import SAMPLE_RATE
+from voxlake.demo.corpus import si_sdr
+from voxlake.lake.store import Lake
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
-from voxlake.hashing import hash_json
+from voxlake.lake.hashing import hash_json
 
 PACKAGES = (
     "numpy",

@@ -31,7 +31,7 @@ class MelConfig:
         return asdict(self)
 
     def fingerprint(self) -> str:
-        from voxlake.hashing import fingerprint
+        from voxlake.lake.hashing import fingerprint
 
         return fingerprint(self.params(), "", CODE_VERSION)
 

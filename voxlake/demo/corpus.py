@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from voxlake.audio import resample
-from voxlake.hashing import derive_seed
-from voxlake.synth import BASE_RATE, Speaker, synthesize
+from voxlake.audio.decode import resample
+from voxlake.demo.synth import BASE_RATE, Speaker, synthesize
+from voxlake.lake.hashing import derive_seed
 
 SAMPLE_RATES = (16_000, 22_050, 44_100, 48_000)
 NOISES = ("white", "pink", "babble", "hum")

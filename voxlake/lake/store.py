@@ -30,7 +30,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from voxlake.schemas import GLOBAL_TABLES, TABLES
+from voxlake.lake.schemas import GLOBAL_TABLES, TABLES
 
 DEFAULT_ROOT = ".voxlake"
 

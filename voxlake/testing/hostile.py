@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from voxlake.audio import resample
-from voxlake.synth import BASE_RATE, Speaker, synthesize
+from voxlake.audio.decode import resample
+from voxlake.demo.synth import BASE_RATE, Speaker, synthesize
 
 
 def _speech(sr: int, seconds: float, seed: int) -> np.ndarray:

@@ -22,16 +22,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from voxlake import dataset_stats, index, stages
-from voxlake.hashing import hash_file, hash_json
-from voxlake.inbox import Manifest, manifest_path, read_manifest
-from voxlake.ingest import ASSET as RAW
-from voxlake.ingest import CODE_VERSION as RAW_CODE_VERSION
-from voxlake.ingest import raw_pairs
-from voxlake.lake import Lake, atomic_write_json
-from voxlake.lineage import now_iso, record_stage, write_lineage
-from voxlake.schemas import TABLES
-from voxlake.stats import MelStats, MelSums, from_decimals, to_decimals
+from voxlake import stages
+from voxlake.embed import index
+from voxlake.features import dataset as dataset_stats
+from voxlake.features.stats import MelStats, MelSums, from_decimals, to_decimals
+from voxlake.ingest.inbox import Manifest, manifest_path, read_manifest
+from voxlake.ingest.raw import ASSET as RAW
+from voxlake.ingest.raw import CODE_VERSION as RAW_CODE_VERSION
+from voxlake.ingest.raw import raw_pairs
+from voxlake.lake.hashing import hash_file, hash_json
+from voxlake.lake.lineage import now_iso, record_stage, write_lineage
+from voxlake.lake.schemas import TABLES
+from voxlake.lake.store import Lake, atomic_write_json
 
 VOICE_TABLES = (
     "voices",

@@ -1,0 +1,1 @@
+"""The catalog's SQL, shipped as package data: views/*.sql and queries/*.sql."""

@@ -1,0 +1,34 @@
+"""Shared test fixtures, importable: lakes built from corpora the project generates itself.
+
+Nothing here imports Dagster; the Dagster layer's helpers are in
+`voxlake.orchestration.testing`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from voxlake import stages
+from voxlake.demo import corpus
+from voxlake.ingest import inbox, raw
+from voxlake.lake.store import Lake
+
+
+def make_lake(
+    root: Path, voices: int = 6, speakers: int = 3, seed: int = 0, bad_files: bool = True
+) -> Lake:
+    lake = Lake(root).ensure()
+    corpus.generate(lake.inbox, lake.root / "demo" / "clean", voices, speakers, seed, bad_files)
+    return lake
+
+
+def process_all(lake: Lake) -> list[str]:
+    """Run every per-batch stage of every new batch with the core functions."""
+    scan = inbox.scan_inbox(lake)
+    keys = [m.batch for m in scan.new_batches]
+    for b in keys:
+        raw.ingest_batch(lake, b)
+        stages.denoise_batch(lake, b)
+        stages.mel_batch(lake, b)
+        stages.embed_batch(lake, b)
+    return keys
