@@ -1,14 +1,18 @@
-"""Dagster assets, one module per stage; each body calls into voxlake."""
+"""Dagster assets, one module per part of the pipeline; each body calls into voxlake."""
 
-from voxlake.assets.denoise import denoised_voices
-from voxlake.assets.embed import voice_embeddings
-from voxlake.assets.index import voice_index
-from voxlake.assets.mel import mel_stats, voice_mel_stats
+from voxlake.assets.dataset import mel_stats, voice_index
 from voxlake.assets.raw import raw_voices
 from voxlake.assets.reproducibility import reproducibility
+from voxlake.assets.stages import denoised_voices, voice_embeddings, voice_mel_stats
 
-BATCH_ASSETS = [raw_voices, denoised_voices, voice_mel_stats, voice_embeddings]
-GLOBAL_ASSETS = [mel_stats, voice_index]
-ALL_ASSETS = [*BATCH_ASSETS, *GLOBAL_ASSETS, reproducibility]
+ALL_ASSETS = [
+    raw_voices,
+    denoised_voices,
+    voice_mel_stats,
+    voice_embeddings,
+    mel_stats,
+    voice_index,
+    reproducibility,
+]
 
-__all__ = ["ALL_ASSETS", "BATCH_ASSETS", "GLOBAL_ASSETS"]
+__all__ = ["ALL_ASSETS"]

@@ -1,17 +1,20 @@
+"""The raw stage's asset: inbox files into the lake by content hash, or quarantined."""
+
 import dagster as dg
+
+from voxlake.ingest import raw as ingest
+from voxlake.ingest.inbox import read_manifest
 from voxlake.orchestration.partitions import voice_batches
 from voxlake.quality.checks import gx_check, gx_check_spec
 from voxlake.resources import LakeResource
 
-from voxlake.ingest import raw as ingest
-from voxlake.ingest.inbox import read_manifest
-
-from .results import materialize_result
+from .results import BATCH_SCOPE, materialize_result
 
 
 @dg.asset(
     partitions_def=voice_batches,
-    code_version=ingest.CODE_VERSION,
+    code_version=ingest.raw_code_version(),
+    tags=BATCH_SCOPE,
     group_name="voices",
     check_specs=[
         gx_check_spec("raw_voices", "voices"),

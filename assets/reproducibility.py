@@ -1,58 +1,72 @@
-import dagster as dg
-from voxlake.orchestration.partitions import voice_batches
-from voxlake.resources import DenoiserResource, LakeResource, MelResource
+"""The reproducibility asset: the one verify implementation, for one batch."""
 
-from voxlake.repro.recompute import VerifyConfig, verify_batch, verify_workers
+import sys
+
+import dagster as dg
+
+from voxlake import pipeline
+from voxlake.lake.fingerprint import code_version
+from voxlake.orchestration.partitions import voice_batches
+from voxlake.repro import checks as repro_checks
+from voxlake.repro import merge_orders, recompute
+from voxlake.repro.checks import Check, mismatches
+from voxlake.repro.verify import verify
+from voxlake.resources import (
+    ComputeResource,
+    DenoiserResource,
+    EmbedderResource,
+    LakeResource,
+    MelResource,
+    pipeline_config,
+)
 
 
 class ReproducibilityConfig(dg.Config):
     runs: int = 1
-    check_workers: bool = False  # also rerun once with the other worker count
+    cross: bool = False  # also: the other worker count, regrouped voices, merge orders
 
 
 @dg.asset(
     partitions_def=voice_batches,
-    code_version="verify-2",
+    code_version=code_version(recompute, merge_orders, repro_checks, sys.modules[__name__]),
     group_name="quality",
-    deps=["voice_embeddings", "voice_mel_stats"],
+    deps=list(pipeline.FINAL_STAGES),
 )
 def reproducibility(
     context: dg.AssetExecutionContext,
     config: ReproducibilityConfig,
     lake: LakeResource,
+    compute: ComputeResource,
     denoiser: DenoiserResource,
     mel: MelResource,
+    embedder: EmbedderResource,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Recompute the batch from its raw audio and compare every stage's BLAKE3 hash."""
-    lk, batch = lake.lake(), context.partition_key
-    cfg = VerifyConfig(denoiser.config(), mel.config(), denoiser.workers)
-    rows = verify_batch(lk, batch, config.runs, cfg)
-    if config.check_workers:
-        rows += verify_workers(lk, batch, cfg)
-    mismatches = [r for r in rows if not r["match"]]
+    cfg = pipeline_config(compute, denoiser, mel, embedder)
+    checks = verify(lake.lake(), context.partition_key, config.runs, cfg, config.cross)
+    bad = mismatches(checks)
     return dg.MaterializeResult(
         metadata={
             "runs": config.runs,
-            "checks": len(rows),
-            "mismatches": len(mismatches),
-            "verdict": "bit-identical" if not mismatches else "MISMATCH",
+            "checks": len(checks),
+            "mismatches": len(bad),
+            "verdict": "bit-identical" if not bad else "MISMATCH",
             "first_divergence": next(
-                (f"{r['stage']} ({r['check']}), voice {r['first_voice']}" for r in mismatches),
-                "",
+                (f"{c.stage} ({c.check}), voice {c.first_voice}" for c in bad), ""
             ),
-            "report": dg.MetadataValue.md(_markdown(rows)),
+            "report": dg.MetadataValue.md(_markdown(checks)),
         },
     )
 
 
-def _markdown(rows: list[dict[str, object]]) -> str:
+def _markdown(checks: list[Check]) -> str:
     lines = [
         "| check | stage | run | match | first voice | max abs diff |",
         "|---|---|---|---|---|---|",
     ]
-    for r in rows:
+    for c in checks:
         lines.append(
-            f"| {r['check']} | {r['stage']} | {r['run']} | {r['match']} "
-            f"| {r['first_voice'] or ''} | {r['max_abs_diff']} |"
+            f"| {c.check} | {c.stage} | {c.run} | {c.match} "
+            f"| {c.first_voice or ''} | {c.max_abs_diff} |"
         )
     return "\n".join(lines)

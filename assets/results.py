@@ -8,6 +8,10 @@ import dagster as dg
 
 from voxlake.lake.lineage import StageResult
 
+# The jobs select assets by scope: one batch's stages, or the dataset-wide assets.
+BATCH_SCOPE = {"voxlake/scope": "batch"}
+DATASET_SCOPE = {"voxlake/scope": "dataset"}
+
 
 def materialize_result(
     result: StageResult,

@@ -1,6 +1,11 @@
-"""The code location: assets, checks, jobs, the inbox sensor and resources."""
+"""The code location: assets, checks, jobs, the inbox sensor and resources, wired once.
+
+`ingest_batch`, `refresh_dataset` and `verify_batch` are also module-level functions that
+return the resolved jobs, so that `dg.reconstructable` can hand them to any executor.
+"""
 
 import dagster as dg
+
 from voxlake.assets import ALL_ASSETS
 from voxlake.orchestration.jobs import ingest_batch_job, refresh_dataset_job, verify_batch_job
 from voxlake.orchestration.sensors import voice_inbox
@@ -12,3 +17,22 @@ defs = dg.Definitions(
     sensors=[voice_inbox],
     resources=default_resources(),
 )
+
+
+def ingest_batch() -> dg.JobDefinition:
+    return defs.resolve_job_def("ingest_batch")
+
+
+def refresh_dataset() -> dg.JobDefinition:
+    return defs.resolve_job_def("refresh_dataset")
+
+
+def verify_batch() -> dg.JobDefinition:
+    return defs.resolve_job_def("verify_batch")
+
+
+JOBS = {
+    "ingest_batch": ingest_batch,
+    "refresh_dataset": refresh_dataset,
+    "verify_batch": verify_batch,
+}

@@ -1,24 +1,35 @@
-"""Jobs: one batch through every per-voice stage; the dataset-wide assets; verification."""
+"""The code location's jobs: one batch through every stage; the dataset-wide assets; verify.
+
+Selections follow the assets' scope tags, so a new stage joins its job by being declared.
+"""
 
 import dagster as dg
+
+from voxlake.assets.results import BATCH_SCOPE, DATASET_SCOPE
 from voxlake.orchestration.partitions import voice_batches
+
+
+def _scope(tags: dict[str, str]) -> dg.AssetSelection:
+    ((key, value),) = tags.items()
+    return dg.AssetSelection.tag(key, value)
+
 
 ingest_batch_job = dg.define_asset_job(
     "ingest_batch",
-    selection=["raw_voices", "denoised_voices", "voice_mel_stats", "voice_embeddings"],
+    selection=_scope(BATCH_SCOPE),
     partitions_def=voice_batches,
     description="One ingestion batch through denoising, mel features and embeddings.",
 )
 
 refresh_dataset_job = dg.define_asset_job(
     "refresh_dataset",
-    selection=["mel_stats", "voice_index"],
+    selection=_scope(DATASET_SCOPE),
     description="Bring the dataset mel statistics and the voice index up to date.",
 )
 
 verify_batch_job = dg.define_asset_job(
     "verify_batch",
-    selection=["reproducibility"],
+    selection=dg.AssetSelection.assets("reproducibility"),
     partitions_def=voice_batches,
     description="Recompute a batch from raw audio and compare BLAKE3 stage hashes.",
 )

@@ -1,8 +1,9 @@
-"""In-process runs without a daemon: what `voxlake run`, `demo` and `verify` call.
+"""Runs without a daemon: what `voxlake run`, `demo` and `verify` start.
 
-The same code paths as the UI: the sensor's scan adds partitions, `materialize` runs the
-assets of each pending batch, then the dataset-wide assets, on the lake's own Dagster
-instance (DAGSTER_HOME, default <lake>/dagster) so that `dagster dev` shows every run.
+Every run is a run of one of the code location's jobs (`ingest_batch`, `refresh_dataset`,
+`verify_batch`) on the lake's own Dagster instance (DAGSTER_HOME, default <lake>/dagster),
+so the UI shows each by name. The resources are the code location's; a run sets their
+fields, and the executor, through its run config (`RunSettings.run_config`).
 """
 
 from __future__ import annotations
@@ -15,26 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from voxlake.assets import ALL_ASSETS, BATCH_ASSETS, GLOBAL_ASSETS
-from voxlake.orchestration.partitions import voice_batches
-from voxlake.orchestration.sensors import pending_partitions
-from voxlake.resources import default_resources
 
+from voxlake.embed.embedders import DEFAULT as DEFAULT_EMBEDDER
 from voxlake.ingest.inbox import list_batches
 from voxlake.lake.lineage import stored_stage_hash
 from voxlake.lake.store import Lake
+from voxlake.orchestration.definitions import JOBS
+from voxlake.orchestration.partitions import voice_batches
+from voxlake.orchestration.sensors import pending_partitions
+from voxlake.pipeline import FINAL_STAGES
+from voxlake.resources import LakeResource
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 PARTITIONS = voice_batches.name or "voice_batches"
+EXECUTORS = ("in_process", "multiprocess")
 Echo = Callable[[str], None]
-
-
-@dataclass
-class RunSummary:
-    new_batches: list[str] = field(default_factory=list)
-    succeeded: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-
 
 INSTANCE_YAML = """\
 telemetry:
@@ -43,6 +38,40 @@ concurrency:
   pools:
     default_limit: 1  # pool voxlake_global: one writer of mel_stats / voice_index at a time
 """
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What a run sets in its run config; every other field keeps the resource's default."""
+
+    lake_root: str
+    workers: int = 1
+    dnsmos: bool = False
+    embedder: str = DEFAULT_EMBEDDER
+    executor: str = "in_process"  # one of EXECUTORS: Dagster's multi_or_in_process_executor
+    log_level: str = "WARNING"
+
+    def run_config(self, ops: dict[str, Any] | None = None) -> dict[str, Any]:
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"unknown executor {self.executor!r} (known: {EXECUTORS})")
+        return {
+            "resources": {
+                "lake": {"config": {"root": self.lake_root}},
+                "compute": {"config": {"workers": self.workers}},
+                "denoiser": {"config": {"dnsmos": self.dnsmos}},
+                "embedder": {"config": {"name": self.embedder}},
+            },
+            "execution": {"config": {self.executor: {}}},
+            "loggers": {"console": {"config": {"log_level": self.log_level}}},
+            **({"ops": ops} if ops else {}),
+        }
+
+
+@dataclass
+class RunSummary:
+    new_batches: list[str] = field(default_factory=list)
+    succeeded: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
 
 
 def ensure_home(home: Path) -> Path:
@@ -61,43 +90,38 @@ def instance_for(lake: Lake) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def _keys(assets: list[Any]) -> list[dg.AssetKey]:
-    return [k for a in assets for k in a.keys]
-
-
-def _materialize(
+def launch(
+    job: str,
     instance: dg.DagsterInstance,
-    resources: dict[str, Any],
-    selection: list[dg.AssetKey],
-    partition_key: str | None = None,
-    run_config: dict[str, Any] = QUIET,
-) -> dg.ExecuteInProcessResult:
-    """One in-process run of `selection` (failures are reported, not raised)."""
-    return dg.materialize(
-        ALL_ASSETS,
-        selection=selection,
-        partition_key=partition_key,
-        instance=instance,
-        resources=resources,
-        run_config=run_config,
-        raise_on_error=False,
+    settings: RunSettings,
+    partition: str | None = None,
+    ops: dict[str, Any] | None = None,
+) -> dg.JobExecutionResult:
+    """One run of a code-location job (a failure is in the result and the run's logs)."""
+    tags = {"dagster/partition": partition} if partition else None
+    return dg.execute_job(
+        dg.reconstructable(JOBS[job]), instance, settings.run_config(ops), tags=tags
     )
+
+
+def completed_batches(lake: Lake) -> list[str]:
+    """Batches through every stage (their last stages have lineage)."""
+    return [
+        b for b in list_batches(lake) if all(stored_stage_hash(lake, b, s) for s in FINAL_STAGES)
+    ]
 
 
 def run_pending(
     lake: Lake,
     instance: dg.DagsterInstance,
-    workers: int = 1,
+    settings: RunSettings,
     echo: Echo = print,
-    dnsmos: bool = False,
-    embedder: str = "ge2e",
-    **lake_options: Any,
 ) -> RunSummary:
-    """Scan the inbox, materialise every batch not yet through all stages, then the globals."""
-    resources = default_resources(str(lake.root), workers, dnsmos, embedder, **lake_options)
+    """Scan the inbox, run `ingest_batch` for every batch not yet through all stages, then
+    `refresh_dataset`."""
     summary = RunSummary()
     lake.sweep_stale_temp()
-    new = pending_partitions(instance, resources["lake"])
+    new = pending_partitions(instance, LakeResource(root=str(lake.root)))
     if new:
         instance.add_dynamic_partitions(PARTITIONS, new)
         summary.new_batches = new
@@ -106,13 +130,12 @@ def run_pending(
     for i, batch in enumerate(pending, 1):
         echo(f"[{i}/{len(pending)}] batch {batch}: raw -> denoise -> mel -> embeddings ...")
         t0 = time.perf_counter()
-        result = _materialize(instance, resources, _keys(BATCH_ASSETS), batch)
-        (summary.succeeded if result.success else summary.failed).append(batch)
-        echo(f"      {'done' if result.success else 'FAILED'} in {time.perf_counter() - t0:.1f} s")
+        ok = launch("ingest_batch", instance, settings, batch).success
+        (summary.succeeded if ok else summary.failed).append(batch)
+        echo(f"      {'done' if ok else 'FAILED'} in {time.perf_counter() - t0:.1f} s")
     if pending or not lake.catalog_path.exists():
         echo("dataset: mel statistics and voice index ...")
-        result = _materialize(instance, resources, _keys(GLOBAL_ASSETS))
-        if not result.success:
+        if not launch("refresh_dataset", instance, settings).success:
             summary.failed.append("(dataset)")
     return summary
 
@@ -120,28 +143,18 @@ def run_pending(
 def run_verify(
     lake: Lake,
     instance: dg.DagsterInstance,
-    batches: list[str] | None = None,
+    settings: RunSettings,
+    batches: list[str],
     runs: int = 3,
-    workers: int = 1,
-    check_workers: bool = False,
+    cross: bool = False,
     echo: Echo = print,
 ) -> list[str]:
-    """Materialise `reproducibility` for the batches (default: all completed); failed keys."""
-    resources = default_resources(str(lake.root), workers)
-    chosen = batches or completed_batches(lake)
+    """Run `verify_batch` for each batch; returns the batches whose run failed."""
     failed = []
-    for i, batch in enumerate(chosen, 1):
-        extra = " + the other worker count" if check_workers else ""
-        echo(f"[{i}/{len(chosen)}] verifying batch {batch}: {runs} run(s){extra} ...")
-        config = {
-            "ops": {"reproducibility": {"config": {"runs": runs, "check_workers": check_workers}}},
-            **QUIET,
-        }
-        result = _materialize(instance, resources, [dg.AssetKey("reproducibility")], batch, config)
-        if not result.success:
+    for i, batch in enumerate(batches, 1):
+        extra = " + cross-checks" if cross else ""
+        echo(f"[{i}/{len(batches)}] verifying batch {batch}: {runs} run(s){extra} ...")
+        ops = {"reproducibility": {"config": {"runs": runs, "cross": cross}}}
+        if not launch("verify_batch", instance, settings, batch, ops).success:
             failed.append(batch)
     return failed
-
-
-def completed_batches(lake: Lake) -> list[str]:
-    return [b for b in list_batches(lake) if stored_stage_hash(lake, b, "voice_embeddings")]

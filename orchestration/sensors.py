@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dagster as dg
+
+from voxlake.ingest.inbox import list_batches, scan_inbox
 from voxlake.orchestration.jobs import ingest_batch_job
 from voxlake.orchestration.partitions import voice_batches
 from voxlake.resources import LakeResource
-
-from voxlake.ingest.inbox import list_batches, scan_inbox
 
 
 def pending_partitions(instance: dg.DagsterInstance, lake: LakeResource) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
+
 from voxlake.orchestration.sensors import voice_inbox
 
 

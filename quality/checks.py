@@ -10,10 +10,10 @@ from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
-from voxlake.quality.suites import validate_table
 
 from voxlake.audio.decode import AudioLimits
 from voxlake.lake.store import Lake
+from voxlake.quality.suites import validate_table
 
 
 def data_docs_dir(lake: Lake) -> Path:

@@ -1,21 +1,25 @@
-"""Dagster resources: typed configuration for the lake and each stage."""
+"""Dagster resources: typed configuration for the lake, the compute and each stage."""
 
 from voxlake.resources.config import (
     CatalogResource,
+    ComputeResource,
     DenoiserResource,
     EmbedderResource,
     IndexResource,
     LakeResource,
     MelResource,
     default_resources,
+    pipeline_config,
 )
 
 __all__ = [
     "CatalogResource",
+    "ComputeResource",
     "DenoiserResource",
     "EmbedderResource",
     "IndexResource",
     "LakeResource",
     "MelResource",
     "default_resources",
+    "pipeline_config",
 ]

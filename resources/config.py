@@ -1,4 +1,8 @@
-"""ConfigurableResources: each holds a stage's typed settings and hands out core objects."""
+"""ConfigurableResources: each holds a part's typed settings and hands out core objects.
+
+They are wired once, in the code location's Definitions. A run sets any field through
+its run config (`resources: {denoiser: {config: {dnsmos: true}}}`); the CLI does the same.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,12 @@ import dagster as dg
 from voxlake.audio.decode import AudioLimits
 from voxlake.audio.denoise import DenoiseConfig
 from voxlake.embed.embedders import DEFAULT as DEFAULT_EMBEDDER
-from voxlake.embed.index import DEFAULT_ANN_THRESHOLD
+from voxlake.embed.index_table import DEFAULT_ANN_THRESHOLD
 from voxlake.features.mel import MelConfig
 from voxlake.ingest.inbox import DEFAULT_BATCH_SIZE
 from voxlake.lake import catalog
 from voxlake.lake.store import Lake, default_root
+from voxlake.pipeline import PipelineConfig
 
 
 class LakeResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -32,13 +37,18 @@ class LakeResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return AudioLimits(self.min_duration_s, self.max_duration_s, self.silence_dbfs)
 
 
+class ComputeResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Processes per batch: voices are spread over `workers` (results never depend on it)."""
+
+    workers: int = 1
+
+
 class DenoiserResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """DeepFilterNet3 settings (all in the fingerprint) and the worker count."""
+    """DeepFilterNet3 settings (all in the fingerprint) and the DNSMOS switch."""
 
     atten_lim_db: float = DenoiseConfig.atten_lim_db
     post_filter_beta: float = DenoiseConfig.post_filter_beta
     passthrough_depth_db: float = DenoiseConfig.passthrough_depth_db  # 0: denoise every voice
-    workers: int = 1
     dnsmos: bool = False  # DNSMOS P.835 before/after per voice (a metric; costs time)
 
     def config(self) -> DenoiseConfig:
@@ -51,7 +61,6 @@ class MelResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     n_mels: int = MelConfig.n_mels
     n_fft: int = MelConfig.n_fft
     hop_length: int = MelConfig.hop_length
-    workers: int = 1
 
     def config(self) -> MelConfig:
         return MelConfig(
@@ -60,10 +69,9 @@ class MelResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
 
 class EmbedderResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Which embedder ("ge2e" or the model-free "mel_profile") and its worker count."""
+    """Which embedder: "ge2e" or the model-free "mel_profile"."""
 
     name: str = DEFAULT_EMBEDDER
-    workers: int = 1
 
 
 class IndexResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -79,18 +87,30 @@ class CatalogResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return catalog.refresh(lake)
 
 
-def default_resources(
-    root: str = "",
-    workers: int = 1,
-    dnsmos: bool = False,
-    embedder: str = DEFAULT_EMBEDDER,
-    **lake: Any,
-) -> dict[str, Any]:
+def pipeline_config(
+    compute: ComputeResource,
+    denoiser: DenoiserResource,
+    mel: MelResource,
+    embedder: EmbedderResource,
+) -> PipelineConfig:
+    """The core's configuration of the batch stages, from the resources."""
+    return PipelineConfig(
+        denoise=denoiser.config(),
+        mel=mel.config(),
+        embedder=embedder.name,
+        dnsmos=denoiser.dnsmos,
+        workers=compute.workers,
+    )
+
+
+def default_resources() -> dict[str, Any]:
+    """Every resource with its defaults: what the code location is wired with."""
     return {
-        "lake": LakeResource(root=root, **lake),
-        "denoiser": DenoiserResource(workers=workers, dnsmos=dnsmos),
-        "mel": MelResource(workers=workers),
-        "embedder": EmbedderResource(name=embedder, workers=workers),
+        "lake": LakeResource(),
+        "compute": ComputeResource(),
+        "denoiser": DenoiserResource(),
+        "mel": MelResource(),
+        "embedder": EmbedderResource(),
         "vector_index": IndexResource(),
         "catalog": CatalogResource(),
     }

@@ -180,8 +180,8 @@ def test_stats_export_and_forget(demo_lake: tuple[Path, str], tmp_path: Path) ->
 def test_the_model_free_embedder_end_to_end(tmp_path: Path) -> None:
     """`run --embedder mel_profile`; later runs keep the lake's embedder; audio search
     embeds the query with it."""
+    from voxlake import pipeline
     from voxlake.demo import corpus
-    from voxlake.embed import mel_profile
 
     lake, src = tmp_path / "lake", tmp_path / "src"
     corpus.generate(src / "a", tmp_path / "clean", 3, 3, seed=5, bad_files=False)
@@ -191,7 +191,13 @@ def test_the_model_free_embedder_end_to_end(tmp_path: Path) -> None:
     voxlake("ingest", str(src / "b"), lake=lake)
     voxlake("run", lake=lake)  # no --embedder: the index's embedder, not the default
     rows = _sql("select embedder, fingerprint, count(*) as n from embeddings group by all", lake)
-    assert rows == [{"embedder": "mel_profile", "fingerprint": mel_profile.fingerprint(), "n": 5}]
+    assert rows == [
+        {
+            "embedder": "mel_profile",
+            "fingerprint": pipeline.embedder_fingerprint("mel_profile"),
+            "n": 5,
+        }
+    ]
     (first,) = _sql("select voice_id, raw_path from voices order by voice_id limit 1", lake)
     out = voxlake("search", "--audio", str(lake / str(first["raw_path"])), "-k", "1", lake=lake)
     assert out.stdout.strip().splitlines()[2].startswith(str(first["voice_id"])[:40])

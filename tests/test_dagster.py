@@ -1,17 +1,18 @@
-"""The Dagster layer: definitions load, assets materialise into a temp lake, the sensor."""
+"""The Dagster layer: definitions load, the code location's jobs run into a temp lake, the
+sensor ticks on a real instance."""
 
 from pathlib import Path
 
 import dagster as dg
 import pytest
-from voxlake.assets import ALL_ASSETS, BATCH_ASSETS, GLOBAL_ASSETS
-from voxlake.orchestration.definitions import defs
-from voxlake.orchestration.sensors import voice_inbox
-from voxlake.orchestration.testing import sensed_batch
-from voxlake.resources import LakeResource, default_resources
 
 from voxlake.ingest.inbox import list_batches
 from voxlake.lake.store import Lake
+from voxlake.orchestration.definitions import defs
+from voxlake.orchestration.runner import RunSettings, launch
+from voxlake.orchestration.sensors import voice_inbox
+from voxlake.orchestration.testing import sensed_batch
+from voxlake.resources import LakeResource
 from voxlake.testing import make_lake
 
 
@@ -20,15 +21,11 @@ def _instance(tmp_path: Path):  # type: ignore[no-untyped-def]
     return dg.instance_for_test(temp_dir=str(tmp_path / "dagster"))
 
 
-def _versions(result: dg.ExecuteInProcessResult) -> dict[str, str]:
+def _versions(result: dg.JobExecutionResult) -> dict[str, str]:
     return {
         m.asset_key.to_user_string(): (m.materialization.tags or {})["dagster/data_version"]
         for m in result.get_asset_materialization_events()
     }
-
-
-def _keys(assets: list) -> list[dg.AssetKey]:  # type: ignore[type-arg]
-    return [k for a in assets for k in a.keys]
 
 
 def test_definitions_load() -> None:
@@ -44,8 +41,17 @@ def test_definitions_load() -> None:
         "reproducibility",
     }
     assert defs.resolve_sensor_def("voice_inbox") is not None
-    for name in ("ingest_batch", "refresh_dataset", "verify_batch"):
-        assert defs.resolve_job_def(name) is not None
+    selections = {
+        name: {
+            k.to_user_string() for k in defs.resolve_job_def(name).asset_layer.selected_asset_keys
+        }
+        for name in ("ingest_batch", "refresh_dataset", "verify_batch")
+    }
+    assert selections == {
+        "ingest_batch": {"raw_voices", "denoised_voices", "voice_mel_stats", "voice_embeddings"},
+        "refresh_dataset": {"mel_stats", "voice_index"},
+        "verify_batch": {"reproducibility"},
+    }
 
 
 def test_sensor_adds_partitions_and_requests_runs_once(tmp_path: Path) -> None:
@@ -66,19 +72,13 @@ def test_sensor_adds_partitions_and_requests_runs_once(tmp_path: Path) -> None:
         assert list_batches(lake) == keys
 
 
-def test_assets_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
+def test_the_jobs_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
     lake = make_lake(tmp_path / "lake", voices=3, speakers=3)
+    settings = RunSettings(str(lake.root))
     with _instance(tmp_path) as instance:
-        resources = default_resources(str(lake.root))
-        key = sensed_batch(instance, resources["lake"])
-        run = dg.materialize(
-            ALL_ASSETS,
-            selection=_keys(BATCH_ASSETS),
-            partition_key=key,
-            instance=instance,
-            resources=resources,
-        )
-        assert run.success
+        key = sensed_batch(instance, LakeResource(root=str(lake.root)))
+        run = launch("ingest_batch", instance, settings, key)
+        assert run.success and run.dagster_run.job_name == "ingest_batch"
         mats = {m.asset_key.to_user_string(): m for m in run.get_asset_materialization_events()}
         raw = mats["raw_voices"].materialization
         assert raw.metadata["rows"].value == 3 and raw.metadata["rejected"].value == 4
@@ -87,17 +87,9 @@ def test_assets_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
         checks = run.get_asset_check_evaluations()
         assert len(checks) == 7 and all(c.passed for c in checks)
         # A recompute that changes nothing shows as unchanged: same data versions.
-        rerun = dg.materialize(
-            ALL_ASSETS,
-            selection=_keys(BATCH_ASSETS),
-            partition_key=key,
-            instance=instance,
-            resources=resources,
-        )
+        rerun = launch("ingest_batch", instance, settings, key)
         assert _versions(rerun) == _versions(run) and len(_versions(run)) == 4
-        glob = dg.materialize(
-            ALL_ASSETS, selection=_keys(GLOBAL_ASSETS), instance=instance, resources=resources
-        )
+        glob = launch("refresh_dataset", instance, settings)
         assert glob.success
         stats = {
             m.asset_key.to_user_string(): m.materialization
@@ -109,21 +101,22 @@ def test_assets_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
         assert (lake.root / "quality" / "data_docs" / "index.html").exists()
         quality = Lake(lake.root).read_table("quality_results")
         assert quality.num_rows > 10 and all(quality["success"].to_pylist())
-        verify = dg.materialize(
-            ALL_ASSETS,
-            selection=[dg.AssetKey("reproducibility")],
-            partition_key=key,
-            instance=instance,
-            resources=resources,
-        )
+        ops = {"reproducibility": {"config": {"runs": 1, "cross": True}}}
+        verify = launch("verify_batch", instance, settings, key, ops)
         (mat,) = verify.get_asset_materialization_events()
         assert mat.materialization.metadata["verdict"].value == "bit-identical"
+        report = mat.materialization.metadata["report"].value
+        for check in ("rerun", "workers=2", "regroup", "batch_order"):
+            assert f"| {check} |" in report, check
+        names = {r.job_name for r in instance.get_runs()}
+        assert names == {"ingest_batch", "refresh_dataset", "verify_batch"}
 
 
 def test_a_failed_blocking_check_stops_downstream_stages(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import great_expectations.expectations as gxe
+
     import voxlake.quality.suites as suites
 
     real = suites._suite
@@ -135,16 +128,8 @@ def test_a_failed_blocking_check_stops_downstream_stages(
     monkeypatch.setattr(suites, "_suite", strict)
     lake = make_lake(tmp_path / "lake", voices=2, speakers=2, bad_files=False)
     with _instance(tmp_path) as instance:
-        resources = default_resources(str(lake.root))
-        key = sensed_batch(instance, resources["lake"])
-        run = dg.materialize(
-            ALL_ASSETS,
-            selection=_keys(BATCH_ASSETS),
-            partition_key=key,
-            instance=instance,
-            resources=resources,
-            raise_on_error=False,
-        )
+        key = sensed_batch(instance, LakeResource(root=str(lake.root)))
+        run = launch("ingest_batch", instance, RunSettings(str(lake.root)), key)
         assert not run.success
         done = {m.asset_key.to_user_string() for m in run.get_asset_materialization_events()}
         assert done == {"raw_voices", "denoised_voices"}  # mel and embeddings were blocked

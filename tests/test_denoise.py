@@ -1,7 +1,8 @@
 import numpy as np
 
+from voxlake import pipeline
 from voxlake.audio.decode import resample
-from voxlake.audio.denoise import DeepFilterRuntime, DenoiseConfig, denoise, fingerprint
+from voxlake.audio.denoise import DeepFilterRuntime, DenoiseConfig, denoise
 from voxlake.demo.corpus import mix_at_snr, si_sdr
 from voxlake.demo.synth import BASE_RATE, Speaker, synthesize
 
@@ -40,6 +41,10 @@ def test_a_voice_does_not_depend_on_what_the_worker_processed_before() -> None:
     with DeepFilterRuntime() as rt:
         rt.process(other)
     assert denoise(x).audio.tobytes() == fresh.tobytes()
+
+
+def fingerprint(config: DenoiseConfig) -> str:
+    return pipeline.DENOISE.fingerprint(pipeline.PipelineConfig(denoise=config))
 
 
 def test_parameters_are_in_the_fingerprint() -> None:

@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voxlake import stages
+from voxlake import pipeline
 from voxlake.audio.decode import read_mono, resample
-from voxlake.audio.denoise import DenoiseConfig
 from voxlake.demo.synth import BASE_RATE, Speaker, synthesize
 from voxlake.embed import embedders as embed
-from voxlake.embed import index, mel_profile
+from voxlake.embed import index_search, index_table, index_writer, mel_profile
 from voxlake.ingest.inbox import scan_inbox
 from voxlake.ingest.raw import ingest_batch
 from voxlake.lake.store import Lake
+from voxlake.pipeline import PipelineConfig
 from voxlake.testing import make_lake
 
 
@@ -43,25 +43,25 @@ def test_mel_profile_is_a_gain_invariant_unit_vector() -> None:
 def test_embedders_are_chosen_by_name_and_found_by_fingerprint() -> None:
     assert set(embed.EMBEDDERS) == {"ge2e", "mel_profile"}
     for name, e in embed.EMBEDDERS.items():
-        assert embed.by_fingerprint(e.fingerprint()) is e and e.name == name
-    assert embed.EMBEDDERS["ge2e"].fingerprint() != embed.EMBEDDERS["mel_profile"].fingerprint()
+        assert pipeline.embedder_by_fingerprint(pipeline.embedder_fingerprint(name)) is e
+    assert pipeline.embedder_fingerprint("ge2e") != pipeline.embedder_fingerprint("mel_profile")
     with pytest.raises(ValueError, match="unknown embedder"):
         embed.get("wav2vec")
     with pytest.raises(LookupError, match="does not have"):
-        embed.by_fingerprint("0" * 16)
+        pipeline.embedder_by_fingerprint("0" * 16)
 
 
 def test_the_index_refuses_to_mix_embedders(processed_lake: Lake, tmp_path: Path) -> None:
     lake = Lake(tmp_path / "copy")
     shutil.copytree(processed_lake.root, lake.root)
-    index.sync(lake)
+    index_writer.sync(lake)
     (batch,) = lake.table_batches("embeddings")
-    result = stages.embed_batch(lake, batch, embedder="mel_profile")
-    assert result.fingerprint == mel_profile.fingerprint()
+    result = pipeline.run(lake, batch, pipeline.EMBED, PipelineConfig(embedder="mel_profile"))
+    assert result.fingerprint == pipeline.embedder_fingerprint("mel_profile")
     assert set(lake.read_table("embeddings", batch)["embedder"].to_pylist()) == {"mel_profile"}
-    index.sync(lake)  # every batch re-embedded: the index follows, one embedder throughout
-    assert index.index_fingerprint(lake) == mel_profile.fingerprint()
-    assert index.count(lake) == 6
+    index_writer.sync(lake)  # every batch re-embedded: the index follows, one embedder throughout
+    assert index_table.index_fingerprint(lake) == pipeline.embedder_fingerprint("mel_profile")
+    assert index_table.count(lake) == 6
     # a second batch embedded by the other embedder is refused, and the index is untouched
     other = make_lake(tmp_path / "other", voices=2, speakers=1, seed=7, bad_files=False)
     for path in sorted(other.inbox.rglob("*.wav")):
@@ -69,11 +69,11 @@ def test_the_index_refuses_to_mix_embedders(processed_lake: Lake, tmp_path: Path
         shutil.copy2(path, dst)
     (late,) = [m.batch for m in scan_inbox(lake).new_batches]
     ingest_batch(lake, late)
-    stages.denoise_batch(lake, late, DenoiseConfig())
-    stages.embed_batch(lake, late, embedder="ge2e")
+    pipeline.run(lake, late, pipeline.DENOISE)
+    pipeline.run(lake, late, pipeline.EMBED, PipelineConfig(embedder="ge2e"))
     with pytest.raises(ValueError, match="another embedder"):
-        index.sync(lake)
-    assert index.count(lake) == 6
+        index_writer.sync(lake)
+    assert index_table.count(lake) == 6
 
 
 def _top1(vectors: np.ndarray, speakers: list[str]) -> float:
@@ -89,7 +89,7 @@ def test_same_speaker_ranks_first_on_the_demo_corpus(tmp_path: Path) -> None:
     lake = make_lake(tmp_path / "lake", voices=24, speakers=6, bad_files=False)
     (batch,) = [m.batch for m in scan_inbox(lake).new_batches]
     ingest_batch(lake, batch)
-    stages.denoise_batch(lake, batch, DenoiseConfig())
+    pipeline.run(lake, batch, pipeline.DENOISE)
     clean = sorted((lake.root / "demo" / "clean").glob("*.wav"))
     speakers = [p.name.split("_")[0] for p in clean]
     voices = sorted(lake.read_table("voices", batch).to_pylist(), key=lambda v: v["file_name"])
@@ -97,9 +97,9 @@ def test_same_speaker_ranks_first_on_the_demo_corpus(tmp_path: Path) -> None:
     assert [v["file_name"].split(".")[0] for v in voices] == [p.stem for p in clean]
     indexed, references, noisy = {}, {}, {}
     for name in ("ge2e", "mel_profile"):
-        stages.embed_batch(lake, batch, embedder=name)
-        index.sync(lake)
-        indexed[name], n = index.speaker_top1(lake)
+        pipeline.run(lake, batch, pipeline.EMBED, PipelineConfig(embedder=name))
+        index_writer.sync(lake)
+        indexed[name], n = index_search.speaker_top1(lake)
         assert n == 24
         model = embed.get(name)
         vectors = np.stack([model.embed(resample(*read_mono(p), 16_000)) for p in clean])

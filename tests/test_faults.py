@@ -12,17 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from voxlake import stages
-from voxlake.embed import index
+from voxlake import pipeline
+from voxlake.embed import index_search, index_table, index_writer
 from voxlake.features import dataset as dataset_stats
-from voxlake.features.mel import MelConfig
 from voxlake.ingest import raw as ingest
 from voxlake.ingest.inbox import scan_inbox
 from voxlake.lake.store import Lake
 from voxlake.testing import make_lake
 
 ROOT = Path(__file__).resolve().parent.parent
-FP = stages.mel_fingerprint(MelConfig())
+FP = pipeline.mel_fingerprint()
 
 
 def _cli(*args: str, lake: Path) -> subprocess.Popen[str]:
@@ -56,7 +55,7 @@ def _state(lake: Lake) -> dict[str, object]:
             )
         },
         "unique_voices": len(ids) == len(set(ids)),
-        "index_rows": index.count(lake),
+        "index_rows": index_table.count(lake),
     }
 
 
@@ -83,11 +82,11 @@ def test_sigkill_mid_batch_then_rerun_equals_an_uninterrupted_run(tmp_path: Path
 def _process_batch(root: str, batch: str) -> None:
     lake = Lake(root)
     ingest.ingest_batch(lake, batch)
-    stages.denoise_batch(lake, batch)
-    stages.mel_batch(lake, batch)
-    stages.embed_batch(lake, batch)
+    pipeline.run(lake, batch, pipeline.DENOISE)
+    pipeline.run(lake, batch, pipeline.MEL)
+    pipeline.run(lake, batch, pipeline.EMBED)
     dataset_stats.update(lake, FP, 128)
-    index.sync(lake)
+    index_writer.sync(lake)
 
 
 def test_two_batches_at_once_leave_the_globals_consistent(tmp_path: Path) -> None:
@@ -101,7 +100,7 @@ def test_two_batches_at_once_leave_the_globals_consistent(tmp_path: Path) -> Non
     rebuilt = dataset_stats.update(lake, FP, 128, rebuild=True).final
     assert rebuilt is not None
     assert incremental.finalize().var.tobytes() == rebuilt.var.tobytes()
-    assert index.count(lake) == 6
-    assert sorted(index.voice_ids(lake)) == sorted(
+    assert index_table.count(lake) == 6
+    assert sorted(index_search.voice_ids(lake)) == sorted(
         lake.read_table("voices")["voice_id"].to_pylist()
     )

@@ -3,10 +3,9 @@
 import shutil
 from pathlib import Path
 
-from voxlake import stages
-from voxlake.embed import index
+from voxlake import pipeline
+from voxlake.embed import index_search, index_table, index_writer
 from voxlake.features import dataset as dataset_stats
-from voxlake.features.mel import MelConfig
 from voxlake.ingest.forget import forget
 from voxlake.ingest.inbox import list_batches, read_manifest
 from voxlake.lake import catalog
@@ -14,7 +13,7 @@ from voxlake.lake.store import Lake
 from voxlake.repro.recompute import verify_batch
 from voxlake.testing import make_lake, process_all
 
-FP = stages.mel_fingerprint(MelConfig())
+FP = pipeline.mel_fingerprint()
 
 
 def _stats(lake: Lake) -> tuple[bytes, bytes, int]:
@@ -29,7 +28,7 @@ def test_forgotten_voices_leave_the_stats_of_a_lake_that_never_saw_them(
     lake = Lake(tmp_path / "a")
     shutil.copytree(processed_lake.root, lake.root)
     _stats(lake)
-    index.sync(lake)
+    index_writer.sync(lake)
     voices = sorted(lake.read_table("voices").to_pylist(), key=lambda v: v["source_path"])
     victims = [voices[1], voices[4]]
     ids = [v["voice_id"] for v in victims]
@@ -53,11 +52,11 @@ def test_forgotten_voices_leave_the_stats_of_a_lake_that_never_saw_them(
         assert not lake.mel_features(v["voice_id"]).exists()
         assert not (lake.inbox / v["source_path"]).exists()
     assert not set(ids) & {f.voice_id for f in read_manifest(lake, batch).files}
-    assert index.count(lake) == 4 and not set(ids) & set(index.voice_ids(lake))
+    assert index_table.count(lake) == 4 and not set(ids) & set(index_search.voice_ids(lake))
     catalog.refresh(lake)
     assert catalog.query(lake, "select count(*) from erasures")[1] == [(2,)]
     # the remaining batch still verifies: its stage hashes were recomputed
-    assert all(r["match"] for r in verify_batch(lake, batch, runs=1))
+    assert all(r.match for r in verify_batch(lake, batch, runs=1))
 
 
 def test_stats_export_npz_and_json_and_window(processed_lake: Lake, tmp_path: Path) -> None:

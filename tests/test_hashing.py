@@ -1,7 +1,8 @@
 import numpy as np
 import pyarrow as pa
 
-from voxlake.lake.hashing import derive_seed, fingerprint, hash_array, hash_table, stage_hash
+from voxlake.lake.fingerprint import fingerprint
+from voxlake.lake.hashing import derive_seed, hash_array, hash_table, stage_hash
 
 
 def test_array_hash_covers_dtype_shape_and_values() -> None:
@@ -33,8 +34,9 @@ def test_table_hash_sorts_by_key() -> None:
 
 
 def test_fingerprint_and_seed_are_stable_and_distinct() -> None:
-    assert fingerprint({"a": 1, "b": 2}) == fingerprint({"b": 2, "a": 1})
-    assert fingerprint({"a": 1}) != fingerprint({"a": 1}, code_version="x")
+    assert fingerprint({"a": 1, "b": 2}, {}, "c") == fingerprint({"b": 2, "a": 1}, {}, "c")
+    assert fingerprint({"a": 1}, {}, "c") != fingerprint({"a": 1}, {}, "x")
+    assert fingerprint({"a": 1}, {}, "c") != fingerprint({"a": 1}, {"model": "ab"}, "c")
     assert derive_seed("x", 1) == derive_seed("x", 1)
     assert derive_seed("x", 1) != derive_seed("x", 2)
     assert 0 <= derive_seed("y") < 2**64

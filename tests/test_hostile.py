@@ -3,11 +3,12 @@
 from pathlib import Path
 
 import dagster as dg
-from voxlake.assets import ALL_ASSETS, BATCH_ASSETS
-from voxlake.orchestration.testing import sensed_batch
-from voxlake.resources import LakeResource, default_resources
 
 from voxlake.lake.store import Lake
+from voxlake.orchestration.definitions import defs
+from voxlake.orchestration.runner import RunSettings
+from voxlake.orchestration.testing import sensed_batch
+from voxlake.resources import LakeResource
 from voxlake.testing.hostile import build
 
 
@@ -16,19 +17,13 @@ def test_hostile_inbox_completes_and_accounts_for_every_file(tmp_path: Path) -> 
     expected = build(lake.inbox, tmp_path / "elsewhere" / "secret.wav")
     (tmp_path / "dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
-        resources = {
-            **default_resources(str(lake.root)),
-            "lake": LakeResource(root=str(lake.root), max_duration_s=10.0),
-        }
-        key = sensed_batch(instance, resources["lake"])
+        key = sensed_batch(instance, LakeResource(root=str(lake.root), max_duration_s=10.0))
         (lake.inbox / "vanishing.wav").unlink()  # after the scan, before the run
-        run = dg.materialize(
-            ALL_ASSETS,
-            selection=[k for a in BATCH_ASSETS for k in a.keys],
-            partition_key=key,
-            instance=instance,
-            resources=resources,
-        )
+        config = RunSettings(str(lake.root)).run_config()
+        config["resources"]["lake"]["config"]["max_duration_s"] = 10.0
+        del config["execution"]  # execute_in_process runs in this process
+        job = defs.resolve_job_def("ingest_batch")
+        run = job.execute_in_process(config, instance=instance, partition_key=key)
         assert run.success
         assert all(c.passed for c in run.get_asset_check_evaluations())
 

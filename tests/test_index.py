@@ -6,11 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-from voxlake.embed import index, mel_profile
+from voxlake import pipeline
+from voxlake.embed import index_search, index_table, index_writer
 from voxlake.lake.hashing import hash_array
 from voxlake.lake.lineage import record_stage
 from voxlake.lake.store import Lake
-from voxlake.stages import EMBED
+
+EMBED = pipeline.EMBED.name
 
 DIM = 256
 
@@ -26,18 +28,18 @@ def _add_batch(lake: Lake, batch: str, n: int, seed: int) -> np.ndarray:
             "vector": v[i].tolist(),
             "content_hash": hash_array(v[i]),
             "embedder": "mel_profile",
-            "fingerprint": mel_profile.fingerprint(),
+            "fingerprint": pipeline.embedder_fingerprint("mel_profile"),
         }
         for i in range(n)
     ]
     lake.write_table("embeddings", rows, batch)
     pairs = [(r["voice_id"], r["content_hash"]) for r in rows]
-    record_stage(lake, batch, EMBED, pairs, mel_profile.fingerprint(), "test")
+    record_stage(lake, batch, EMBED, pairs, pipeline.embedder_fingerprint("mel_profile"), "test")
     return v
 
 
 def _stats(lake: Lake) -> object:
-    tbl = index._open_table(index._connect(lake))
+    tbl = index_table.open_table(index_table.connect(lake))
     (idx,) = tbl.list_indices()
     return tbl.index_stats(idx.name)
 
@@ -45,29 +47,29 @@ def _stats(lake: Lake) -> object:
 def test_exact_below_the_threshold_then_ivf_rq_kept_current(tmp_path: Path) -> None:
     lake = Lake(tmp_path / "lake").ensure()
     a = _add_batch(lake, "b1", 600, 1)
-    first = index.sync(lake, ann_threshold=1000)
-    assert first.extra["ann"] == "none (exact search)" and index.ann_partitions(lake) == 0
+    first = index_writer.sync(lake, ann_threshold=1000)
+    assert first.extra["ann"] == "none (exact search)" and index_table.ann_partitions(lake) == 0
     _add_batch(lake, "b2", 600, 2)
-    built = index.sync(lake, ann_threshold=1000)
+    built = index_writer.sync(lake, ann_threshold=1000)
     assert built.extra["ann"] == "IVF_RQ built, 35 partitions"  # round(sqrt(1200))
-    assert index.ann_partitions(lake) == 35
+    assert index_table.ann_partitions(lake) == 35
     _add_batch(lake, "b3", 300, 3)
-    updated = index.sync(lake, ann_threshold=1000)
+    updated = index_writer.sync(lake, ann_threshold=1000)
     assert updated.extra["ann"] == "IVF_RQ updated (optimize)"  # no retraining
     stats = _stats(lake)
     assert stats.num_indexed_rows == 1500 and stats.num_unindexed_rows == 0  # type: ignore[attr-defined]
-    assert index.ann_partitions(lake) == 35
+    assert index_table.ann_partitions(lake) == 35
     # every voice finds itself first through the ANN index (probes + re-ranking)
     for i in range(0, 600, 37):
-        hit = index.search(lake, a[i], k=1)[0]
+        hit = index_search.search(lake, a[i], k=1)[0]
         assert hit.voice_id == f"b1-{i:04d}" and abs(hit.score - 1.0) < 1e-5
-    assert index.sync(lake, ann_threshold=1000).extra["ann"] == "IVF_RQ current"
+    assert index_writer.sync(lake, ann_threshold=1000).extra["ann"] == "IVF_RQ current"
 
 
 def test_the_index_is_retrained_once_outgrown(tmp_path: Path) -> None:
     lake = Lake(tmp_path / "lake").ensure()
     _add_batch(lake, "b1", 300, 1)
-    assert index.sync(lake, ann_threshold=300).extra["ann"] == "IVF_RQ built, 17 partitions"
+    assert index_writer.sync(lake, ann_threshold=300).extra["ann"] == "IVF_RQ built, 17 partitions"
     _add_batch(lake, "b2", 1200, 2)  # sqrt(1500) = 39 > 2 x 17
-    assert index.sync(lake, ann_threshold=300).extra["ann"] == "IVF_RQ built, 39 partitions"
+    assert index_writer.sync(lake, ann_threshold=300).extra["ann"] == "IVF_RQ built, 39 partitions"
     assert _stats(lake).num_unindexed_rows == 0  # type: ignore[attr-defined]

@@ -1,5 +1,6 @@
 import numpy as np
 
+from voxlake import pipeline
 from voxlake.features.mel import MelConfig, log_mel, mel_filterbank
 
 
@@ -36,8 +37,8 @@ def test_filterbank_matches_librosa() -> None:
 
 
 def test_fingerprint_follows_the_config() -> None:
-    assert MelConfig().fingerprint() == MelConfig().fingerprint()
-    assert MelConfig().fingerprint() != MelConfig(n_mels=80).fingerprint()
+    assert pipeline.mel_fingerprint(MelConfig()) == pipeline.mel_fingerprint(MelConfig())
+    assert pipeline.mel_fingerprint(MelConfig()) != pipeline.mel_fingerprint(MelConfig(n_mels=80))
 
 
 def test_log_mel_is_deterministic_and_finite_on_silence() -> None:

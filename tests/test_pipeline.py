@@ -6,10 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voxlake import stages
-from voxlake.embed import index
+from voxlake import pipeline
+from voxlake.embed import index_search, index_table, index_writer
 from voxlake.features import dataset as dataset_stats
-from voxlake.features.mel import MelConfig
 from voxlake.features.stats import MelStats, MelSums, from_decimals
 from voxlake.ingest.inbox import list_batches, read_manifest
 from voxlake.lake import catalog
@@ -18,7 +17,7 @@ from voxlake.lake.store import Lake
 from voxlake.repro.recompute import verify_batch
 from voxlake.testing import make_lake, process_all
 
-FP = stages.mel_fingerprint(MelConfig())
+FP = pipeline.mel_fingerprint()
 
 
 def test_every_inbox_file_is_accounted_for(processed_lake: Lake) -> None:
@@ -76,18 +75,22 @@ def test_dataset_stats_equal_a_full_recompute_and_update_incrementally(
 def test_index_search_finds_the_same_speaker(processed_lake: Lake, tmp_path: Path) -> None:
     lake = Lake(tmp_path / "copy")
     shutil.copytree(processed_lake.root, lake.root)
-    result = index.sync(lake)
-    assert result.rows == index.count(lake) == 6
-    assert index.sync(lake).extra["changed_batches"] == []  # nothing changed: nothing upserted
+    result = index_writer.sync(lake)
+    assert result.rows == index_table.count(lake) == 6
+    assert (
+        index_writer.sync(lake).extra["changed_batches"] == []
+    )  # nothing changed: nothing upserted
     voices = lake.read_table("voices").to_pylist()
     hits_ok = 0
     for v in voices:
-        hits = index.search(lake, index.vector_of(lake, v["voice_id"]), k=1, exclude=v["voice_id"])
+        hits = index_search.search(
+            lake, index_search.vector_of(lake, v["voice_id"]), k=1, exclude=v["voice_id"]
+        )
         assert len(hits) == 1 and hits[0].voice_id != v["voice_id"]
         hits_ok += hits[0].speaker == v["speaker"]
     assert hits_ok >= 4  # 3 speakers x 2 voices: most nearest neighbours share the speaker
-    only = index.search(
-        lake, index.vector_of(lake, voices[0]["voice_id"]), k=6, where="speaker = 'spk01'"
+    only = index_search.search(
+        lake, index_search.vector_of(lake, voices[0]["voice_id"]), k=6, where="speaker = 'spk01'"
     )
     assert only and all(h.speaker == "spk01" for h in only)
 
@@ -99,13 +102,13 @@ def test_verify_matches_and_names_the_stage_that_diverged(
     shutil.copytree(processed_lake.root, lake.root)
     (batch,) = list_batches(lake)
     rows = verify_batch(lake, batch, runs=1)
-    assert [r["stage"] for r in rows] == [
+    assert [r.stage for r in rows] == [
         "raw_voices",
         "denoised_voices",
         "voice_mel_stats",
         "voice_embeddings",
     ]
-    assert all(r["match"] for r in rows)
+    assert all(r.match for r in rows)
     # Tamper with one stored mel hash: verify must name that stage and that voice.
     hashes = lake.read_table("voice_hashes", batch).to_pylist()
     victim = sorted(h["voice_id"] for h in hashes if h["stage"] == "voice_mel_stats")[0]
@@ -118,11 +121,11 @@ def test_verify_matches_and_names_the_stage_that_diverged(
         for h in hashes
         if h["stage"] == "voice_mel_stats"
     ]
-    record_stage(lake, batch, "voice_mel_stats", pairs, FP, stages.MEL_CODE_VERSION)
-    bad = [r for r in verify_batch(lake, batch, runs=1) if not r["match"]]
-    assert [r["stage"] for r in bad] == ["voice_mel_stats"]
-    assert bad[0]["first_voice"] == victim
-    assert bad[0]["max_abs_diff"] == pytest.approx(0.5, abs=1e-5)
+    record_stage(lake, batch, "voice_mel_stats", pairs, FP, pipeline.MEL.code_version)
+    bad = [r for r in verify_batch(lake, batch, runs=1) if not r.match]
+    assert [r.stage for r in bad] == ["voice_mel_stats"]
+    assert bad[0].first_voice == victim
+    assert bad[0].max_abs_diff == pytest.approx(0.5, abs=1e-5)
 
 
 def test_catalog_views_answer_sql(processed_lake: Lake, tmp_path: Path) -> None:
@@ -158,12 +161,12 @@ def test_a_re_encoded_recording_is_a_near_duplicate(tmp_path: Path) -> None:
     x, sr = sf.read(src)
     sf.write(lake.inbox / "reencoded.flac", x, sr, subtype="PCM_24")  # other bytes, same voice
     process_all(lake)
-    index.sync(lake)
+    index_writer.sync(lake)
     ids = {v["source_path"]: v["voice_id"] for v in lake.read_table("voices").to_pylist()}
     pair = tuple(sorted((ids[src.name], ids["reencoded.flac"])))
-    found = index.near_duplicates(lake, threshold=0.95)
+    found = index_search.near_duplicates(lake, threshold=0.95)
     assert [(a, b) for a, b, _ in found] == [pair]
-    assert index.near_duplicates(lake, threshold=1.01) == []
+    assert index_search.near_duplicates(lake, threshold=1.01) == []
     catalog.refresh(lake)
     _, rows = catalog.query(lake, "select voice_a, voice_b from near_duplicates")
     assert rows == [pair]

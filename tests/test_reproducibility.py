@@ -8,12 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voxlake import stages
+from voxlake import pipeline
 from voxlake.features import dataset as dataset_stats
 from voxlake.features.mel import MelConfig
 from voxlake.ingest.inbox import list_batches
 from voxlake.lake.store import Lake
 from voxlake.repro import manifest
+from voxlake.repro.checks import read_checks
+from voxlake.repro.merge_orders import verify_merge_orders
 from voxlake.repro.recompute import verify_batch, verify_regroup, verify_workers
 
 
@@ -21,59 +23,60 @@ from voxlake.repro.recompute import verify_batch, verify_regroup, verify_workers
 def lake(processed_lake: Lake, tmp_path: Path) -> Lake:
     copy = Lake(tmp_path / "copy")
     shutil.copytree(processed_lake.root, copy.root)
-    dataset_stats.update(copy, stages.mel_fingerprint(MelConfig()), 128)
+    dataset_stats.update(copy, pipeline.mel_fingerprint(), 128)
     return copy
 
 
 def test_an_unseeded_dither_is_caught_and_the_stage_named(
     lake: Lake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = stages.log_mel
+    real = pipeline.log_mel
 
     def dithered(x: np.ndarray, cfg: MelConfig) -> np.ndarray:
         noise = np.random.default_rng().normal(0, 1e-4, len(x))  # no seed: differs every run
         return real(x + noise.astype(np.float32), cfg)
 
-    monkeypatch.setattr(stages, "log_mel", dithered)
+    monkeypatch.setattr(pipeline, "log_mel", dithered)
     (batch,) = list_batches(lake)
     rows = verify_batch(lake, batch, runs=1)
-    verdict = {r["stage"]: r["match"] for r in rows}
+    verdict = {r.stage: r.match for r in rows}
     assert verdict == {
         "raw_voices": True,
         "denoised_voices": True,
         "voice_mel_stats": False,
         "voice_embeddings": True,
     }
-    bad = next(r for r in rows if not r["match"])
+    bad = next(r for r in rows if not r.match)
     ids = sorted(lake.read_table("voices", batch)["voice_id"].to_pylist())
-    assert bad["first_voice"] == ids[0]  # the first voice by id: every voice differs
-    assert np.isfinite(bad["max_abs_diff"]) and bad["max_abs_diff"] > 0
-    stored = lake.read_table("reproducibility", batch).to_pylist()
-    assert any(not r["match"] and r["stage"] == "voice_mel_stats" for r in stored)
+    assert bad.first_voice == ids[0]  # the first voice by id: every voice differs
+    assert np.isfinite(bad.max_abs_diff) and bad.max_abs_diff > 0
+    stored = read_checks(lake, batch)
+    assert any(not r.match and r.stage == "voice_mel_stats" for r in stored)
 
 
 def test_regrouped_voices_give_the_same_hashes_and_stats(lake: Lake) -> None:
-    rows = verify_regroup(lake, list_batches(lake))
-    assert {r["stage"] for r in rows} == {
+    (batch,) = list_batches(lake)
+    rows = verify_regroup(lake, batch)
+    assert {r.stage for r in rows} == {
         "denoised_voices",
         "voice_mel_stats",
         "voice_embeddings",
         "mel_stats",
     }
-    assert all(r["match"] for r in rows)
+    assert all(r.match for r in rows)
 
 
 def test_dataset_stats_do_not_depend_on_merge_order(lake: Lake) -> None:
-    rows = dataset_stats.verify_merge_orders(lake, permutations=4)
-    assert len(rows) == 4 and all(r["match"] for r in rows)
+    rows = verify_merge_orders(lake, permutations=4)
+    assert len(rows) == 4 and all(r.match for r in rows)
 
 
 @pytest.mark.slow
 def test_two_workers_give_the_bytes_of_one(lake: Lake) -> None:
     (batch,) = list_batches(lake)
     rows = verify_workers(lake, batch)
-    assert {r["check"] for r in rows} == {"workers=2"}
-    assert all(r["match"] for r in rows)
+    assert {r.check for r in rows} == {"workers=2"}
+    assert all(r.match for r in rows)
 
 
 def test_manifest_comparison_explains_mismatches_by_environment(lake: Lake, tmp_path: Path) -> None:

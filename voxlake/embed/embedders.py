@@ -19,7 +19,6 @@ from voxlake.embed import ge2e, mel_profile
 
 SAMPLE_RATE = 16_000
 DIM = 256
-CODE_VERSION = "embed-2"
 DEFAULT = "ge2e"
 
 
@@ -27,13 +26,13 @@ DEFAULT = "ge2e"
 class Embedder:
     name: str
     embed: Callable[[np.ndarray], np.ndarray]  # mono 16 kHz -> unit vector [DIM] float32
-    fingerprint: Callable[[], str]
+    params: dict[str, object]  # what goes into the embed stage's fingerprint
     models: Callable[[], dict[str, str]]  # model name -> sha256 of its weights
 
 
 EMBEDDERS: dict[str, Embedder] = {
-    "ge2e": Embedder("ge2e", ge2e.embed, ge2e.fingerprint, lambda: {"ge2e": ge2e.model_sha256()}),
-    "mel_profile": Embedder("mel_profile", mel_profile.embed, mel_profile.fingerprint, dict),
+    "ge2e": Embedder("ge2e", ge2e.embed, ge2e.PARAMS, lambda: {"ge2e": ge2e.model_sha256()}),
+    "mel_profile": Embedder("mel_profile", mel_profile.embed, mel_profile.PARAMS, dict),
 }
 
 
@@ -43,15 +42,3 @@ def get(name: str) -> Embedder:
     except KeyError:
         known = ", ".join(sorted(EMBEDDERS))
         raise ValueError(f"unknown embedder {name!r} (known: {known})") from None
-
-
-def by_fingerprint(fp: str) -> Embedder:
-    """The embedder whose fingerprint is `fp`: the one that built an index."""
-    for e in EMBEDDERS.values():
-        if e.fingerprint() == fp:
-            return e
-    mine = ", ".join(f"{e.name}={e.fingerprint()}" for e in EMBEDDERS.values())
-    raise LookupError(
-        f"the index was built by embedder {fp}, which this voxlake does not have ({mine}); "
-        "rebuild the index with this voxlake first"
-    )

@@ -17,12 +17,10 @@ from typing import Any
 import numpy as np
 
 from voxlake.features.mel import MelConfig, mel_power
-from voxlake.lake.hashing import fingerprint as make_fingerprint
 from voxlake.lake.hashing import sha256_file
 
 SAMPLE_RATE = 16_000
 DIM = 256
-CODE_VERSION = "embed-1"  # unchanged since the stage was GE2E only: same fingerprint
 GE2E_FRONTEND = MelConfig(
     sample_rate=SAMPLE_RATE,
     n_fft=400,
@@ -37,6 +35,13 @@ GE2E_FRONTEND = MelConfig(
 TARGET_DBFS = -30.0
 PARTIAL_RATE = 1.3
 MIN_COVERAGE = 0.75
+PARAMS: dict[str, object] = {
+    "embedder": "ge2e",
+    "frontend": GE2E_FRONTEND.params(),
+    "target_dbfs": TARGET_DBFS,
+    "partial_rate": PARTIAL_RATE,
+    "min_coverage": MIN_COVERAGE,
+}
 
 
 def _weights_path() -> Path:
@@ -68,17 +73,6 @@ def _encoder() -> Any:
 @lru_cache(maxsize=1)
 def model_sha256() -> str:
     return sha256_file(_weights_path())
-
-
-def fingerprint() -> str:
-    params = {
-        "embedder": "ge2e",
-        "frontend": GE2E_FRONTEND.params(),
-        "target_dbfs": TARGET_DBFS,
-        "partial_rate": PARTIAL_RATE,
-        "min_coverage": MIN_COVERAGE,
-    }
-    return make_fingerprint(params, model_sha256(), CODE_VERSION)
 
 
 def _normalize_volume(x: np.ndarray) -> np.ndarray:

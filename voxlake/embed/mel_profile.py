@@ -13,19 +13,17 @@ from __future__ import annotations
 import numpy as np
 
 from voxlake.features.mel import MelConfig, mel_power
-from voxlake.lake.hashing import fingerprint as make_fingerprint
 
 SAMPLE_RATE = 16_000
 FRONTEND = MelConfig(sample_rate=SAMPLE_RATE, n_mels=128)
 DIM = 2 * FRONTEND.n_mels
 ACTIVE_DB = 40.0  # frames more than this far below the 95th-percentile frame are pauses
 MIN_FRAMES = 10
-CODE_VERSION = "mel-profile-1"
-
-
-def fingerprint() -> str:
-    params = {"embedder": "mel_profile", "frontend": FRONTEND.params(), "active_db": ACTIVE_DB}
-    return make_fingerprint(params, "", CODE_VERSION)
+PARAMS: dict[str, object] = {
+    "embedder": "mel_profile",
+    "frontend": FRONTEND.params(),
+    "active_db": ACTIVE_DB,
+}
 
 
 def embed(x16k: np.ndarray) -> np.ndarray:

@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from voxlake.features import stats
 from voxlake.features.stats import FinalStats, MelStats, MelSums, from_decimals
+from voxlake.lake.fingerprint import code_version
 from voxlake.lake.hashing import hash_arrays
 from voxlake.lake.lineage import StageResult, write_lineage
 from voxlake.lake.schemas import BATCH_MEL_STATS
 from voxlake.lake.store import Lake, atomic_write_json
 
 ASSET = "mel_stats"
-CODE_VERSION = "mel-stats-1"
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,10 @@ class DatasetStatsUpdate:
     final: FinalStats | None
     added: list[str]
     retracted: list[str]
+
+
+def dataset_code_version() -> str:
+    return code_version(sys.modules[__name__], stats)
 
 
 def _state_path(lake: Lake) -> Path:
@@ -158,62 +164,15 @@ def update(lake: Lake, fingerprint: str, n_bins: int, rebuild: bool = False) -> 
             for i in range(n_bins)
         ]
     lake.write_table("dataset_mel_stats", rows)
-    write_lineage(lake, "", ASSET, digest, fingerprint, CODE_VERSION, len(rows))
+    code = dataset_code_version()
+    write_lineage(lake, "", ASSET, digest, fingerprint, code, len(rows))
     result = StageResult(
         ASSET,
         "",
         len(rows),
         digest,
         fingerprint,
-        CODE_VERSION,
+        code,
         extra={"added": added, "retracted": retracted},
     )
     return DatasetStatsUpdate(result, final, added, retracted)
-
-
-def verify_merge_orders(
-    lake: Lake, permutations: int = 5, seed: int = 0
-) -> list[dict[str, object]]:
-    """Merge the batch partials in random orders and merge trees; compare with the stored stats."""
-    import numpy as np
-
-    from voxlake.lake.lineage import now_iso
-
-    stored = lake.read_table("dataset_mel_stats")
-    if stored.num_rows == 0:
-        raise LookupError("no dataset mel statistics yet: materialise mel_stats first")
-    want, fp = stored["stats_hash"][0].as_py(), stored["fingerprint"][0].as_py()
-    partials = [
-        read_partial(p)[0]
-        for b in lake.table_batches("batch_mel_stats")
-        for p in [lake.table_file("batch_mel_stats", b)]
-    ]
-    rng = np.random.default_rng(seed)
-    rows: list[dict[str, object]] = []
-    when = now_iso()
-    for run in range(1, permutations + 1):
-        order = [partials[i] for i in rng.permutation(len(partials))]
-        cut = int(rng.integers(0, len(order) + 1))
-        left, right = MelStats(order[0].n_bins, fp), MelStats(order[0].n_bins, fp)
-        for p in order[:cut]:
-            left.add(p)
-        for p in order[cut:]:
-            right.add(p)
-        final = left.merge(right).finalize()
-        got = hash_arrays(final.mean, final.var)
-        rows.append(
-            {
-                "batch": "",
-                "check": "batch_order",
-                "stage": ASSET,
-                "run": run,
-                "stored_hash": want,
-                "recomputed_hash": got,
-                "match": got == want,
-                "first_voice": None,
-                "max_abs_diff": 0.0 if got == want else float("nan"),
-                "checked_at": when,
-            }
-        )
-    lake.write_table("reproducibility", rows, None, part="batch_order")
-    return rows

@@ -1,4 +1,4 @@
-"""Log-mel features: a typed config, its fingerprint and a numpy extractor.
+"""Log-mel features: a typed config and a numpy extractor.
 
 The filterbank is the Slaney-style one (librosa's default: Slaney mel scale, area
 normalisation); frames are centred with zero padding and a periodic Hann window.
@@ -10,8 +10,6 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import numpy as np
-
-CODE_VERSION = "mel-1"
 
 
 @dataclass(frozen=True)
@@ -29,11 +27,6 @@ class MelConfig:
 
     def params(self) -> dict[str, object]:
         return asdict(self)
-
-    def fingerprint(self) -> str:
-        from voxlake.lake.hashing import fingerprint
-
-        return fingerprint(self.params(), "", CODE_VERSION)
 
 
 def _hz_to_mel(f: np.ndarray | float) -> np.ndarray:

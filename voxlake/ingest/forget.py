@@ -22,13 +22,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from voxlake import stages
-from voxlake.embed import index
+from voxlake import pipeline
+from voxlake.embed import index_writer
 from voxlake.features import dataset as dataset_stats
 from voxlake.features.stats import MelStats, MelSums, from_decimals, to_decimals
 from voxlake.ingest.inbox import Manifest, manifest_path, read_manifest
 from voxlake.ingest.raw import ASSET as RAW
-from voxlake.ingest.raw import CODE_VERSION as RAW_CODE_VERSION
 from voxlake.ingest.raw import raw_pairs
 from voxlake.lake.hashing import hash_file, hash_json
 from voxlake.lake.lineage import now_iso, record_stage, write_lineage
@@ -131,13 +130,13 @@ def _rehash(lake: Lake, batch: str) -> None:
     """Re-record every stage hash of the batch from the rows that remain."""
     lineage = {r["asset"]: r for r in lake.read_table("lineage", batch).to_pylist()}
     hashes = lake.read_table("voice_hashes", batch).to_pylist()
-    for stage in (stages.DENOISE, stages.MEL, stages.EMBED):
+    for stage in pipeline.STAGE_ORDER[1:]:
         if stage not in lineage:
             continue
         pairs = [(h["voice_id"], h["content_hash"]) for h in hashes if h["stage"] == stage]
         old = lineage[stage]
         result = record_stage(lake, batch, stage, pairs, old["fingerprint"], old["code_version"])
-        if stage == stages.MEL:
+        if stage == pipeline.MEL.name:
             path = lake.table_file("batch_mel_stats", batch)
             if path.exists():
                 row = pq.read_table(path, schema=TABLES["batch_mel_stats"]).to_pylist()[0]
@@ -151,7 +150,8 @@ def _rehash(lake: Lake, batch: str) -> None:
             rejected,
             lake.read_table("duplicates", batch).to_pylist(),
         )
-        record_stage(lake, batch, RAW, pairs, lineage[RAW]["fingerprint"], RAW_CODE_VERSION)
+        old = lineage[RAW]
+        record_stage(lake, batch, RAW, pairs, old["fingerprint"], old["code_version"])
 
 
 def forget(lake: Lake, voice_ids: list[str], reason: str = "") -> ForgetReport:
@@ -186,7 +186,7 @@ def forget(lake: Lake, voice_ids: list[str], reason: str = "") -> ForgetReport:
         if stats is not None:
             dataset_stats.update(lake, stats.fingerprint, stats.n_bins)
         if lake.index_dir.exists():
-            index.sync(lake)
+            index_writer.sync(lake)
         when = now_iso()
         lake.write_table(
             "erasures",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -164,3 +165,19 @@ def _log_resent(lake: Lake, entries: list[InboxFile]) -> None:
     with open(lake.batches_dir / RESENT_LOG, "a") as fh:
         for e in entries:
             fh.write(json.dumps(e.__dict__, sort_keys=True) + "\n")
+
+
+def copy_into_inbox(lake: Lake, paths: list[Path]) -> int:
+    """Copy files, or folders (kept under their own name), into the inbox; files copied."""
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"no such file or folder: {missing[0]}")
+    copied = 0
+    for p in paths:
+        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        for f in files:
+            dst = lake.inbox / p.name / f.relative_to(p) if p.is_dir() else lake.inbox / f.name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, dst)
+            copied += 1
+    return copied

@@ -11,26 +11,34 @@ import os
 import re
 import shutil
 import stat
+import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pyarrow as pa
 
+from voxlake.audio import decode
 from voxlake.audio.decode import AudioLimits, RejectedAudio, dbfs, read_audio, validate
+from voxlake.ingest import sidecar
 from voxlake.ingest.inbox import read_manifest
 from voxlake.ingest.sidecar import Labels, labels_for
-from voxlake.lake.hashing import fingerprint, hash_file
+from voxlake.lake.fingerprint import code_version, fingerprint
+from voxlake.lake.hashing import hash_file
 from voxlake.lake.lineage import StageResult, record_stage
 from voxlake.lake.schemas import REJECTED
 from voxlake.lake.store import Lake
 
 ASSET = "raw_voices"
-CODE_VERSION = "raw-1"
+
+
+def raw_code_version() -> str:
+    return code_version(sys.modules[__name__], decode, sidecar)
 
 
 def raw_fingerprint(limits: AudioLimits) -> str:
-    return fingerprint(limits.__dict__, "", CODE_VERSION)
+    return fingerprint(asdict(limits), {}, raw_code_version())
 
 
 def _copy_into_lake(src: Path, dst: Path) -> None:
@@ -185,7 +193,7 @@ def ingest_batch(
         ASSET,
         pairs,
         raw_fingerprint(limits),
-        CODE_VERSION,
+        raw_code_version(),
         rows=len(voices),
         rejected=len(rejected),
         extra={"inputs": len(files), "duplicates": len(duplicates)},

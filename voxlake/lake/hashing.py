@@ -90,11 +90,6 @@ def stage_hash(pairs: Iterable[tuple[str, str]]) -> str:
     return h.hexdigest()
 
 
-def fingerprint(params: dict[str, Any], model_sha256: str = "", code_version: str = "") -> str:
-    """Config fingerprint: canonical JSON of parameters + model file hash + code version."""
-    return hash_json({"params": params, "model_sha256": model_sha256, "code": code_version})[:16]
-
-
 def derive_seed(*parts: Any) -> int:
     """A seed derived from content: the first 8 bytes of BLAKE3 over the parts."""
     digest = blake3.blake3(canonical_json([str(p) for p in parts]).encode()).digest(length=8)

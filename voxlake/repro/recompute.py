@@ -1,61 +1,51 @@
-"""Reproducibility: recompute batches from raw audio and compare every stage hash.
+"""Recompute a batch from its raw audio in a scratch lake and compare every stage hash.
 
-- `verify_batch`: N reruns of a batch in scratch lakes (the raw files linked, not copied)
-  with the given configuration; each stage hash is compared with the one in lineage. For
-  a mismatch the row names the first voice (by voice_id) whose content hash differs and the
-  largest absolute difference in that voice's array.
-- `verify_regroup`: the same voices grouped into different batches must give the same
-  per-voice hashes and the same dataset statistics.
-- the worker-count check is `verify_batch` with another `workers`, labelled as such.
+- `rerun`: N reruns with the pipeline's configuration; each stage hash is compared with
+  the one in lineage. For a mismatch the check names the first voice (by voice_id) whose
+  content hash differs and the largest absolute difference in that voice's array.
+- `workers`: one rerun with the other worker count (2 if the pipeline ran with 1, else 1).
+- `regroup`: the batch's voices split into other batches must give the same per-voice
+  hashes and the same merged statistics.
+The raw files are linked into the scratch lake, not copied.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from voxlake import stages
+from voxlake import pipeline
 from voxlake.audio.decode import read_mono
-from voxlake.audio.denoise import DenoiseConfig
-from voxlake.embed import embedders as em
 from voxlake.features.dataset import read_partial
-from voxlake.features.mel import MelConfig
-from voxlake.features.stats import MelStats
+from voxlake.features.stats import MelStats, MelSums
 from voxlake.ingest.raw import ASSET as RAW
 from voxlake.lake.hashing import hash_arrays, hash_file, stage_hash
-from voxlake.lake.lineage import StageResult, now_iso
+from voxlake.lake.lineage import now_iso
 from voxlake.lake.store import Lake
+from voxlake.pipeline import PipelineConfig
+from voxlake.repro.checks import REGROUP, RERUN, Check, part_of, workers_check, write_checks
 
-STAGE_ORDER = (RAW, stages.DENOISE, stages.MEL, stages.EMBED)
-RECOMPUTED = STAGE_ORDER[1:]
-
-
-@dataclass(frozen=True)
-class VerifyConfig:
-    denoise: DenoiseConfig = DenoiseConfig()
-    mel: MelConfig = MelConfig()
-    workers: int = 1
-    embedder: str = em.DEFAULT  # replaced by the embedder whose fingerprint lineage holds
-
-
-def _stored_embedder(stored: dict[str, tuple[str, str]], cfg: VerifyConfig) -> VerifyConfig:
-    """Recompute embeddings with the embedder that made them (an unknown one stays as is
-    and shows as "(configuration differs)")."""
-    fp = stored.get(stages.EMBED, ("", ""))[1]
-    try:
-        return replace(cfg, embedder=em.by_fingerprint(fp).name)
-    except LookupError:
-        return cfg
+RECOMPUTED = pipeline.STAGE_ORDER[1:]
 
 
 def _stored(lake: Lake, batch: str) -> dict[str, tuple[str, str]]:
     t = lake.read_table("lineage", batch).to_pylist()
     return {r["asset"]: (r["stage_hash"], r["fingerprint"]) for r in t}
+
+
+def stored_embedder(lake: Lake, batch: str, cfg: PipelineConfig) -> PipelineConfig:
+    """Recompute embeddings with the embedder that made them (an unknown one stays as is
+    and shows as "(configuration differs)")."""
+    fp = _stored(lake, batch).get(pipeline.EMBED.name, ("", ""))[1]
+    try:
+        return replace(cfg, embedder=pipeline.embedder_by_fingerprint(fp).name)
+    except LookupError:
+        return cfg
 
 
 def voice_hashes(lake: Lake, batch: str | None, stage: str) -> dict[str, str]:
@@ -65,11 +55,11 @@ def voice_hashes(lake: Lake, batch: str | None, stage: str) -> dict[str, str]:
 
 def _array(lake: Lake, stage: str, voice_id: str) -> np.ndarray | None:
     try:
-        if stage == stages.DENOISE:
+        if stage == pipeline.DENOISE.name:
             return read_mono(lake.denoised_audio(voice_id))[0]
-        if stage == stages.MEL:
+        if stage == pipeline.MEL.name:
             return np.load(lake.mel_features(voice_id))
-        if stage == stages.EMBED:
+        if stage == pipeline.EMBED.name:
             rows = lake.read_table("embeddings").to_pylist()
             vec = next(r["vector"] for r in rows if r["voice_id"] == voice_id)
             return np.asarray(vec, dtype=np.float32)
@@ -91,26 +81,24 @@ def first_difference(
     return "", 0.0
 
 
-def _raw_row(lake: Lake, batch: str, stored_hash: str) -> dict[str, Any]:
+def _raw_check(lake: Lake, batch: str, stored_hash: str, base: dict[str, Any]) -> Check:
+    """The raw files the lake serves, hashed again: their names are their hashes."""
     voices = sorted(lake.read_table("voices", batch).to_pylist(), key=lambda r: r["voice_id"])
-    expected = [(v["voice_id"], v["voice_id"]) for v in voices]
     actual = []
-    first = ""
     for v in voices:
         path = lake.root / v["raw_path"]
-        h = hash_file(path) if path.exists() else "missing"
-        actual.append((v["voice_id"], h))
-        if h != v["voice_id"] and not first:
-            first = v["voice_id"]
-    ok = stage_hash(actual) == stage_hash(expected)
-    return {
-        "stage": RAW,
-        "stored_hash": stored_hash,
-        "recomputed_hash": stored_hash if ok else stage_hash(actual),
-        "match": ok,
-        "first_voice": first or None,
-        "max_abs_diff": 0.0 if ok else float("nan"),
-    }
+        actual.append((v["voice_id"], hash_file(path) if path.exists() else "missing"))
+    first = next((v for v, h in actual if h != v), None)
+    ok = first is None
+    return Check(
+        **base,
+        stage=RAW,
+        stored_hash=stored_hash,
+        recomputed_hash=stored_hash if ok else stage_hash(actual),
+        match=ok,
+        first_voice=first,
+        max_abs_diff=0.0 if ok else float("nan"),
+    )
 
 
 def _link_raw(lake: Lake, scratch: Lake, voices: pa.Table, batch: str) -> None:
@@ -126,44 +114,41 @@ def _link_raw(lake: Lake, scratch: Lake, voices: pa.Table, batch: str) -> None:
             os.symlink(lake.root / rel, dst)
 
 
-def recompute(scratch: Lake, batch: str, cfg: VerifyConfig) -> dict[str, StageResult]:
-    return {
-        stages.DENOISE: stages.denoise_batch(scratch, batch, cfg.denoise, cfg.workers),
-        stages.MEL: stages.mel_batch(scratch, batch, cfg.mel, cfg.workers),
-        stages.EMBED: stages.embed_batch(scratch, batch, cfg.workers, embedder=cfg.embedder),
-    }
+def recompute(scratch: Lake, batch: str, cfg: PipelineConfig) -> dict[str, tuple[str, str]]:
+    """Every per-voice stage of the batch again: stage name -> (stage hash, fingerprint)."""
+    out = {}
+    for name in RECOMPUTED:
+        result = pipeline.run(scratch, batch, pipeline.STAGES[name], cfg)
+        out[name] = (result.stage_hash, result.fingerprint)
+    return out
 
 
 def verify_batch(
     lake: Lake,
     batch: str,
     runs: int = 1,
-    cfg: VerifyConfig = VerifyConfig(),
+    cfg: PipelineConfig = PipelineConfig(),
     on_run: Callable[[int], None] | None = None,
-    check: str = "rerun",
-) -> list[dict[str, Any]]:
-    """Recompute a batch `runs` times; one report row per (stage, run), stored in the lake."""
+    check: str = RERUN,
+) -> list[Check]:
+    """Recompute a batch `runs` times; one check per (stage, run), stored in the lake."""
     stored = _stored(lake, batch)
-    missing = [s for s in STAGE_ORDER if s not in stored]
+    missing = [s for s in pipeline.STAGE_ORDER if s not in stored]
     if missing:
         raise LookupError(
             f"batch {batch} has no stored hash for {', '.join(missing)}: run it first"
         )
-    cfg = _stored_embedder(stored, cfg)
-    rows: list[dict[str, Any]] = []
-    when = now_iso()
-    base = {"batch": batch, "check": check, "checked_at": when}
+    cfg = stored_embedder(lake, batch, cfg)
+    checks: list[Check] = []
     for run in range(1, runs + 1):
-        rows.append({**base, "run": run, **_raw_row(lake, batch, stored[RAW][0])})
+        base = {"batch": batch, "check": check, "run": run, "checked_at": now_iso()}
+        checks.append(_raw_check(lake, batch, stored[RAW][0], base))
         with lake.scratch(f"verify-{batch}") as scratch:
             _link_raw(lake, scratch, lake.read_table("voices", batch), batch)
-            results = recompute(scratch, batch, cfg)
-            for stage in RECOMPUTED:
-                res = results[stage]
+            for stage, (got, got_fp) in recompute(scratch, batch, cfg).items():
                 want, want_fp = stored[stage]
-                ok = res.stage_hash == want
                 first, diff = "", 0.0
-                if not ok:
+                if got != want:
                     first, diff = first_difference(
                         voice_hashes(lake, batch, stage),
                         voice_hashes(scratch, batch, stage),
@@ -171,35 +156,32 @@ def verify_batch(
                         scratch,
                         stage,
                     )
-                if res.fingerprint != want_fp:
+                if got_fp != want_fp:
                     first, diff = "(configuration differs)", float("nan")
-                rows.append(
-                    {
+                checks.append(
+                    Check(
                         **base,
-                        "stage": stage,
-                        "run": run,
-                        "stored_hash": want,
-                        "recomputed_hash": res.stage_hash,
-                        "match": ok,
-                        "first_voice": first or None,
-                        "max_abs_diff": diff,
-                    }
+                        stage=stage,
+                        stored_hash=want,
+                        recomputed_hash=got,
+                        match=got == want,
+                        first_voice=first or None,
+                        max_abs_diff=diff,
+                    )
                 )
         if on_run:
             on_run(run)
-    lake.write_table("reproducibility", rows, batch, part=check.replace("=", "-"))
-    return rows
+    write_checks(lake, checks, batch, part_of(check))
+    return checks
 
 
-def verify_workers(
-    lake: Lake, batch: str, cfg: VerifyConfig = VerifyConfig()
-) -> list[dict[str, Any]]:
+def verify_workers(lake: Lake, batch: str, cfg: PipelineConfig = PipelineConfig()) -> list[Check]:
     """One rerun with the other worker count (2 if the pipeline ran with 1, else 1)."""
     other = 2 if cfg.workers <= 1 else 1
-    return verify_batch(lake, batch, 1, replace(cfg, workers=other), check=f"workers={other}")
+    return verify_batch(lake, batch, 1, replace(cfg, workers=other), check=workers_check(other))
 
 
-def _merged(partials: list[Any], fingerprint: str) -> str:
+def merged_hash(partials: list[MelSums], fingerprint: str) -> str:
     st = MelStats(partials[0].n_bins, fingerprint)
     for p in partials:
         st.add(p)
@@ -208,65 +190,53 @@ def _merged(partials: list[Any], fingerprint: str) -> str:
 
 
 def verify_regroup(
-    lake: Lake, batches: list[str], cfg: VerifyConfig = VerifyConfig(), groups: int = 2
-) -> list[dict[str, Any]]:
-    """Regroup the batches' voices (round robin by voice_id) and recompute every stage."""
-    cfg = _stored_embedder(_stored(lake, batches[0]), cfg)
-    voices = pa.concat_tables([lake.read_table("voices", b) for b in batches])
-    voices = voices.sort_by("voice_id")
+    lake: Lake, batch: str, cfg: PipelineConfig = PipelineConfig(), groups: int = 2
+) -> list[Check]:
+    """Regroup the batch's voices (round robin by voice_id) and recompute every stage."""
+    cfg = stored_embedder(lake, batch, cfg)
+    voices = lake.read_table("voices", batch).sort_by("voice_id")
     n_groups = max(1, min(groups, voices.num_rows))
     names = [f"regroup-{g}" for g in range(n_groups)]
-    when = now_iso()
-    rows: list[dict[str, Any]] = []
+    base = {"batch": batch, "check": REGROUP, "run": 1, "checked_at": now_iso()}
+    checks: list[Check] = []
     with lake.scratch("regroup") as scratch:
         for g, name in enumerate(names):
-            idx = list(range(g, voices.num_rows, n_groups))
-            part = voices.take(idx)
-            part = part.set_column(
-                part.schema.get_field_index("batch"),
-                "batch",
-                pa.array([name] * len(idx), pa.string()),
-            )
+            part = voices.take(list(range(g, voices.num_rows, n_groups)))
+            column = pa.array([name] * part.num_rows, pa.string())
+            part = part.set_column(part.schema.get_field_index("batch"), "batch", column)
             _link_raw(lake, scratch, part, name)
             recompute(scratch, name, cfg)
         for stage in RECOMPUTED:
-            want = {k: v for b in batches for k, v in voice_hashes(lake, b, stage).items()}
+            want = voice_hashes(lake, batch, stage)
             got = {k: v for n in names for k, v in voice_hashes(scratch, n, stage).items()}
             first, diff = first_difference(want, got, lake, scratch, stage)
-            rows.append(
-                {
-                    "batch": ",".join(batches),
-                    "check": "regroup",
-                    "stage": stage,
-                    "run": 1,
-                    "stored_hash": stage_hash(want.items()),
-                    "recomputed_hash": stage_hash(got.items()),
-                    "match": want == got,
-                    "first_voice": first or None,
-                    "max_abs_diff": diff,
-                    "checked_at": when,
-                }
+            checks.append(
+                Check(
+                    **base,
+                    stage=stage,
+                    stored_hash=stage_hash(want.items()),
+                    recomputed_hash=stage_hash(got.items()),
+                    match=want == got,
+                    first_voice=first or None,
+                    max_abs_diff=diff,
+                )
             )
-        fp = stages.mel_fingerprint(cfg.mel)
-        original = _merged(
-            [read_partial(lake.table_file("batch_mel_stats", b))[0] for b in batches], fp
-        )
-        regrouped = _merged(
+        fp = pipeline.mel_fingerprint(cfg.mel)
+        original = merged_hash([read_partial(lake.table_file("batch_mel_stats", batch))[0]], fp)
+        regrouped = merged_hash(
             [read_partial(scratch.table_file("batch_mel_stats", n))[0] for n in names], fp
         )
-        rows.append(
-            {
-                "batch": ",".join(batches),
-                "check": "regroup",
-                "stage": "mel_stats",
-                "run": 1,
-                "stored_hash": original,
-                "recomputed_hash": regrouped,
-                "match": original == regrouped,
-                "first_voice": None,
-                "max_abs_diff": 0.0 if original == regrouped else float("nan"),
-                "checked_at": when,
-            }
+        ok = original == regrouped
+        checks.append(
+            Check(
+                **base,
+                stage="mel_stats",
+                stored_hash=original,
+                recomputed_hash=regrouped,
+                match=ok,
+                first_voice=None,
+                max_abs_diff=0.0 if ok else float("nan"),
+            )
         )
-    lake.write_table("reproducibility", rows, None, part="regroup")
-    return rows
+    write_checks(lake, checks, batch, part_of(REGROUP))
+    return checks

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from voxlake import stages
+from voxlake import pipeline
 from voxlake.demo import corpus
 from voxlake.ingest import inbox, raw
 from voxlake.lake.store import Lake
@@ -28,7 +28,6 @@ def process_all(lake: Lake) -> list[str]:
     keys = [m.batch for m in scan.new_batches]
     for b in keys:
         raw.ingest_batch(lake, b)
-        stages.denoise_batch(lake, b)
-        stages.mel_batch(lake, b)
-        stages.embed_batch(lake, b)
+        for stage in pipeline.BATCH_STAGES:
+            pipeline.run(lake, b, stage)
     return keys

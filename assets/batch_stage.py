@@ -1,0 +1,72 @@
+"""The asset of a per-voice batch stage, made from its core `Stage` declaration.
+
+Name, upstream dependency and code version come from the declaration, so the asset graph
+and the core's stage order are one. The body runs the stage for the partition, validates
+its tables with their GX suites (blocking checks) and returns the result.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+
+from voxlake.orchestration.partitions import voice_batches
+from voxlake.pipeline import PipelineConfig
+from voxlake.quality.checks import gx_check, gx_check_spec
+from voxlake.resources import (
+    ComputeResource,
+    DenoiserResource,
+    EmbedderResource,
+    LakeResource,
+    MelResource,
+    pipeline_config,
+)
+from voxlake.stage import Stage, run_stage
+
+from .results import BATCH_SCOPE, materialize_result
+
+
+def batch_stage_asset(
+    stage: Stage[PipelineConfig],
+    group: str,
+    summary_tables: tuple[str, ...] = (),
+    metadata: Callable[[], dict[str, Any]] = dict,
+) -> dg.AssetsDefinition:
+    """`summary_tables`: one-row-per-batch tables the stage also writes and checks."""
+    tables = (stage.output_table, *summary_tables)
+
+    @dg.asset(
+        name=stage.name,
+        partitions_def=voice_batches,
+        code_version=stage.code_version,
+        group_name=group,
+        deps=[stage.after],
+        tags=BATCH_SCOPE,
+        check_specs=[gx_check_spec(stage.name, t) for t in tables],
+        description=(stage.per_voice.__doc__ or stage.name).splitlines()[0],
+    )
+    def _asset(
+        context: dg.AssetExecutionContext,
+        lake: LakeResource,
+        compute: ComputeResource,
+        denoiser: DenoiserResource,
+        mel: MelResource,
+        embedder: EmbedderResource,
+    ) -> dg.MaterializeResult:  # type: ignore[type-arg]
+        lk, batch = lake.lake(), context.partition_key
+        cfg = pipeline_config(compute, denoiser, mel, embedder)
+        result = run_stage(lk, batch, stage, cfg, cfg.workers)
+        checks = [
+            gx_check(
+                lk,
+                stage.name,
+                t,
+                lk.read_table(t, batch),
+                batch,
+                expected_rows=result.rows if t == stage.output_table else 1,
+            )
+            for t in tables
+        ]
+        return materialize_result(result, checks, **metadata())
+
+    return _asset

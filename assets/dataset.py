@@ -1,0 +1,75 @@
+"""The dataset-wide assets: mel statistics and the voice index, kept current per batch.
+
+Each follows the batches (eager automation) and writes alone (the `voxlake_global` pool).
+"""
+
+import dagster as dg
+import pyarrow as pa
+
+from voxlake import pipeline
+from voxlake.embed import index_search, index_writer
+from voxlake.features import dataset as dataset_stats
+from voxlake.features.plots import markdown_image, mel_stats_plot
+from voxlake.quality.checks import gx_check, gx_check_spec
+from voxlake.resources import CatalogResource, IndexResource, LakeResource, MelResource
+
+from .results import DATASET_SCOPE, materialize_result
+
+GLOBAL_POOL = "voxlake_global"  # one writer of the dataset-wide assets at a time
+
+
+@dg.asset(
+    code_version=dataset_stats.dataset_code_version(),
+    group_name="features",
+    deps=[pipeline.MEL.name],
+    tags=DATASET_SCOPE,
+    automation_condition=dg.AutomationCondition.eager(),
+    pool=GLOBAL_POOL,
+    check_specs=[gx_check_spec("mel_stats", "dataset_mel_stats")],
+)
+def mel_stats(
+    lake: LakeResource, mel: MelResource, catalog: CatalogResource
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """Dataset mel statistics: the exact merge of every batch partial, updated incrementally."""
+    lk, cfg = lake.lake(), mel.config()
+    update = dataset_stats.update(lk, pipeline.mel_fingerprint(cfg), cfg.n_mels)
+    check = gx_check(
+        lk,
+        "mel_stats",
+        "dataset_mel_stats",
+        lk.read_table("dataset_mel_stats"),
+        expected_rows=cfg.n_mels if update.final else 0,
+    )
+    catalog.refresh(lk)
+    extra: dict[str, object] = {}
+    if update.final is not None:
+        final = update.final
+        png = mel_stats_plot(
+            final.mean, final.std, f"{final.n_voices} voices, {final.n_frames} frames"
+        )
+        extra["plot"] = dg.MetadataValue.md(markdown_image(png, "dataset mel statistics"))
+        extra["voices"] = final.n_voices
+        extra["frames"] = final.n_frames
+    return materialize_result(update.result, [check], **extra)
+
+
+@dg.asset(
+    code_version=index_writer.index_code_version(),
+    group_name="embeddings",
+    deps=[pipeline.EMBED.name],
+    tags=DATASET_SCOPE,
+    automation_condition=dg.AutomationCondition.eager(),
+    pool=GLOBAL_POOL,
+    check_specs=[gx_check_spec("voice_index", "index")],
+)
+def voice_index(
+    lake: LakeResource, vector_index: IndexResource, catalog: CatalogResource
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """The LanceDB table of every embedding; only batches that changed are upserted."""
+    lk = lake.lake()
+    result = index_writer.sync(lk, vector_index.ann_threshold)
+    ids = pa.table({"voice_id": index_search.voice_ids(lk)})
+    expected = lk.read_table("embeddings").num_rows
+    check = gx_check(lk, "voice_index", "index", ids, expected_rows=expected)
+    catalog.refresh(lk)
+    return materialize_result(result, [check])

@@ -1,0 +1,5 @@
+import sys
+
+from voxlake.cli import main
+
+sys.exit(main())

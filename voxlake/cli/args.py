@@ -1,0 +1,30 @@
+"""What every command shares: the --lake option and opening the lake."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from voxlake.lake.store import Lake, default_root
+
+Subparsers = Any  # argparse's private _SubParsersAction
+
+
+def add_command(sub: Subparsers, name: str, help_: str) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(name, help=help_)
+    p.add_argument("--lake", help="lake root (default: $VOXLAKE_HOME or ./.voxlake)")
+    return p
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, default=1, help="processes per batch")
+    p.add_argument(
+        "--executor",
+        choices=["in_process", "multiprocess"],
+        default="in_process",
+        help="Dagster executor of the runs (default: in_process)",
+    )
+
+
+def open_lake(args: argparse.Namespace) -> Lake:
+    return Lake(args.lake or default_root()).ensure()

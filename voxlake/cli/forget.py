@@ -1,0 +1,32 @@
+"""`voxlake forget`: erase voices everywhere; the statistics retract them exactly."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from voxlake.cli.args import Subparsers, add_command, open_lake
+from voxlake.ingest.forget import forget
+from voxlake.lake import catalog
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    lake = open_lake(args)
+    report = forget(lake, args.voice_ids, args.reason or "")
+    catalog.refresh(lake)
+    for voice_id, batch in sorted(report.forgotten.items()):
+        print(f"forgot {voice_id} (batch {batch})")
+    for voice_id in report.unknown:
+        print(f"voxlake forget: no voice {voice_id}", file=sys.stderr)
+    print(
+        f"{len(report.forgotten)} voice(s) erased: {report.files_removed} files and "
+        f"{report.rows_removed} rows removed; dataset stats and index updated"
+    )
+    return 0 if report.forgotten and not report.unknown else 1
+
+
+def register(sub: Subparsers) -> None:
+    p = add_command(sub, "forget", "erase voices everywhere and retract them from the statistics")
+    p.add_argument("voice_ids", nargs="+", metavar="VOICE_ID")
+    p.add_argument("--reason", help="recorded in the erasures table")
+    p.set_defaults(fn=cmd_forget)

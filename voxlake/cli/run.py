@@ -1,0 +1,59 @@
+"""`voxlake run`: the code location's jobs for every pending batch, then the dataset."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from voxlake.cli.args import Subparsers, add_command, add_run_options, open_lake
+from voxlake.embed import embedders, index_table
+from voxlake.lake import catalog
+from voxlake.lake.store import Lake
+from voxlake.orchestration.runner import RunSettings, instance_for, run_pending
+from voxlake.pipeline import embedder_by_fingerprint
+
+
+def run_and_report(lake: Lake, settings: RunSettings) -> int:
+    summary = run_pending(lake, instance_for(lake), settings)
+    catalog.refresh(lake)
+    print(
+        f"new batches: {len(summary.new_batches)}; materialised: {len(summary.succeeded)}; "
+        f"failed: {len(summary.failed)}"
+    )
+    for b in summary.failed:
+        print(f"  FAILED: {b} (see `make ui` for the run's logs)", file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
+def lake_embedder(lake: Lake) -> str:
+    """The embedder the lake's index was built with (so new batches match it), else GE2E."""
+    fp = index_table.index_fingerprint(lake) if lake.index_dir.exists() else None
+    try:
+        return embedder_by_fingerprint(fp).name if fp else embedders.DEFAULT
+    except LookupError:
+        return embedders.DEFAULT
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    lake = open_lake(args)
+    settings = RunSettings(
+        str(lake.root),
+        workers=args.workers,
+        dnsmos=args.dnsmos,
+        embedder=args.embedder or lake_embedder(lake),
+        executor=args.executor,
+    )
+    return run_and_report(lake, settings)
+
+
+def register(sub: Subparsers) -> None:
+    p = add_command(sub, "run", "materialise pending batches and what depends on them")
+    add_run_options(p)
+    p.add_argument("--dnsmos", action="store_true", help="DNSMOS P.835 before/after per voice")
+    p.add_argument(
+        "--embedder",
+        choices=sorted(embedders.EMBEDDERS),
+        help="speaker embedder; default: the one the lake's index holds, else ge2e "
+        "(every batch of a lake must use the same one)",
+    )
+    p.set_defaults(fn=cmd_run)

@@ -1,0 +1,33 @@
+"""`voxlake sql`: a read-only query (or a .sql file) on the lake's DuckDB catalog."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import duckdb
+
+from voxlake.cli.args import Subparsers, add_command, open_lake
+from voxlake.cli.table import format_rows
+from voxlake.lake import catalog
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    sql = args.query
+    if Path(sql).suffix == ".sql" and Path(sql).exists():
+        sql = Path(sql).read_text()
+    try:
+        cols, rows = catalog.query(open_lake(args), sql)
+    except duckdb.Error as e:
+        print(f"voxlake sql: {e}", file=sys.stderr)
+        return 1
+    print(format_rows(cols, rows, args.format))
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    p = add_command(sub, "sql", "run a read-only SQL query (or a .sql file) on the catalog")
+    p.add_argument("query")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.set_defaults(fn=cmd_sql)

@@ -1,0 +1,36 @@
+"""Query results as text: an aligned table, CSV or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    s = "" if v is None else str(v)
+    return s if len(s) <= 48 else s[:45] + "..."
+
+
+def format_table(cols: Sequence[str], rows: Sequence[Sequence[Any]], limit: int = 200) -> str:
+    cells = [[_cell(v) for v in r] for r in rows[:limit]]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
+    out = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
+    out.append("  ".join("-" * w for w in widths))
+    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    if len(rows) > limit:
+        out.append(f"... {len(rows) - limit} more rows")
+    return "\n".join(out)
+
+
+def format_rows(cols: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
+    """`fmt`: table, csv or json."""
+    if fmt == "json":
+        return json.dumps([dict(zip(cols, r, strict=True)) for r in rows], default=str, indent=1)
+    if fmt == "csv":
+        lines = [",".join(cols)]
+        lines += [",".join("" if v is None else str(v) for v in r) for r in rows]
+        return "\n".join(lines)
+    return format_table(cols, rows)

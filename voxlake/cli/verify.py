@@ -1,0 +1,84 @@
+"""`voxlake verify`: runs of `verify_batch`, their report, and hash manifests."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from voxlake.cli.args import Subparsers, add_command, add_run_options, open_lake
+from voxlake.cli.table import format_table
+from voxlake.lake import catalog
+from voxlake.lake.store import Lake
+from voxlake.orchestration.runner import RunSettings, completed_batches, instance_for, run_verify
+from voxlake.repro import manifest
+from voxlake.repro.report import COLUMNS, mismatch_message, summarize
+from voxlake.repro.verify import stored_checks
+
+
+def verify_and_report(
+    lake: Lake, settings: RunSettings, runs: int, batches: list[str] | None, cross: bool
+) -> int:
+    chosen = batches or completed_batches(lake)
+    if not chosen:
+        print("voxlake verify: no completed batch to verify; `voxlake run` first", file=sys.stderr)
+        return 1
+    failed = run_verify(lake, instance_for(lake), settings, chosen, runs, cross) if runs else []
+    catalog.refresh(lake)
+    lines = summarize(stored_checks(lake, chosen, cross))
+    print(format_table(COLUMNS, [line.row() for line in lines]))
+    bad = [line for line in lines if not line.match]
+    for line in bad:
+        print(mismatch_message(line), file=sys.stderr)
+    for b in failed:
+        print(f"FAILED: the verify run of batch {b} (see `make ui` for its logs)", file=sys.stderr)
+    ok = not bad and not failed
+    print(
+        f"reproducibility: {'bit-identical' if ok else 'MISMATCH'} "
+        f"({len(lines)} checks; {runs} rerun(s) per batch)"
+    )
+    return 0 if ok else 1
+
+
+def _against(lake: Lake, path: Path) -> int:
+    try:
+        rows, diffs = manifest.compare(lake, json.loads(path.read_text()))
+    except (OSError, ValueError) as e:
+        print(f"voxlake verify: {path}: {e}", file=sys.stderr)
+        return 2
+    print(f"environment differences ({len(diffs)}):")
+    for k, (here, there) in diffs.items():
+        print(f"  {k}: {here} here, {there} there")
+    cols = ["batch", "stage", "match", "first_voice", "explained_by"]
+    print(format_table(cols, [tuple(r[c] or "" for c in cols) for r in rows]))
+    bad = [r for r in rows if not r["match"]]
+    print(f"against {path.name}: {'bit-identical' if not bad else f'{len(bad)} MISMATCH(ES)'}")
+    return 1 if bad else 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    lake = open_lake(args)
+    if args.against:
+        return _against(lake, Path(args.against))
+    settings = RunSettings(str(lake.root), workers=args.workers, executor=args.executor)
+    code = verify_and_report(lake, settings, args.runs, args.batches, args.cross)
+    if args.export_manifest:
+        manifest.write(lake, Path(args.export_manifest))
+        print(f"hash manifest written to {args.export_manifest}")
+    return code
+
+
+def register(sub: Subparsers) -> None:
+    p = add_command(sub, "verify", "recompute batches, compare BLAKE3 stage hashes (1: mismatch)")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--batches", nargs="*")
+    add_run_options(p)
+    p.add_argument(
+        "--cross",
+        action="store_true",
+        help="also: the other worker count, regrouped voices, permuted merge orders",
+    )
+    p.add_argument("--export-manifest", metavar="FILE", help="write the lake's hashes + env")
+    p.add_argument("--against", metavar="FILE", help="compare the lake with a manifest")
+    p.set_defaults(fn=cmd_verify)

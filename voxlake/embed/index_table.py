@@ -1,0 +1,85 @@
+"""The LanceDB voice index's table: where it lives, how it is opened, whole-column reads.
+
+One table `voices` of every embedding (voice_id, batch, speaker, source, fingerprint,
+vector). `voxlake.embed.index_writer` keeps it current; `voxlake.embed.index_search`
+queries it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from voxlake.lake.store import Lake
+
+ASSET = "voice_index"
+TABLE = "voices"
+DEFAULT_ANN_THRESHOLD = 100_000
+DEFAULT_NPROBES_FRACTION = 0.04
+DEFAULT_REFINE_FACTOR = 5
+REBUILD_GROWTH = 2.0  # retrain once sqrt(rows) exceeds this many times the partitions
+
+
+@dataclass(frozen=True)
+class AnnPolicy:
+    threshold: int = DEFAULT_ANN_THRESHOLD
+    nprobes_fraction: float = DEFAULT_NPROBES_FRACTION
+    refine_factor: int = DEFAULT_REFINE_FACTOR
+
+    @staticmethod
+    def partitions(rows: int) -> int:
+        return max(2, round(float(np.sqrt(rows))))
+
+
+def connect(lake: Lake) -> Any:
+    import lancedb
+
+    lake.index_dir.mkdir(parents=True, exist_ok=True)
+    return lancedb.connect(str(lake.index_dir))
+
+
+def state_path(lake: Lake) -> Path:
+    return lake.index_dir / "_state.json"
+
+
+def open_table(db: Any) -> Any | None:
+    listing = db.list_tables()
+    names = listing.tables if hasattr(listing, "tables") else listing
+    return db.open_table(TABLE) if TABLE in names else None
+
+
+def columns(tbl: Any, names: list[str]) -> pa.Table:
+    """Whole columns of the table, without reading the vectors unless asked for."""
+    return tbl.search().select(names).limit(None).to_arrow()
+
+
+def quote(values: list[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+def ann_path(lake: Lake) -> Path:
+    return lake.index_dir / "_ann.json"
+
+
+def ann_partitions(lake: Lake) -> int:
+    """The partitions of the current ANN index (0: none, search is exact)."""
+    path = ann_path(lake)
+    return int(json.loads(path.read_text())["partitions"]) if path.exists() else 0
+
+
+def count(lake: Lake) -> int:
+    tbl = open_table(connect(lake)) if lake.index_dir.exists() else None
+    return int(tbl.count_rows()) if tbl is not None else 0
+
+
+def index_fingerprint(lake: Lake) -> str | None:
+    tbl = open_table(connect(lake))
+    if tbl is None:
+        return None
+    fps = tbl.search().select(["fingerprint"]).limit(1).to_arrow()["fingerprint"].to_pylist()
+    return fps[0] if fps else None

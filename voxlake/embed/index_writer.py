@@ -1,0 +1,163 @@
+"""The LanceDB voice index's writer: the table `voices`, kept current batch by batch.
+
+`sync` upserts the batches whose embeddings changed since the index last saw them (by
+stage hash) and deletes rows of voices that are gone; unchanged batches cost nothing.
+Search is exact (brute force, cosine) while the table is small (LanceDB's guidance: an
+index rarely pays under ~100K rows). Once the table reaches `ann_threshold` rows an
+IVF_RQ index (RaBitQ, 32 bytes a vector, sqrt(N) partitions) is built; after later
+upserts `optimize()` folds the new rows into it without retraining, and the index is
+retrained only when the table has outgrown it (sqrt(N) over twice its partitions).
+Only one writer runs at a time (the lake's "global" lock).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import pyarrow as pa
+
+from voxlake.embed.index_table import (
+    ASSET,
+    DEFAULT_ANN_THRESHOLD,
+    REBUILD_GROWTH,
+    TABLE,
+    AnnPolicy,
+    ann_partitions,
+    ann_path,
+    columns,
+    connect,
+    open_table,
+    quote,
+    state_path,
+)
+from voxlake.lake.fingerprint import code_version
+from voxlake.lake.hashing import hash_table
+from voxlake.lake.lineage import StageResult, stored_stage_hash, write_lineage
+from voxlake.lake.store import Lake, atomic_write_json
+
+
+def index_code_version() -> str:
+    return code_version(sys.modules[__name__])
+
+
+def _index_rows(lake: Lake, batch: str) -> pa.Table:
+    emb = lake.read_table("embeddings", batch).sort_by("voice_id")
+    labels = {v["voice_id"]: v for v in lake.read_table("voices", batch).to_pylist()}
+    ids = emb["voice_id"].to_pylist()
+    return pa.table(
+        {
+            "voice_id": emb["voice_id"],
+            "batch": emb["batch"],
+            "speaker": pa.array([labels.get(i, {}).get("speaker") for i in ids], pa.string()),
+            "source": pa.array([labels.get(i, {}).get("source") for i in ids], pa.string()),
+            "fingerprint": emb["fingerprint"],
+            "vector": emb["vector"],
+        }
+    )
+
+
+def _one_embedder(tbl: Any, incoming: set[str], untouched: list[str]) -> None:
+    """Refuse to mix embedders: cosine between two embedders' vectors means nothing."""
+    if len(incoming) > 1:
+        raise ValueError(
+            f"the new embeddings come from {len(incoming)} embedders ({sorted(incoming)}); "
+            "re-materialise voice_embeddings for every batch with one embedder"
+        )
+    if tbl is None or not incoming or not untouched:
+        return
+    (fp,) = incoming
+    others = tbl.count_rows(f"fingerprint != '{fp}' AND batch IN ({quote(untouched)})")
+    if others:
+        raise ValueError(
+            f"{others} indexed voice(s) of other batches were embedded by another embedder than "
+            f"{fp}; re-materialise voice_embeddings for every batch (a backfill) with one embedder"
+        )
+
+
+def _vector_index(tbl: Any) -> Any | None:
+    return next((i for i in tbl.list_indices() if "vector" in i.columns), None)
+
+
+def _maintain_ann(lake: Lake, tbl: Any, rows: int, threshold: int, changed: bool) -> dict[str, Any]:
+    """Build the ANN index at the threshold; fold new rows in after upserts; retrain only
+    when the table has outgrown the index's partitions."""
+    from lancedb.index import IvfRq
+
+    idx = _vector_index(tbl)
+    parts, trained = AnnPolicy.partitions(rows), ann_partitions(lake)
+    if idx is None and rows < threshold:
+        ann_path(lake).unlink(missing_ok=True)
+        return {"ann": "none (exact search)"}
+    if idx is None or not trained or parts > REBUILD_GROWTH * trained:
+        tbl.create_index(
+            "vector", config=IvfRq(distance_type="cosine", num_partitions=parts), replace=True
+        )
+        atomic_write_json(ann_path(lake), {"partitions": parts, "rows_at_build": rows})
+        return {"ann": f"IVF_RQ built, {parts} partitions"}
+    if changed:
+        tbl.optimize()  # index the new rows into the existing index and compact the files
+        return {"ann": "IVF_RQ updated (optimize)"}
+    return {"ann": "IVF_RQ current"}
+
+
+def sync(lake: Lake, ann_threshold: int = DEFAULT_ANN_THRESHOLD) -> StageResult:
+    """Bring the index up to date with the lake's embeddings tables (single writer)."""
+    with lake.lock("global"):
+        return _sync(lake, ann_threshold)
+
+
+def _sync(lake: Lake, ann_threshold: int) -> StageResult:
+    db = connect(lake)
+    state_file = state_path(lake)
+    seen: dict[str, str] = json.loads(state_file.read_text()) if state_file.exists() else {}
+    tbl = open_table(db)
+    if tbl is None:
+        seen = {}
+    current = {
+        b: stored_stage_hash(lake, b, "voice_embeddings") or ""
+        for b in lake.table_batches("embeddings")
+    }
+    changed = sorted(b for b, h in current.items() if seen.get(b) != h)
+    gone = sorted(set(seen) - set(current))
+    incoming = {b: _index_rows(lake, b) for b in changed}
+    fingerprints = {fp for rows in incoming.values() for fp in rows["fingerprint"].to_pylist()}
+    _one_embedder(tbl, fingerprints, [b for b in current if b not in incoming])
+    for batch in changed:
+        rows = incoming[batch]
+        if tbl is None:
+            if rows.num_rows == 0:
+                seen[batch] = current[batch]
+                continue
+            tbl = db.create_table(TABLE, rows)
+        else:
+            ids = rows["voice_id"].to_pylist()
+            keep = f" AND voice_id NOT IN ({quote(ids)})" if ids else ""
+            tbl.delete(f"batch = '{batch}'{keep}")
+            if ids:
+                tbl.merge_insert(
+                    "voice_id"
+                ).when_matched_update_all().when_not_matched_insert_all().execute(rows)
+        seen[batch] = current[batch]
+    if tbl is not None:
+        for batch in gone:
+            tbl.delete(f"batch = '{batch}'")
+            seen.pop(batch, None)
+    n = tbl.count_rows() if tbl is not None else 0
+    ann = {} if tbl is None else _maintain_ann(lake, tbl, n, ann_threshold, bool(changed or gone))
+    atomic_write_json(state_file, seen)
+    content = None if tbl is None else columns(tbl, ["voice_id", "batch", "fingerprint"])
+    digest = hash_table(content, "voice_id") if content is not None else ""
+    fp = ",".join(sorted(fingerprints)) or "-"
+    code = index_code_version()
+    write_lineage(lake, "", ASSET, digest, fp, code, n)
+    return StageResult(
+        ASSET,
+        "",
+        n,
+        digest,
+        fp,
+        code,
+        extra={"changed_batches": changed, "removed_batches": gone, **ann},
+    )

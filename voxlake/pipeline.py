@@ -1,0 +1,274 @@
+"""The batch stages in pipeline order: raw -> denoise -> (mel features, embeddings).
+
+Each per-voice stage is a `Stage` declaration with its per-voice function; `run_stage`
+runs any of them. `STAGE_ORDER` is derived from the declarations' `after`, and the Dagster
+assets take their dependencies from the same declarations.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from voxlake.audio import decode, dnsmos, stream
+from voxlake.audio import denoise as dn
+from voxlake.audio.decode import read_mono, resample
+from voxlake.embed import embedders as em
+from voxlake.embed import ge2e, mel_profile
+from voxlake.features import dataset as dataset_stats
+from voxlake.features import mel, stats
+from voxlake.features.mel import MelConfig, log_mel
+from voxlake.features.stats import MelStats, to_decimals, voice_sums
+from voxlake.ingest.raw import ASSET as RAW
+from voxlake.lake.hashing import hash_array
+from voxlake.lake.lineage import StageResult
+from voxlake.lake.store import Lake
+from voxlake.stage import (
+    Progress,
+    Stage,
+    VoiceJob,
+    VoiceOutput,
+    VoiceResult,
+    failure,
+    run_stage,
+    stage_order,
+)
+
+DNSMOS_SECONDS = 60.0  # DNSMOS scores the first minute of each voice
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Every setting of the batch stages (the Dagster resources hand these out)."""
+
+    denoise: dn.DenoiseConfig = dn.DenoiseConfig()
+    mel: MelConfig = MelConfig()
+    embedder: str = em.DEFAULT
+    dnsmos: bool = False  # DNSMOS P.835 before/after: a metric, not in the fingerprint
+    workers: int = 1
+
+
+@dataclass(frozen=True)
+class DenoiseSettings:
+    config: dn.DenoiseConfig
+    dnsmos: bool = False
+
+
+# denoise ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=2)
+def _denoiser(config: dn.DenoiseConfig) -> stream.ForkingDenoiser:
+    return stream.ForkingDenoiser(config)
+
+
+def _dnsmos_of(path: str) -> dnsmos.Dnsmos:
+    import soundfile as sf
+
+    with sf.SoundFile(path) as f:
+        x = f.read(int(DNSMOS_SECONDS * f.samplerate), dtype="float32", always_2d=True)
+        sr = f.samplerate
+    return dnsmos.score(resample(x.astype(np.float64).mean(axis=1), sr, dnsmos.SAMPLE_RATE))
+
+
+def denoise_voice(job: VoiceJob) -> VoiceResult:
+    """Stream the raw file through DeepFilterNet3 into a 48 kHz FLAC; metrics of in and out."""
+    settings: DenoiseSettings = job.settings
+    try:
+        row = _denoiser(settings.config)(job.source, job.target)
+        if settings.dnsmos:
+            before, after = _dnsmos_of(job.source), _dnsmos_of(job.target)
+            row.update(
+                dnsmos_sig_in=before.sig,
+                dnsmos_bak_in=before.bak,
+                dnsmos_ovrl_in=before.ovrl,
+                dnsmos_sig_out=after.sig,
+                dnsmos_bak_out=after.bak,
+                dnsmos_ovrl_out=after.ovrl,
+            )
+        return VoiceOutput(job.voice_id, row.pop("content_hash"), row)
+    except Exception as e:
+        return failure(job, e)
+
+
+DENOISE: Stage[PipelineConfig] = Stage(
+    name="denoised_voices",
+    after=RAW,
+    input_table="voices",
+    source_column="raw_path",
+    output_table="denoise_metrics",
+    per_voice=denoise_voice,
+    settings=lambda c: DenoiseSettings(c.denoise, c.dnsmos),
+    params=lambda c: c.denoise.params(),
+    code=(dn, stream, decode),
+    models=lambda _: {"deepfilternet3": dn.model_info()["model_sha256"]},
+    output_path=Lake.denoised_audio,
+    path_column="denoised_path",
+)
+
+
+# mel features and partial statistics ---------------------------------------------------
+
+
+def _save_npy(path: str, arr: np.ndarray) -> None:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npy")
+    with os.fdopen(fd, "wb") as f:
+        np.save(f, arr)
+    os.replace(tmp, p)
+
+
+def mel_voice(job: VoiceJob) -> VoiceResult:
+    try:
+        cfg: MelConfig = job.settings
+        y, sr = read_mono(job.source)
+        m = log_mel(resample(y, sr, cfg.sample_rate), cfg)
+        _save_npy(job.target, m)
+        sums = voice_sums(m)
+        final = MelStats.from_sums(sums).finalize()
+        row = {
+            "n_frames": sums.n_frames,
+            "mean": final.mean.astype(np.float32).tolist(),
+            "std": final.std.astype(np.float32).tolist(),
+            "sum": to_decimals(sums.sum),
+            "sum_square": to_decimals(sums.sum_square),
+        }
+        return VoiceOutput(job.voice_id, hash_array(m), row, carry=sums)
+    except Exception as e:
+        return failure(job, e)
+
+
+def _batch_partial(
+    lake: Lake,
+    batch: str,
+    outputs: Sequence[VoiceOutput],
+    result: StageResult,
+    config: PipelineConfig,
+) -> None:
+    """The batch's exact partial statistics, and a marker for the dataset-wide update."""
+    partial = MelStats(config.mel.n_mels, result.fingerprint)
+    for out in outputs:
+        partial.add(out.carry)
+    total = partial.sums()
+    row = {
+        "batch": batch,
+        "n_voices": total.n_voices,
+        "n_frames": total.n_frames,
+        "sum": to_decimals(total.sum),
+        "sum_square": to_decimals(total.sum_square),
+        "partial_hash": result.stage_hash,
+        "fingerprint": result.fingerprint,
+    }
+    lake.write_table("batch_mel_stats", [row], batch)
+    dataset_stats.mark_changed(lake, batch, result.stage_hash)
+
+
+MEL: Stage[PipelineConfig] = Stage(
+    name="voice_mel_stats",
+    after="denoised_voices",
+    input_table="denoise_metrics",
+    source_column="denoised_path",
+    output_table="voice_mel_stats",
+    per_voice=mel_voice,
+    settings=lambda c: c.mel,
+    params=lambda c: c.mel.params(),
+    code=(mel, stats, decode),
+    output_path=Lake.mel_features,
+    finish=_batch_partial,
+)
+
+
+# embeddings ------------------------------------------------------------------------------
+
+
+def embed_voice(job: VoiceJob) -> VoiceResult:
+    """job.settings is the embedder's name."""
+    try:
+        y, sr = read_mono(job.source)
+        v = em.get(job.settings).embed(resample(y, sr, em.SAMPLE_RATE))
+        return VoiceOutput(
+            job.voice_id, hash_array(v), {"vector": v.tolist(), "embedder": job.settings}
+        )
+    except Exception as e:
+        return failure(job, e)
+
+
+EMBED: Stage[PipelineConfig] = Stage(
+    name="voice_embeddings",
+    after="denoised_voices",
+    input_table="denoise_metrics",
+    source_column="denoised_path",
+    output_table="embeddings",
+    per_voice=embed_voice,
+    settings=lambda c: c.embedder,
+    params=lambda c: em.get(c.embedder).params,
+    code=(em, ge2e, mel_profile, mel, decode),
+    models=lambda c: em.get(c.embedder).models(),
+)
+
+
+BATCH_STAGES: tuple[Stage[PipelineConfig], ...] = (DENOISE, MEL, EMBED)
+STAGES = {s.name: s for s in BATCH_STAGES}
+STAGE_ORDER = stage_order({s.name: s.after for s in BATCH_STAGES})  # raw first
+FINAL_STAGES = tuple(n for n in STAGE_ORDER if n not in {s.after for s in BATCH_STAGES})
+
+
+def run(
+    lake: Lake,
+    batch: str,
+    stage: Stage[PipelineConfig],
+    config: PipelineConfig = PipelineConfig(),
+    progress: Progress = None,
+) -> StageResult:
+    return run_stage(lake, batch, stage, config, config.workers, progress)
+
+
+def embedder_fingerprint(name: str) -> str:
+    """The fingerprint the embed stage gives rows made by embedder `name`."""
+    return EMBED.fingerprint(PipelineConfig(embedder=name))
+
+
+def mel_fingerprint(cfg: MelConfig = MelConfig()) -> str:
+    """The mel extractor's identity: on every mel row and on the dataset statistics."""
+    return MEL.fingerprint(PipelineConfig(mel=cfg))
+
+
+def embedder_by_fingerprint(fp: str) -> em.Embedder:
+    """The embedder whose rows carry fingerprint `fp`: the one that built an index."""
+    for e in em.EMBEDDERS.values():
+        if embedder_fingerprint(e.name) == fp:
+            return e
+    mine = ", ".join(f"{n}={embedder_fingerprint(n)}" for n in em.EMBEDDERS)
+    raise LookupError(
+        f"the index was built by embedder {fp}, which this voxlake does not have ({mine}); "
+        "rebuild the index with this voxlake first"
+    )
+
+
+def embed_file(path: Path, embedder: str, config: PipelineConfig = PipelineConfig()) -> np.ndarray:
+    """Embed an audio file exactly as the pipeline would: its denoise and embed stages.
+
+    Raises ValueError with the reason when the file cannot be read or a stage fails.
+    """
+    from voxlake.audio.decode import RejectedAudio, read_audio
+
+    try:
+        read_audio(path)
+    except RejectedAudio as e:
+        raise ValueError(f"{path}: {e}") from None
+    with tempfile.TemporaryDirectory(prefix="voxlake-query-") as tmp:
+        flac = str(Path(tmp) / "query.flac")
+        settings = DenoiseSettings(config.denoise)
+        result = denoise_voice(VoiceJob("query", str(path), flac, settings))
+        if isinstance(result, VoiceOutput):
+            result = embed_voice(VoiceJob("query", flac, "", embedder))
+    if not isinstance(result, VoiceOutput):
+        raise ValueError(f"{path}: {result.error}")
+    return np.asarray(result.row["vector"], dtype=np.float32)
