@@ -52,13 +52,14 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import speech  # noqa: E402
 
-from voxlake import dnsmos  # noqa: E402
+from voxlake.audio import dnsmos  # noqa: E402
 from voxlake.audio.decode import resample  # noqa: E402
 from voxlake.audio.denoise import DeepFilterRuntime, DenoiseConfig  # noqa: E402
 from voxlake.demo.corpus import ROOM_TONE_DB, make_noise, mix_at_snr, pink_noise, si_sdr  # noqa: E402
 from voxlake.demo.synth import BASE_RATE, Speaker, synthesize  # noqa: E402
 from voxlake.lake.hashing import derive_seed  # noqa: E402
-from voxlake.stages import DenoiseSettings, VoiceJob, denoise_voice  # noqa: E402
+from voxlake.pipeline import DenoiseSettings, denoise_voice  # noqa: E402
+from voxlake.stage import VoiceFailure, VoiceJob  # noqa: E402
 
 SR = 48_000
 NOISES = ("white", "pink", "babble", "hum")
@@ -101,10 +102,10 @@ def dfn(x: np.ndarray, config: DenoiseConfig = DenoiseConfig()) -> tuple[np.ndar
     with tempfile.TemporaryDirectory(prefix="denoise-bench-") as d:
         src, dst = Path(d) / "in.wav", Path(d) / "out.flac"
         sf.write(src, x.astype(np.float32), SR, subtype="FLOAT")
-        row = denoise_voice(VoiceJob("b", str(src), str(dst), DenoiseSettings(config)))
-        if "error" in row:
-            raise RuntimeError(row["error"])
-        return sf.read(dst, dtype="float32")[0], bool(row["passthrough"])
+        out = denoise_voice(VoiceJob("b", str(src), str(dst), DenoiseSettings(config)))
+        if isinstance(out, VoiceFailure):
+            raise RuntimeError(out.error)
+        return sf.read(dst, dtype="float32")[0], bool(out.row["passthrough"])
 
 
 def peer(x: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -255,15 +256,15 @@ def speed(tmp: Path, seconds: float, repeats: int) -> tuple[float, float, float]
         runtime_times.append(time.perf_counter() - t)
         rt.close()
         t = time.perf_counter()
-        row = denoise_voice(job)
+        out = denoise_voice(job)
         stage_times.append(time.perf_counter() - t)
-        assert "error" not in row, row
+        assert not isinstance(out, VoiceFailure), out
     ratio = median(s / r for s, r in zip(stage_times, runtime_times, strict=True))
     return median(runtime_times) / seconds, median(stage_times) / seconds, ratio
 
 
 def _warm(_: int) -> int:
-    from voxlake.stages import _denoiser
+    from voxlake.pipeline import _denoiser
 
     _denoiser(DenoiseConfig())
     return os.getpid()
@@ -289,7 +290,7 @@ def throughput(tmp: Path, files: int, seconds: float, workers: int) -> float:
         t = time.perf_counter()
         rows = list(pool.map(denoise_voice, jobs, chunksize=1))
         elapsed = time.perf_counter() - t
-    assert all("error" not in r for r in rows)
+    assert not any(isinstance(r, VoiceFailure) for r in rows)
     return files / elapsed
 
 

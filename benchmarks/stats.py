@@ -41,7 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from voxlake import dataset_stats  # noqa: E402
+from voxlake.features import dataset as dataset_stats  # noqa: E402
 from voxlake.features.mel import MelConfig, log_mel  # noqa: E402
 from voxlake.features.stats import MelStats, MelSums, WelfordStats, to_decimals, voice_sums  # noqa: E402
 from voxlake.lake.store import Lake  # noqa: E402
