@@ -7,7 +7,7 @@ LAKE ?= .voxlake
 VOICES ?= 24
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast ui lint bench clean verify-ci release-check
+.PHONY: install demo test test-fast ui lint typecheck bench clean verify-ci release-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,15 +41,26 @@ release-check: $(STAMP)
 	$(BIN)/voxlake verify --runs 10 --cross --lake build/release-check \
 		--export-manifest build/release-check/hashes.json
 
+# Dagster's local deployment (webserver + daemon) on the lake's instance, through `dg dev`.
 ui: $(STAMP)
-	$(BIN)/python -c "import sys; from pathlib import Path; from orchestration.runner import ensure_home; ensure_home(Path(sys.argv[1]))" $(LAKE)/dagster
-	VOXLAKE_HOME=$(abspath $(LAKE)) DAGSTER_HOME=$(abspath $(LAKE))/dagster \
-		$(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/python -c "import sys; from pathlib import Path; from voxlake.orchestration.runner import ensure_home; ensure_home(Path(sys.argv[1]))" $(LAKE)/dagster
+	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(BIN)):$$PATH \
+		VOXLAKE_HOME=$(abspath $(LAKE)) DAGSTER_HOME=$(abspath $(LAKE))/dagster \
+		$(BIN)/dg dev --no-check-yaml
 
-lint: $(STAMP)
+lint: $(STAMP) typecheck
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy voxlake
+
+# mypy over the whole installed package: a tree of links laid out as the wheel is
+# (assets/, orchestration/, resources/, quality/ and sql/ inside voxlake/).
+TYPECHECK := build/typecheck
+typecheck: $(STAMP)
+	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/voxlake
+	for f in voxlake/*; do ln -s ../../../$$f $(TYPECHECK)/voxlake/; done
+	for d in assets orchestration resources quality sql; do \
+		ln -s ../../../$$d $(TYPECHECK)/voxlake/$$d; done
+	cd $(TYPECHECK) && $(abspath $(BIN))/mypy --config-file ../../pyproject.toml -p voxlake
 
 # Benchmarks (not part of `make test`): each prints a table and ends with one JSON line,
 # also written to benchmarks/results/. QUICK=1 for the short versions.

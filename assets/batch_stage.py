@@ -52,7 +52,7 @@ def batch_stage_asset(
         denoiser: DenoiserResource,
         mel: MelResource,
         embedder: EmbedderResource,
-    ) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    ) -> dg.MaterializeResult:
         lk, batch = lake.lake(), context.partition_key
         cfg = pipeline_config(compute, denoiser, mel, embedder)
         result = run_stage(lk, batch, stage, cfg, cfg.workers)

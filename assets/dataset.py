@@ -29,7 +29,7 @@ GLOBAL_POOL = "voxlake_global"  # one writer of the dataset-wide assets at a tim
 )
 def mel_stats(
     lake: LakeResource, mel: MelResource, catalog: CatalogResource
-) -> dg.MaterializeResult:  # type: ignore[type-arg]
+) -> dg.MaterializeResult:
     """Dataset mel statistics: the exact merge of every batch partial, updated incrementally."""
     lk, cfg = lake.lake(), mel.config()
     update = dataset_stats.update(lk, pipeline.mel_fingerprint(cfg), cfg.n_mels)
@@ -64,7 +64,7 @@ def mel_stats(
 )
 def voice_index(
     lake: LakeResource, vector_index: IndexResource, catalog: CatalogResource
-) -> dg.MaterializeResult:  # type: ignore[type-arg]
+) -> dg.MaterializeResult:
     """The LanceDB table of every embedding; only batches that changed are upserted."""
     lk = lake.lake()
     result = index_writer.sync(lk, vector_index.ann_threshold)

@@ -22,7 +22,7 @@ from .results import BATCH_SCOPE, materialize_result
         gx_check_spec("raw_voices", "accounted"),
     ],
 )
-def raw_voices(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:  # type: ignore[type-arg]
+def raw_voices(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """The batch's inbox files copied into the lake by content hash; refusals with reasons."""
     lk, batch = lake.lake(), context.partition_key
     result = ingest.ingest_batch(lk, batch, lake.limits())

@@ -40,7 +40,7 @@ def reproducibility(
     denoiser: DenoiserResource,
     mel: MelResource,
     embedder: EmbedderResource,
-) -> dg.MaterializeResult:  # type: ignore[type-arg]
+) -> dg.MaterializeResult:
     """Recompute the batch from its raw audio and compare every stage's BLAKE3 hash."""
     cfg = pipeline_config(compute, denoiser, mel, embedder)
     checks = verify(lake.lake(), context.partition_key, config.runs, cfg, config.cross)

@@ -17,7 +17,7 @@ def materialize_result(
     result: StageResult,
     checks: list[dg.AssetCheckResult] | None = None,
     **metadata: Any,
-) -> dg.MaterializeResult:  # type: ignore[type-arg]
+) -> dg.MaterializeResult:
     meta: dict[str, Any] = {
         "rows": result.rows,
         "rejected": result.rejected,

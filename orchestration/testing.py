@@ -16,5 +16,6 @@ def sensed_batch(instance: dg.DagsterInstance, lake_resource: Any) -> str:
     )
     assert isinstance(result, dg.SensorResult)
     (key,) = [r.partition_key for r in result.run_requests or []]
+    assert key is not None
     instance.add_dynamic_partitions("voice_batches", [key])
     return key

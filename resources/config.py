@@ -21,7 +21,7 @@ from voxlake.lake.store import Lake, default_root
 from voxlake.pipeline import PipelineConfig
 
 
-class LakeResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+class LakeResource(dg.ConfigurableResource):
     """Where the lake lives, how big a batch may be, and what a voice must satisfy."""
 
     root: str = ""  # "" means $VOXLAKE_HOME or ./.voxlake
@@ -37,13 +37,13 @@ class LakeResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return AudioLimits(self.min_duration_s, self.max_duration_s, self.silence_dbfs)
 
 
-class ComputeResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+class ComputeResource(dg.ConfigurableResource):
     """Processes per batch: voices are spread over `workers` (results never depend on it)."""
 
     workers: int = 1
 
 
-class DenoiserResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+class DenoiserResource(dg.ConfigurableResource):
     """DeepFilterNet3 settings (all in the fingerprint) and the DNSMOS switch."""
 
     atten_lim_db: float = DenoiseConfig.atten_lim_db
@@ -55,7 +55,7 @@ class DenoiserResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return DenoiseConfig(self.atten_lim_db, self.post_filter_beta, self.passthrough_depth_db)
 
 
-class MelResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+class MelResource(dg.ConfigurableResource):
     """The log-mel extractor's settings."""
 
     n_mels: int = MelConfig.n_mels
@@ -68,19 +68,19 @@ class MelResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         )
 
 
-class EmbedderResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+class EmbedderResource(dg.ConfigurableResource):
     """Which embedder: "ge2e" or the model-free "mel_profile"."""
 
     name: str = DEFAULT_EMBEDDER
 
 
-class IndexResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+class IndexResource(dg.ConfigurableResource):
     """The LanceDB index: rows from which an ANN index is built."""
 
     ann_threshold: int = DEFAULT_ANN_THRESHOLD
 
 
-class CatalogResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+class CatalogResource(dg.ConfigurableResource):
     """The DuckDB catalog over the lake."""
 
     def refresh(self, lake: Lake) -> list[str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -31,6 +31,7 @@ from voxlake.pipeline import PipelineConfig
 from voxlake.repro.checks import REGROUP, RERUN, Check, part_of, workers_check, write_checks
 
 RECOMPUTED = pipeline.STAGE_ORDER[1:]
+CheckOf = Callable[..., Check]  # a Check with batch, check, run and time filled in
 
 
 def _stored(lake: Lake, batch: str) -> dict[str, tuple[str, str]]:
@@ -81,7 +82,7 @@ def first_difference(
     return "", 0.0
 
 
-def _raw_check(lake: Lake, batch: str, stored_hash: str, base: dict[str, Any]) -> Check:
+def _raw_check(lake: Lake, batch: str, stored_hash: str, base: CheckOf) -> Check:
     """The raw files the lake serves, hashed again: their names are their hashes."""
     voices = sorted(lake.read_table("voices", batch).to_pylist(), key=lambda r: r["voice_id"])
     actual = []
@@ -90,8 +91,7 @@ def _raw_check(lake: Lake, batch: str, stored_hash: str, base: dict[str, Any]) -
         actual.append((v["voice_id"], hash_file(path) if path.exists() else "missing"))
     first = next((v for v, h in actual if h != v), None)
     ok = first is None
-    return Check(
-        **base,
+    return base(
         stage=RAW,
         stored_hash=stored_hash,
         recomputed_hash=stored_hash if ok else stage_hash(actual),
@@ -141,7 +141,7 @@ def verify_batch(
     cfg = stored_embedder(lake, batch, cfg)
     checks: list[Check] = []
     for run in range(1, runs + 1):
-        base = {"batch": batch, "check": check, "run": run, "checked_at": now_iso()}
+        base = partial(Check, batch=batch, check=check, run=run, checked_at=now_iso())
         checks.append(_raw_check(lake, batch, stored[RAW][0], base))
         with lake.scratch(f"verify-{batch}") as scratch:
             _link_raw(lake, scratch, lake.read_table("voices", batch), batch)
@@ -159,8 +159,7 @@ def verify_batch(
                 if got_fp != want_fp:
                     first, diff = "(configuration differs)", float("nan")
                 checks.append(
-                    Check(
-                        **base,
+                    base(
                         stage=stage,
                         stored_hash=want,
                         recomputed_hash=got,
@@ -197,7 +196,7 @@ def verify_regroup(
     voices = lake.read_table("voices", batch).sort_by("voice_id")
     n_groups = max(1, min(groups, voices.num_rows))
     names = [f"regroup-{g}" for g in range(n_groups)]
-    base = {"batch": batch, "check": REGROUP, "run": 1, "checked_at": now_iso()}
+    base = partial(Check, batch=batch, check=REGROUP, run=1, checked_at=now_iso())
     checks: list[Check] = []
     with lake.scratch("regroup") as scratch:
         for g, name in enumerate(names):
@@ -211,8 +210,7 @@ def verify_regroup(
             got = {k: v for n in names for k, v in voice_hashes(scratch, n, stage).items()}
             first, diff = first_difference(want, got, lake, scratch, stage)
             checks.append(
-                Check(
-                    **base,
+                base(
                     stage=stage,
                     stored_hash=stage_hash(want.items()),
                     recomputed_hash=stage_hash(got.items()),
@@ -228,8 +226,7 @@ def verify_regroup(
         )
         ok = original == regrouped
         checks.append(
-            Check(
-                **base,
+            base(
                 stage="mel_stats",
                 stored_hash=original,
                 recomputed_hash=regrouped,

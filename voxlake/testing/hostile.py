@@ -35,7 +35,7 @@ def build(inbox: Path, outside: Path) -> dict[str, tuple[str, str]]:
         expected[name] = (kind, outcome)
 
     def wav(x: np.ndarray, sr: int, **kw: object) -> Callable[[Path], object]:
-        return lambda p: sf.write(p, x, sr, **kw)  # type: ignore[arg-type]
+        return lambda p: sf.write(p, x, sr, **kw)
 
     good = _speech(16000, 2.0, 1)
     add("zero_bytes.wav", "zero bytes", "empty", lambda p: p.write_bytes(b""))
@@ -106,11 +106,11 @@ def build(inbox: Path, outside: Path) -> dict[str, tuple[str, str]]:
     )
     add("pipe.wav", "a FIFO", "not_regular", lambda p: os.mkfifo(p))
     locked = "voice" if os.geteuid() == 0 else "unreadable"  # root reads a mode-000 file
-    add(
-        "locked.wav",
-        "unreadable (mode 000)",
-        locked,
-        lambda p: (sf.write(p, _speech(16000, 2.0, 14), 16000), os.chmod(p, 0)),
-    )
+
+    def locked_file(p: Path) -> None:
+        sf.write(p, _speech(16000, 2.0, 14), 16000)
+        p.chmod(0)
+
+    add("locked.wav", "unreadable (mode 000)", locked, locked_file)
     add("vanishing.wav", "gone between scan and run", "missing", wav(good[:16000], 16000))
     return expected

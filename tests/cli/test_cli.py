@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def voxlake(*args: str, lake: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -60,6 +60,16 @@ def test_demo_prints_the_summary(demo_lake: tuple[Path, str]) -> None:
         "make ui",
     ):
         assert needle in out, needle
+
+
+@pytest.mark.slow
+def test_demo_runs_are_runs_of_the_code_location_jobs(demo_lake: tuple[Path, str]) -> None:
+    import dagster as dg
+
+    lake, _ = demo_lake
+    instance = dg.DagsterInstance.from_config(str(lake / "dagster"))
+    names = sorted({r.job_name for r in instance.get_runs()})
+    assert names == ["ingest_batch", "refresh_dataset", "verify_batch"]
 
 
 @pytest.mark.slow
