@@ -10,190 +10,180 @@ import pyarrow as pa
 
 EXACT = pa.decimal128(38, 0)  # exact fixed-point integer sums (see stats.py)
 EMBEDDING_DIM = 256
+STR, I64, F64 = pa.string(), pa.int64(), pa.float64()
+
+# Column groups several tables share, in the order they appear there.
+VOICE_KEY = [("voice_id", STR), ("batch", STR)]
+HASHED = [("content_hash", STR), ("fingerprint", STR)]  # per-voice hash, stage fingerprint
+EXACT_SUMS = [("sum", pa.list_(EXACT)), ("sum_square", pa.list_(EXACT))]
+FILE_REF = [("batch", STR), ("source_path", STR), ("file_name", STR), ("voice_id", STR)]
 
 VOICES = pa.schema(
     [
-        ("voice_id", pa.string()),
-        ("batch", pa.string()),
-        ("source_path", pa.string()),
-        ("file_name", pa.string()),
-        ("format", pa.string()),
-        ("subtype", pa.string()),
+        *VOICE_KEY,
+        ("source_path", STR),
+        ("file_name", STR),
+        ("format", STR),
+        ("subtype", STR),
         ("sample_rate", pa.int32()),
         ("channels", pa.int32()),
-        ("frames", pa.int64()),
-        ("duration_s", pa.float64()),
-        ("bytes", pa.int64()),
-        ("rms_dbfs", pa.float64()),
-        ("peak_dbfs", pa.float64()),
-        ("speaker", pa.string()),
-        ("source", pa.string()),
-        ("labels", pa.string()),  # JSON of the other sidecar columns
-        ("raw_path", pa.string()),
+        ("frames", I64),
+        ("duration_s", F64),
+        ("bytes", I64),
+        ("rms_dbfs", F64),
+        ("peak_dbfs", F64),
+        ("speaker", STR),
+        ("source", STR),
+        ("labels", STR),  # JSON of the other sidecar columns
+        ("raw_path", STR),
     ]
 )
 
 REJECTED = pa.schema(
     [
-        ("batch", pa.string()),
-        ("source_path", pa.string()),
-        ("file_name", pa.string()),
-        ("voice_id", pa.string()),  # null when the file could not be read at all
-        ("stage", pa.string()),
-        ("reason", pa.string()),
-        ("detail", pa.string()),
+        *FILE_REF,  # null when the file could not be read at all
+        ("stage", STR),
+        ("reason", STR),
+        ("detail", STR),
     ]
 )
 
 DUPLICATES = pa.schema(
     [
-        ("batch", pa.string()),
-        ("source_path", pa.string()),
-        ("file_name", pa.string()),
-        ("voice_id", pa.string()),
-        ("first_batch", pa.string()),
+        *FILE_REF,
+        ("first_batch", STR),
     ]
 )
 
 DENOISE_METRICS = pa.schema(
     [
-        ("voice_id", pa.string()),
-        ("batch", pa.string()),
+        *VOICE_KEY,
         ("sample_rate", pa.int32()),
-        ("frames", pa.int64()),
-        ("in_rms_dbfs", pa.float64()),
-        ("in_peak_dbfs", pa.float64()),
-        ("out_rms_dbfs", pa.float64()),
-        ("out_peak_dbfs", pa.float64()),
-        ("in_clip_fraction", pa.float64()),
-        ("out_clip_fraction", pa.float64()),
-        ("in_dc_offset", pa.float64()),
-        ("out_dc_offset", pa.float64()),
-        ("local_snr_db", pa.float64()),
-        ("floor_depth_db", pa.float64()),  # noise floor below the loud frames (~SNR + 5 dB)
+        ("frames", I64),
+        ("in_rms_dbfs", F64),
+        ("in_peak_dbfs", F64),
+        ("out_rms_dbfs", F64),
+        ("out_peak_dbfs", F64),
+        ("in_clip_fraction", F64),
+        ("out_clip_fraction", F64),
+        ("in_dc_offset", F64),
+        ("out_dc_offset", F64),
+        ("local_snr_db", F64),
+        ("floor_depth_db", F64),  # noise floor below the loud frames (~SNR + 5 dB)
         ("passthrough", pa.bool_()),  # already clean: the input was written, not denoised
-        ("dnsmos_sig_in", pa.float64()),  # DNSMOS P.835, null when switched off
-        ("dnsmos_bak_in", pa.float64()),
-        ("dnsmos_ovrl_in", pa.float64()),
-        ("dnsmos_sig_out", pa.float64()),
-        ("dnsmos_bak_out", pa.float64()),
-        ("dnsmos_ovrl_out", pa.float64()),
-        ("denoised_path", pa.string()),
-        ("content_hash", pa.string()),
-        ("fingerprint", pa.string()),
+        ("dnsmos_sig_in", F64),  # DNSMOS P.835, null when switched off
+        ("dnsmos_bak_in", F64),
+        ("dnsmos_ovrl_in", F64),
+        ("dnsmos_sig_out", F64),
+        ("dnsmos_bak_out", F64),
+        ("dnsmos_ovrl_out", F64),
+        ("denoised_path", STR),
+        *HASHED,
     ]
 )
 
 VOICE_MEL_STATS = pa.schema(
     [
-        ("voice_id", pa.string()),
-        ("batch", pa.string()),
-        ("n_frames", pa.int64()),
+        *VOICE_KEY,
+        ("n_frames", I64),
         ("mean", pa.list_(pa.float32())),
         ("std", pa.list_(pa.float32())),
-        ("sum", pa.list_(EXACT)),
-        ("sum_square", pa.list_(EXACT)),
-        ("content_hash", pa.string()),
-        ("fingerprint", pa.string()),
+        *EXACT_SUMS,
+        *HASHED,
     ]
 )
 
 BATCH_MEL_STATS = pa.schema(
     [
-        ("batch", pa.string()),
-        ("n_voices", pa.int64()),
-        ("n_frames", pa.int64()),
-        ("sum", pa.list_(EXACT)),
-        ("sum_square", pa.list_(EXACT)),
-        ("partial_hash", pa.string()),
-        ("fingerprint", pa.string()),
+        ("batch", STR),
+        ("n_voices", I64),
+        ("n_frames", I64),
+        *EXACT_SUMS,
+        ("partial_hash", STR),
+        ("fingerprint", STR),
     ]
 )
 
 DATASET_MEL_STATS = pa.schema(
     [
         ("bin", pa.int32()),
-        ("mean", pa.float64()),
-        ("std", pa.float64()),
-        ("var", pa.float64()),
-        ("n_frames", pa.int64()),
-        ("n_voices", pa.int64()),
-        ("stats_hash", pa.string()),
-        ("fingerprint", pa.string()),
+        ("mean", F64),
+        ("std", F64),
+        ("var", F64),
+        ("n_frames", I64),
+        ("n_voices", I64),
+        ("stats_hash", STR),
+        ("fingerprint", STR),
     ]
 )
 
 EMBEDDINGS = pa.schema(
     [
-        ("voice_id", pa.string()),
-        ("batch", pa.string()),
-        ("embedder", pa.string()),
+        *VOICE_KEY,
+        ("embedder", STR),
         ("vector", pa.list_(pa.float32(), EMBEDDING_DIM)),
-        ("content_hash", pa.string()),
-        ("fingerprint", pa.string()),
+        *HASHED,
     ]
 )
 
 LINEAGE = pa.schema(
     [
-        ("batch", pa.string()),  # "" for global assets
-        ("asset", pa.string()),
-        ("stage_hash", pa.string()),
-        ("fingerprint", pa.string()),
-        ("code_version", pa.string()),
-        ("rows", pa.int64()),
-        ("model_hashes", pa.string()),  # canonical JSON: model name -> SHA-256 of its file
-        ("environment", pa.string()),  # canonical JSON: CPU, OS, Python, library versions
-        ("environment_fingerprint", pa.string()),
-        ("materialized_at", pa.string()),
+        ("batch", STR),  # "" for global assets
+        ("asset", STR),
+        ("stage_hash", STR),
+        ("fingerprint", STR),
+        ("code_version", STR),
+        ("rows", I64),
+        ("model_hashes", STR),  # canonical JSON: model name -> SHA-256 of its file
+        ("environment", STR),  # canonical JSON: CPU, OS, Python, library versions
+        ("environment_fingerprint", STR),
+        ("materialized_at", STR),
     ]
 )
 
 VOICE_HASHES = pa.schema(
     [
-        ("voice_id", pa.string()),
-        ("batch", pa.string()),
-        ("stage", pa.string()),
-        ("content_hash", pa.string()),
+        *VOICE_KEY,
+        ("stage", STR),
+        ("content_hash", STR),
     ]
 )
 
 QUALITY_RESULTS = pa.schema(
     [
-        ("batch", pa.string()),
-        ("table_name", pa.string()),
-        ("expectation", pa.string()),
-        ("column_name", pa.string()),
+        ("batch", STR),
+        ("table_name", STR),
+        ("expectation", STR),
+        ("column_name", STR),
         ("success", pa.bool_()),
-        ("unexpected_count", pa.int64()),
-        ("observed", pa.string()),
-        ("checked_at", pa.string()),
+        ("unexpected_count", I64),
+        ("observed", STR),
+        ("checked_at", STR),
     ]
 )
 
 REPRODUCIBILITY = pa.schema(
     [
-        ("batch", pa.string()),
-        ("check", pa.string()),  # rerun, workers=N, batch_order, regroup, manifest
-        ("stage", pa.string()),
+        ("batch", STR),
+        ("check", STR),  # rerun, workers=N, batch_order, regroup, manifest
+        ("stage", STR),
         ("run", pa.int32()),
-        ("stored_hash", pa.string()),
-        ("recomputed_hash", pa.string()),
+        ("stored_hash", STR),
+        ("recomputed_hash", STR),
         ("match", pa.bool_()),
-        ("first_voice", pa.string()),
-        ("max_abs_diff", pa.float64()),
-        ("checked_at", pa.string()),
+        ("first_voice", STR),
+        ("max_abs_diff", F64),
+        ("checked_at", STR),
     ]
 )
 
 ERASURES = pa.schema(
     [
-        ("voice_id", pa.string()),
-        ("batch", pa.string()),
-        ("reason", pa.string()),
-        ("files_removed", pa.int64()),
-        ("rows_removed", pa.int64()),
-        ("erased_at", pa.string()),
+        *VOICE_KEY,
+        ("reason", STR),
+        ("files_removed", I64),
+        ("rows_removed", I64),
+        ("erased_at", STR),
     ]
 )
 
