@@ -52,15 +52,16 @@ lint: $(STAMP) typecheck
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
-# mypy over the whole installed package: a tree of links laid out as the wheel is
-# (assets/, orchestration/, resources/, quality/ and sql/ inside voxlake/).
+# mypy over the whole installed package and the tests: a tree of links laid out as the
+# wheel is (assets/, orchestration/, resources/, quality/ and sql/ inside voxlake/).
 TYPECHECK := build/typecheck
 typecheck: $(STAMP)
 	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/voxlake
 	for f in voxlake/*; do ln -s ../../../$$f $(TYPECHECK)/voxlake/; done
 	for d in assets orchestration resources quality sql; do \
 		ln -s ../../../$$d $(TYPECHECK)/voxlake/$$d; done
-	cd $(TYPECHECK) && $(abspath $(BIN))/mypy --config-file ../../pyproject.toml -p voxlake
+	ln -s ../../tests $(TYPECHECK)/tests
+	cd $(TYPECHECK) && $(abspath $(BIN))/mypy --config-file ../../pyproject.toml voxlake tests
 
 # Benchmarks (not part of `make test`): each prints a table and ends with one JSON line,
 # also written to benchmarks/results/. QUICK=1 for the short versions.

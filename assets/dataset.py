@@ -19,7 +19,7 @@ GLOBAL_POOL = "voxlake_global"  # one writer of the dataset-wide assets at a tim
 
 
 @dg.asset(
-    code_version=dataset_stats.dataset_code_version(),
+    code_version=dataset_stats.CODE_VERSION,
     group_name="features",
     deps=[pipeline.MEL.name],
     tags=DATASET_SCOPE,
@@ -54,7 +54,7 @@ def mel_stats(
 
 
 @dg.asset(
-    code_version=index_writer.index_code_version(),
+    code_version=index_writer.CODE_VERSION,
     group_name="embeddings",
     deps=[pipeline.EMBED.name],
     tags=DATASET_SCOPE,

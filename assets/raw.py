@@ -13,7 +13,7 @@ from .results import BATCH_SCOPE, materialize_result
 
 @dg.asset(
     partitions_def=voice_batches,
-    code_version=ingest.raw_code_version(),
+    code_version=ingest.CODE_VERSION,
     tags=BATCH_SCOPE,
     group_name="voices",
     check_specs=[

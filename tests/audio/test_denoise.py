@@ -53,14 +53,14 @@ def test_parameters_are_in_the_fingerprint() -> None:
     assert fingerprint(DenoiseConfig()) != fingerprint(DenoiseConfig(post_filter_beta=0.02))
 
 
-def _write(path, x, sr):  # type: ignore[no-untyped-def]
+def _write(path, x, sr):
     import soundfile as sf
 
     sf.write(path, x, sr, subtype="FLOAT")
     return path
 
 
-def test_streamed_file_is_aligned_full_length_and_forks_are_pristine(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_streamed_file_is_aligned_full_length_and_forks_are_pristine(tmp_path) -> None:
     import soundfile as sf
 
     from voxlake.audio.stream import BLOCK, ForkingDenoiser, denoise_file
@@ -72,7 +72,7 @@ def test_streamed_file_is_aligned_full_length_and_forks_are_pristine(tmp_path) -
     src_a = _write(tmp_path / "a.wav", x22 + 0.01 * rng.standard_normal(len(x22)), 22050)
     src_b = _write(tmp_path / "b.wav", resample(_speech(9, 2.0), 48000, 16000), 16000)
 
-    def forking(src, dst):  # type: ignore[no-untyped-def]
+    def forking(src, dst):
         row = denoiser(src, dst)
         assert row.pop("worker_peak_rss_mb") > 0
         return row
@@ -93,7 +93,7 @@ def test_streamed_file_is_aligned_full_length_and_forks_are_pristine(tmp_path) -
     assert list(lags)[int(np.argmax(corr))] == 0
 
 
-def test_a_failing_file_is_reported_not_fatal(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_failing_file_is_reported_not_fatal(tmp_path) -> None:
     import pytest
 
     from voxlake.audio.stream import ForkingDenoiser
@@ -103,7 +103,7 @@ def test_a_failing_file_is_reported_not_fatal(tmp_path) -> None:  # type: ignore
         ForkingDenoiser()(tmp_path / "bad.wav", tmp_path / "out.flac")
 
 
-def test_an_already_clean_voice_is_passed_through(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_already_clean_voice_is_passed_through(tmp_path) -> None:
     import soundfile as sf
 
     from voxlake.audio.stream import ForkingDenoiser, denoise_file, floor_depth_db

@@ -165,7 +165,7 @@ def test_the_ui_serves_the_asset_graph_with_partitions(demo_lake: tuple[Path, st
         raw = next(n for n in data["assetNodes"] if n["assetKey"]["path"] == ["raw_voices"])
         names = raw["partitionKeys"]
         batches = _sql("select distinct batch from voices", lake)
-        assert sorted(names) == sorted(b["batch"] for b in batches)
+        assert sorted(names) == sorted(str(b["batch"]) for b in batches)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -40,6 +40,7 @@ def _add_batch(lake: Lake, batch: str, n: int, seed: int) -> np.ndarray:
 
 def _stats(lake: Lake) -> object:
     tbl = index_table.open_table(index_table.connect(lake))
+    assert tbl is not None
     (idx,) = tbl.list_indices()
     return tbl.index_stats(idx.name)
 

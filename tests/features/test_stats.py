@@ -67,7 +67,7 @@ def test_exact_stats_match_a_rational_reference_on_adversarial_data() -> None:
     assert not np.allclose(naive, np.var(x, axis=0), rtol=1e-3, atol=0)  # what exactness buys
 
 
-def test_partials_round_trip_through_parquet_without_loss(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_partials_round_trip_through_parquet_without_loss(tmp_path) -> None:
     st = _acc(_voices(5))
     s = st.sums()
     t = pa.table(

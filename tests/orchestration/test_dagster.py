@@ -16,14 +16,19 @@ from voxlake.resources import LakeResource
 from voxlake.testing import make_lake
 
 
-def _instance(tmp_path: Path):  # type: ignore[no-untyped-def]
+def _instance(tmp_path: Path):
     (tmp_path / "dagster").mkdir(exist_ok=True)
     return dg.instance_for_test(temp_dir=str(tmp_path / "dagster"))
 
 
+def _name(key: dg.AssetKey | None) -> str:
+    assert key is not None
+    return key.to_user_string()
+
+
 def _versions(result: dg.JobExecutionResult) -> dict[str, str]:
     return {
-        m.asset_key.to_user_string(): (m.materialization.tags or {})["dagster/data_version"]
+        _name(m.asset_key): (m.materialization.tags or {})["dagster/data_version"]
         for m in result.get_asset_materialization_events()
     }
 
@@ -79,7 +84,7 @@ def test_the_jobs_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
         key = sensed_batch(instance, LakeResource(root=str(lake.root)))
         run = launch("ingest_batch", instance, settings, key)
         assert run.success and run.dagster_run.job_name == "ingest_batch"
-        mats = {m.asset_key.to_user_string(): m for m in run.get_asset_materialization_events()}
+        mats = {_name(m.asset_key): m for m in run.get_asset_materialization_events()}
         raw = mats["raw_voices"].materialization
         assert raw.metadata["rows"].value == 3 and raw.metadata["rejected"].value == 4
         denoised = mats["denoised_voices"].materialization
@@ -92,11 +97,10 @@ def test_the_jobs_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
         glob = launch("refresh_dataset", instance, settings)
         assert glob.success
         stats = {
-            m.asset_key.to_user_string(): m.materialization
-            for m in glob.get_asset_materialization_events()
+            _name(m.asset_key): m.materialization for m in glob.get_asset_materialization_events()
         }
         assert stats["mel_stats"].metadata["rows"].value == 128
-        assert "data:image/png;base64" in stats["mel_stats"].metadata["plot"].value
+        assert "data:image/png;base64" in str(stats["mel_stats"].metadata["plot"].value)
         assert stats["voice_index"].metadata["rows"].value == 3
         assert (lake.root / "quality" / "data_docs" / "index.html").exists()
         quality = Lake(lake.root).read_table("quality_results")
@@ -105,7 +109,7 @@ def test_the_jobs_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
         verify = launch("verify_batch", instance, settings, key, ops)
         (mat,) = verify.get_asset_materialization_events()
         assert mat.materialization.metadata["verdict"].value == "bit-identical"
-        report = mat.materialization.metadata["report"].value
+        report = str(mat.materialization.metadata["report"].value)
         for check in ("rerun", "workers=2", "regroup", "batch_order"):
             assert f"| {check} |" in report, check
         names = {r.job_name for r in instance.get_runs()}
@@ -121,7 +125,7 @@ def test_a_failed_blocking_check_stops_downstream_stages(
 
     real = suites._suite
 
-    def strict(table, expected_rows, limits):  # type: ignore[no-untyped-def]
+    def strict(table, expected_rows, limits):
         extra = [gxe.ExpectTableRowCountToEqual(value=999)] if table == "denoise_metrics" else []
         return real(table, expected_rows, limits) + extra
 
@@ -131,7 +135,7 @@ def test_a_failed_blocking_check_stops_downstream_stages(
         key = sensed_batch(instance, LakeResource(root=str(lake.root)))
         run = launch("ingest_batch", instance, RunSettings(str(lake.root)), key)
         assert not run.success
-        done = {m.asset_key.to_user_string() for m in run.get_asset_materialization_events()}
+        done = {_name(m.asset_key) for m in run.get_asset_materialization_events()}
         assert done == {"raw_voices", "denoised_voices"}  # mel and embeddings were blocked
         failed = [c for c in run.get_asset_check_evaluations() if not c.passed]
         assert [c.check_name for c in failed] == ["gx_denoise_metrics"]

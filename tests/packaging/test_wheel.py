@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -29,6 +30,10 @@ def _run(*cmd: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
 
 @pytest.mark.slow
 def test_the_wheel_holds_one_import_root_and_runs_outside_the_checkout(tmp_path: Path) -> None:
+    # Built from a copy of the sources, so that nothing built in the checkout leaks in.
+    src = tmp_path / "src"
+    skip = (".git", ".venv", "build", "*.egg-info", "__pycache__", ".*_cache", ".voxlake")
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(*skip))
     wheels = tmp_path / "wheels"
     _run(
         sys.executable,
@@ -40,7 +45,7 @@ def test_the_wheel_holds_one_import_root_and_runs_outside_the_checkout(tmp_path:
         "-q",
         "-w",
         wheels,
-        ROOT,
+        src,
         cwd=tmp_path,
     )
     (wheel,) = wheels.glob("voxlake-*.whl")

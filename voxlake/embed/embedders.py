@@ -5,7 +5,7 @@
 
 Both take mono 16 kHz audio and give an L2-normalised 256-d float32 vector; every row
 carries its embedder's fingerprint, and a query is embedded by the embedder whose
-fingerprint the index holds (`by_fingerprint`).
+fingerprint the index holds (`voxlake.pipeline.embedder_by_fingerprint`).
 """
 
 from __future__ import annotations

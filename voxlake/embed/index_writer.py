@@ -38,10 +38,6 @@ from voxlake.lake.lineage import StageResult, stored_stage_hash, write_lineage
 from voxlake.lake.store import Lake, atomic_write_json
 
 
-def index_code_version() -> str:
-    return code_version(sys.modules[__name__])
-
-
 def _index_rows(lake: Lake, batch: str) -> pa.Table:
     emb = lake.read_table("embeddings", batch).sort_by("voice_id")
     labels = {v["voice_id"]: v for v in lake.read_table("voices", batch).to_pylist()}
@@ -150,14 +146,17 @@ def _sync(lake: Lake, ann_threshold: int) -> StageResult:
     content = None if tbl is None else columns(tbl, ["voice_id", "batch", "fingerprint"])
     digest = hash_table(content, "voice_id") if content is not None else ""
     fp = ",".join(sorted(fingerprints)) or "-"
-    code = index_code_version()
-    write_lineage(lake, "", ASSET, digest, fp, code, n)
+    write_lineage(lake, "", ASSET, digest, fp, CODE_VERSION, n)
     return StageResult(
         ASSET,
         "",
         n,
         digest,
         fp,
-        code,
+        CODE_VERSION,
         extra={"changed_batches": changed, "removed_batches": gone, **ann},
     )
+
+
+# Made from the code above when it is loaded (a later edit on disk does not change it).
+CODE_VERSION = code_version(sys.modules[__name__])

@@ -37,10 +37,6 @@ class DatasetStatsUpdate:
     retracted: list[str]
 
 
-def dataset_code_version() -> str:
-    return code_version(sys.modules[__name__], stats)
-
-
 def _state_path(lake: Lake) -> Path:
     return lake.stats_dir / "dataset.json"
 
@@ -164,15 +160,18 @@ def update(lake: Lake, fingerprint: str, n_bins: int, rebuild: bool = False) -> 
             for i in range(n_bins)
         ]
     lake.write_table("dataset_mel_stats", rows)
-    code = dataset_code_version()
-    write_lineage(lake, "", ASSET, digest, fingerprint, code, len(rows))
+    write_lineage(lake, "", ASSET, digest, fingerprint, CODE_VERSION, len(rows))
     result = StageResult(
         ASSET,
         "",
         len(rows),
         digest,
         fingerprint,
-        code,
+        CODE_VERSION,
         extra={"added": added, "retracted": retracted},
     )
     return DatasetStatsUpdate(result, final, added, retracted)
+
+
+# Made from the code above when it is loaded (a later edit on disk does not change it).
+CODE_VERSION = code_version(sys.modules[__name__], stats)

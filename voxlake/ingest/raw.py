@@ -33,12 +33,8 @@ from voxlake.lake.store import Lake
 ASSET = "raw_voices"
 
 
-def raw_code_version() -> str:
-    return code_version(sys.modules[__name__], decode, sidecar)
-
-
 def raw_fingerprint(limits: AudioLimits) -> str:
-    return fingerprint(asdict(limits), {}, raw_code_version())
+    return fingerprint(asdict(limits), {}, CODE_VERSION)
 
 
 def _copy_into_lake(src: Path, dst: Path) -> None:
@@ -193,7 +189,7 @@ def ingest_batch(
         ASSET,
         pairs,
         raw_fingerprint(limits),
-        raw_code_version(),
+        CODE_VERSION,
         rows=len(voices),
         rejected=len(rejected),
         extra={"inputs": len(files), "duplicates": len(duplicates)},
@@ -219,3 +215,7 @@ def accounted(lake: Lake, batch: str) -> pa.Table:
         paths += table["source_path"].to_pylist()
         outcomes += [outcome] * table.num_rows
     return pa.table({"source_path": paths, "outcome": outcomes})
+
+
+# Made from the code above when it is loaded (a later edit on disk does not change it).
+CODE_VERSION = code_version(sys.modules[__name__], decode, sidecar)

@@ -1,4 +1,4 @@
-"""BLAKE3 canonical hashing: content hashes, stage hashes, fingerprints, derived seeds.
+"""BLAKE3 canonical hashing: content hashes, stage hashes, derived seeds.
 
 Hashes are taken over a canonical encoding of content, never over container bytes:
 arrays as (dtype, shape, little-endian bytes); tables sorted by key, column by column.

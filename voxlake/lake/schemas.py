@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-EXACT = pa.decimal128(38, 0)  # exact fixed-point integer sums (see stats.py)
+EXACT = pa.decimal128(38, 0)  # exact fixed-point integer sums (see features/stats.py)
 EMBEDDING_DIM = 256
 STR, I64, F64 = pa.string(), pa.int64(), pa.float64()
 
