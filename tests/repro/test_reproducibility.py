@@ -13,10 +13,11 @@ from voxlake.features import dataset as dataset_stats
 from voxlake.features.mel import MelConfig
 from voxlake.ingest.inbox import list_batches
 from voxlake.lake.store import Lake
+from voxlake.pipeline import PipelineConfig
 from voxlake.repro import manifest
 from voxlake.repro.checks import read_checks
 from voxlake.repro.merge_orders import verify_merge_orders
-from voxlake.repro.recompute import verify_batch, verify_regroup, verify_workers
+from voxlake.repro.recompute import recompute_config, verify_batch, verify_regroup, verify_workers
 
 
 @pytest.fixture
@@ -98,3 +99,9 @@ def test_manifest_comparison_explains_mismatches_by_environment(lake: Lake, tmp_
     assert "packages.torch" in bad[0]["explained_by"]
     with pytest.raises(ValueError, match="not a voxlake hash manifest"):
         manifest.compare(lake, {"format": "x"})
+
+
+def test_recomputing_skips_dnsmos_and_keeps_the_lakes_embedder(lake: Lake) -> None:
+    (batch,) = list_batches(lake)
+    cfg = recompute_config(lake, batch, PipelineConfig(dnsmos=True, embedder="mel_profile"))
+    assert not cfg.dnsmos and cfg.embedder == "ge2e"

@@ -39,9 +39,11 @@ def _stored(lake: Lake, batch: str) -> dict[str, tuple[str, str]]:
     return {r["asset"]: (r["stage_hash"], r["fingerprint"]) for r in t}
 
 
-def stored_embedder(lake: Lake, batch: str, cfg: PipelineConfig) -> PipelineConfig:
-    """Recompute embeddings with the embedder that made them (an unknown one stays as is
-    and shows as "(configuration differs)")."""
+def recompute_config(lake: Lake, batch: str, cfg: PipelineConfig) -> PipelineConfig:
+    """The configuration to recompute with: embeddings with the embedder that made them
+    (an unknown one stays as is and shows as "(configuration differs)"), and no DNSMOS,
+    a metric outside every content hash."""
+    cfg = replace(cfg, dnsmos=False)
     fp = _stored(lake, batch).get(pipeline.EMBED.name, ("", ""))[1]
     try:
         return replace(cfg, embedder=pipeline.embedder_by_fingerprint(fp).name)
@@ -138,7 +140,7 @@ def verify_batch(
         raise LookupError(
             f"batch {batch} has no stored hash for {', '.join(missing)}: run it first"
         )
-    cfg = stored_embedder(lake, batch, cfg)
+    cfg = recompute_config(lake, batch, cfg)
     checks: list[Check] = []
     for run in range(1, runs + 1):
         base = partial(Check, batch=batch, check=check, run=run, checked_at=now_iso())
@@ -192,7 +194,7 @@ def verify_regroup(
     lake: Lake, batch: str, cfg: PipelineConfig = PipelineConfig(), groups: int = 2
 ) -> list[Check]:
     """Regroup the batch's voices (round robin by voice_id) and recompute every stage."""
-    cfg = stored_embedder(lake, batch, cfg)
+    cfg = recompute_config(lake, batch, cfg)
     voices = lake.read_table("voices", batch).sort_by("voice_id")
     n_groups = max(1, min(groups, voices.num_rows))
     names = [f"regroup-{g}" for g in range(n_groups)]
