@@ -19,8 +19,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
         sql = Path(sql).read_text()
     try:
         cols, rows = catalog.query(open_lake(args), sql)
-    except duckdb.Error as e:
-        print(f"voxlake sql: {e}", file=sys.stderr)
+    except (duckdb.Error, catalog.RefusedQuery) as e:
+        print(f"voxlake sql: {str(e).splitlines()[0]}", file=sys.stderr)
         return 1
     print(format_rows(cols, rows, args.format))
     return 0

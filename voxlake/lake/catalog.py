@@ -1,8 +1,14 @@
 """The DuckDB catalog: views over the lake's Parquet tables, plus the views in sql/views/.
 
 `refresh` (re)creates one view per lake table (an empty typed table where no file exists
-yet) and then the derived views from sql/views/*.sql, in name order. `query` opens the
-catalog read-only.
+yet) and then the derived views from sql/views/*.sql, in name order, and records the lake
+root it was built for (a moved or copied lake gets its catalog rebuilt on first use).
+
+`query` is the one way SQL reaches the catalog, and it is confined: only SELECT and
+EXPLAIN statements run, on a read-only connection that can read the lake's tables and
+nothing else (DuckDB's `allowed_directories` with external access off and the
+configuration locked; no extension is installed or loaded on demand). Anything else is a
+`RefusedQuery` with a one-line reason.
 """
 
 from __future__ import annotations
@@ -37,9 +43,20 @@ def view_files() -> list[Traversable]:
     )
 
 
+ROOT_TABLE = "voxlake_catalog"  # the lake root the catalog's views read
+ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+CONFINED = "SQL on the catalog is read-only and confined to the lake"
+
+
+class RefusedQuery(ValueError):
+    """A statement the catalog does not run, or a file it may not touch."""
+
+
 def refresh(lake: Lake) -> list[str]:
     """Create or replace every view; returns the names of the tables that hold data."""
     with lake.lock("catalog"), duckdb.connect(str(lake.catalog_path)) as con:
+        _drop(con, ROOT_TABLE)
+        con.execute(f'create table "{ROOT_TABLE}" as select ? as root', [str(lake.root)])
         with_data = []
         for name, schema in TABLES.items():
             _drop(con, name)
@@ -58,15 +75,55 @@ def refresh(lake: Lake) -> list[str]:
         return with_data
 
 
+def _built_for(lake: Lake) -> str | None:
+    try:
+        with duckdb.connect(str(lake.catalog_path), read_only=True) as con:
+            row = con.execute(f'select root from "{ROOT_TABLE}"').fetchone()
+    except duckdb.Error:
+        return None
+    return str(row[0]) if row else None
+
+
 def ensure(lake: Lake) -> None:
-    if not lake.catalog_path.exists():
+    """Build the catalog if it is missing or was built for another place (a moved lake)."""
+    if not lake.catalog_path.exists() or _built_for(lake) != str(lake.root):
         refresh(lake)
 
 
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _confined(lake: Lake) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(
+        str(lake.catalog_path),
+        read_only=True,
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+    )
+    tables = lake.root / "tables"
+    con.execute(f"set allowed_directories = [{_quote(tables.as_posix() + '/')}]")
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+    return con
+
+
 def query(lake: Lake, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run SQL on a read-only connection; returns (column names, rows)."""
+    """Run read-only SQL confined to the lake; returns the last statement's columns and rows."""
     ensure(lake)
-    with duckdb.connect(str(lake.catalog_path), read_only=True) as con:
-        cur = con.execute(sql)
-        cols = [d[0] for d in cur.description] if cur.description else []
-        return cols, cur.fetchall()
+    statements = duckdb.extract_statements(sql)
+    for st in statements:
+        if st.type not in ALLOWED:
+            kind = st.type.name.lower()
+            raise RefusedQuery(f"{CONFINED}: a {kind} statement is refused (select only)")
+    cols: list[str] = []
+    rows: list[tuple[Any, ...]] = []
+    with _confined(lake) as con:
+        for st in statements:
+            try:
+                cur = con.execute(st.query)
+            except duckdb.PermissionException as e:
+                detail = str(e).splitlines()[0].removeprefix("Permission Error: ")
+                raise RefusedQuery(f"{CONFINED}: {detail}") from None
+            cols = [d[0] for d in cur.description] if cur.description else []
+            rows = cur.fetchall()
+    return cols, rows
