@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Sequence
 from typing import Any
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets evaluate
 
 
 def _cell(v: Any) -> str:
@@ -25,12 +29,28 @@ def format_table(cols: Sequence[str], rows: Sequence[Sequence[Any]], limit: int 
     return "\n".join(out)
 
 
+def _csv_cell(v: Any) -> str:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if v is None:
+        return ""
+    if isinstance(v, str) and v.startswith(FORMULA_START):
+        return "'" + v
+    return str(v)
+
+
+def format_csv(cols: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """RFC 4180 CSV: commas, quotes and newlines in values are quoted."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(cols)
+    writer.writerows([_csv_cell(v) for v in r] for r in rows)
+    return out.getvalue().removesuffix("\n")
+
+
 def format_rows(cols: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
-    """`fmt`: table, csv or json."""
+    """`fmt`: table, csv (quoted, formula-safe) or json (values verbatim)."""
     if fmt == "json":
         return json.dumps([dict(zip(cols, r, strict=True)) for r in rows], default=str, indent=1)
     if fmt == "csv":
-        lines = [",".join(cols)]
-        lines += [",".join("" if v is None else str(v) for v in r) for r in rows]
-        return "\n".join(lines)
+        return format_csv(cols, rows)
     return format_table(cols, rows)
