@@ -18,11 +18,14 @@ def cmd_forget(args: argparse.Namespace) -> int:
         print(f"forgot {voice_id} (batch {batch})")
     for voice_id in report.unknown:
         print(f"voxlake forget: no voice {voice_id}", file=sys.stderr)
+    if not report.forgotten:
+        print("voxlake forget: nothing erased; the lake is unchanged", file=sys.stderr)
+        return 1
     print(
         f"{len(report.forgotten)} voice(s) erased: {report.files_removed} files and "
         f"{report.rows_removed} rows removed; dataset stats and index updated"
     )
-    return 0 if report.forgotten and not report.unknown else 1
+    return 0 if not report.unknown else 1
 
 
 def register(sub: Subparsers) -> None:

@@ -13,6 +13,7 @@ that never saw those voices.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from voxlake.features.stats import MelStats, MelSums, from_decimals, to_decimals
 from voxlake.ingest.inbox import Manifest, manifest_path, read_manifest
 from voxlake.ingest.raw import ASSET as RAW
 from voxlake.ingest.raw import raw_pairs
+from voxlake.lake.fingerprint import code_version
 from voxlake.lake.hashing import hash_file, hash_json
 from voxlake.lake.lineage import now_iso, record_stage, write_lineage
 from voxlake.lake.schemas import TABLES
@@ -211,7 +213,11 @@ def forget(lake: Lake, voice_ids: list[str], reason: str = "") -> ForgetReport:
                 "forget",
                 "",
                 "-",
-                "forget-1",
+                CODE_VERSION,
                 sum(1 for b in report.forgotten.values() if b == batch),
             )
     return report
+
+
+# Made from the code above when it is loaded (a later edit on disk does not change it).
+CODE_VERSION = code_version(sys.modules[__name__])
