@@ -17,13 +17,23 @@ from .results import DATASET_SCOPE, materialize_result
 
 GLOBAL_POOL = "voxlake_global"  # one writer of the dataset-wide assets at a time
 
+# eager(), less the two clauses that let one batch hold back all others: a failed (so
+# missing) batch, or one stuck in progress. The assets read whatever batches have
+# succeeded, so they follow each new one.
+FOLLOWS_BATCHES = (
+    dg.AutomationCondition.eager()
+    .without(~dg.AutomationCondition.any_deps_missing())
+    .without(~dg.AutomationCondition.any_deps_in_progress())
+    .with_label("after any batch")
+)
+
 
 @dg.asset(
     code_version=dataset_stats.CODE_VERSION,
     group_name="features",
     deps=[pipeline.MEL.name],
     tags=DATASET_SCOPE,
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=FOLLOWS_BATCHES,
     pool=GLOBAL_POOL,
     check_specs=[gx_check_spec("mel_stats", "dataset_mel_stats")],
 )
@@ -58,7 +68,7 @@ def mel_stats(
     group_name="embeddings",
     deps=[pipeline.EMBED.name],
     tags=DATASET_SCOPE,
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=FOLLOWS_BATCHES,
     pool=GLOBAL_POOL,
     check_specs=[gx_check_spec("voice_index", "index")],
 )

@@ -14,7 +14,16 @@ from voxlake.resources import default_resources
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     jobs=[ingest_batch_job, refresh_dataset_job, verify_batch_job],
-    sensors=[voice_inbox],
+    sensors=[
+        voice_inbox,
+        # Automation on by default: new batches reach mel_stats and voice_index unattended.
+        dg.AutomationConditionSensorDefinition(
+            "voxlake_automation",
+            target=dg.AssetSelection.all(),
+            default_status=dg.DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=30,
+        ),
+    ],
     resources=default_resources(),
 )
 

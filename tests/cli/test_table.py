@@ -6,7 +6,17 @@ import json
 
 from voxlake.cli.table import format_rows
 
-NASTY = ["a,b", 'say "hi"', "two\nlines", '=HYPERLINK("x")', "+1", "@cmd", "ünï", "", None]
+NASTY: list[str | None] = [
+    "a,b",
+    'say "hi"',
+    "two\nlines",
+    '=HYPERLINK("x")',
+    "+1",
+    "@cmd",
+    "ünï",
+    "",
+    None,
+]
 
 
 def test_csv_quotes_every_value_and_defuses_formulas() -> None:
@@ -16,7 +26,7 @@ def test_csv_quotes_every_value_and_defuses_formulas() -> None:
     assert back[0] == ["value", "n"]
     got = [r[0] for r in back[1:]]
     assert got[:3] == NASTY[:3]
-    assert got[3:6] == ["'" + v for v in NASTY[3:6]]  # text a spreadsheet would evaluate
+    assert got[3:6] == [f"'{v}" for v in NASTY[3:6]]  # text a spreadsheet would evaluate
     assert got[6:] == ["ünï", "", ""]
     assert all(r[1] == "-1.5" for r in back[1:])  # numbers are numbers, even negative
 

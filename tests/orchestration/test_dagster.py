@@ -141,3 +141,15 @@ def test_a_failed_blocking_check_stops_downstream_stages(
         assert [c.check_name for c in failed] == ["gx_denoise_metrics"]
         stored = Lake(lake.root).read_table("quality_results", key).to_pylist()
         assert any(not r["success"] and r["table_name"] == "denoise_metrics" for r in stored)
+
+
+def test_a_partition_added_by_hand_is_refused_with_a_reason(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake").ensure()
+    with _instance(tmp_path) as instance:
+        instance.add_dynamic_partitions("voice_batches", ["made-by-hand"])
+        run = launch("ingest_batch", instance, RunSettings(str(lake.root)), "made-by-hand")
+        assert not run.success
+        (failure,) = run.get_step_failure_events()
+        assert failure.step_key == "raw_voices"
+        message = str(failure.event_specific_data)
+        assert "no manifest for batch 'made-by-hand'" in message and "added by hand" in message

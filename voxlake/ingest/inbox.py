@@ -86,7 +86,11 @@ def manifest_path(lake: Lake, batch: str) -> Path:
 def read_manifest(lake: Lake, batch: str) -> Manifest:
     path = manifest_path(lake, batch)
     if not path.exists():
-        raise FileNotFoundError(f"no manifest for batch {batch!r} at {path}")
+        raise FileNotFoundError(
+            f"no manifest for batch {batch!r} ({path}): batches are made from the inbox by "
+            "the voice_inbox sensor or `voxlake run`; a partition added by hand has none "
+            "and is refused (delete it from voice_batches)"
+        )
     return Manifest.from_json(json.loads(path.read_text()))
 
 

@@ -1,0 +1,57 @@
+"""The dataset-wide assets follow every successful batch, whatever state other batches are
+in, and automation is on by default. Evaluated by Dagster's own automation engine."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from voxlake.assets.dataset import FOLLOWS_BATCHES
+from voxlake.orchestration.definitions import defs
+from voxlake.pipeline import FINAL_STAGES
+
+DATASET = {"mel_stats", "voice_index"}
+
+
+def _materialized(instance: dg.DagsterInstance, batch: str) -> None:
+    for asset in ("raw_voices", "denoised_voices", *FINAL_STAGES):
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset, partition=batch))
+
+
+def _requested(result: dg.EvaluateAutomationConditionsResult) -> set[str]:
+    return {name for name in DATASET if result.get_num_requested(dg.AssetKey(name))}
+
+
+def _tick(
+    instance: dg.DagsterInstance, cursor: object = None
+) -> dg.EvaluateAutomationConditionsResult:
+    return dg.evaluate_automation_conditions(
+        defs=defs,
+        instance=instance,
+        asset_selection=dg.AssetSelection.assets(*DATASET),
+        cursor=cursor,  # type: ignore[arg-type]
+    )
+
+
+def test_a_failed_batch_does_not_freeze_the_dataset() -> None:
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("voice_batches", ["b1", "b2-failed", "b3"])
+        start = _tick(instance)  # the daemon's first tick: nothing has happened yet
+        _materialized(instance, "b1")  # b2 failed: it never materialised
+        first = _tick(instance, start.cursor)
+        assert _requested(first) == DATASET
+        for key in DATASET:  # the dataset step ran
+            instance.report_runless_asset_event(dg.AssetMaterialization(key))
+        idle = _tick(instance, first.cursor)
+        assert _requested(idle) == set()
+        _materialized(instance, "b3")  # a later batch succeeds: the dataset follows it
+        assert _requested(_tick(instance, idle.cursor)) == DATASET
+
+
+def test_the_default_automation_starts_running() -> None:
+    sensors = [
+        s for s in defs.sensors or [] if isinstance(s, dg.AutomationConditionSensorDefinition)
+    ]
+    assert [s.default_status for s in sensors] == [dg.DefaultSensorStatus.RUNNING]
+    graph = defs.resolve_asset_graph()
+    for key in DATASET:
+        assert graph.get(dg.AssetKey(key)).automation_condition == FOLLOWS_BATCHES
