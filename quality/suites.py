@@ -34,6 +34,7 @@ REJECT_REASONS = [
     "too_short",
     "too_long",
     "silent",
+    "too_loud",
     "stage_error",
     "not_regular",
     "outside_inbox",
@@ -69,7 +70,9 @@ def _suite(table: str, expected_rows: int | None, limits: AudioLimits) -> list[A
                 max_value=limits.max_duration_s,
             ),
             gxe.ExpectColumnValuesToBeBetween(
-                column="rms_dbfs", min_value=limits.silence_dbfs, max_value=0.01
+                column="rms_dbfs",
+                min_value=limits.silence_dbfs,
+                max_value=limits.max_rms_dbfs + 0.01,
             ),
         ],
         "accounted": rows,  # voices + rejected + duplicates against the manifest

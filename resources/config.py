@@ -29,12 +29,15 @@ class LakeResource(dg.ConfigurableResource):
     min_duration_s: float = AudioLimits.min_duration_s
     max_duration_s: float = AudioLimits.max_duration_s
     silence_dbfs: float = AudioLimits.silence_dbfs
+    max_rms_dbfs: float = AudioLimits.max_rms_dbfs
 
     def lake(self) -> Lake:
         return Lake(self.root or default_root()).ensure()
 
     def limits(self) -> AudioLimits:
-        return AudioLimits(self.min_duration_s, self.max_duration_s, self.silence_dbfs)
+        return AudioLimits(
+            self.min_duration_s, self.max_duration_s, self.silence_dbfs, self.max_rms_dbfs
+        )
 
 
 class ComputeResource(dg.ConfigurableResource):

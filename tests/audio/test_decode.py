@@ -21,6 +21,9 @@ def test_bad_files_are_rejected_with_their_reason(tmp_path: Path) -> None:
     sf.write(tmp_path / "short.wav", np.ones(800) * 0.1, 16000)
     sf.write(tmp_path / "nan.wav", np.full(16000, np.nan, np.float32), 16000, subtype="FLOAT")
     sf.write(tmp_path / "long.wav", np.ones(16000 * 3) * 0.1, 16000)
+    loud = np.sin(np.arange(16000) / 8.0).astype(np.float32) * 50  # far beyond full scale
+    sf.write(tmp_path / "loud.wav", loud, 16000, subtype="FLOAT")
+    sf.write(tmp_path / "hot.wav", loud / 40, 16000, subtype="FLOAT")  # peak 1.25: a voice
     assert _reason(tmp_path / "empty.wav") == "empty"
     assert _reason(tmp_path / "text.wav") == "undecodable"
     assert _reason(tmp_path / "silent.wav") == "silent"
@@ -28,6 +31,9 @@ def test_bad_files_are_rejected_with_their_reason(tmp_path: Path) -> None:
     assert _reason(tmp_path / "nan.wav") == "non_finite"
     assert _reason(tmp_path / "long.wav", AudioLimits(max_duration_s=2.0)) == "too_long"
     assert _reason(tmp_path / "missing.wav") == "missing"
+    assert _reason(tmp_path / "loud.wav") == "too_loud"
+    data, info = read_audio(tmp_path / "hot.wav")
+    validate(data, info, AudioLimits())  # a float file a little over full scale is kept
 
 
 def test_good_file_decodes_with_its_info(tmp_path: Path) -> None:

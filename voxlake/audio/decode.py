@@ -19,6 +19,7 @@ class AudioLimits:
     min_duration_s: float = 0.5
     max_duration_s: float = 1200.0
     silence_dbfs: float = -70.0  # a file whose RMS is below this is rejected as silent
+    max_rms_dbfs: float = 0.0  # above full scale (a float file out of range): too loud
 
 
 class RejectedAudio(Exception):
@@ -81,9 +82,15 @@ def validate(data: np.ndarray, info: AudioInfo, limits: AudioLimits) -> None:
         raise RejectedAudio("too_short", f"{info.duration_s:.3f} s < {limits.min_duration_s} s")
     if info.duration_s > limits.max_duration_s:
         raise RejectedAudio("too_long", f"{info.duration_s:.1f} s > {limits.max_duration_s} s")
-    rms_db, _ = dbfs(data)
+    rms_db, peak_db = dbfs(data)
     if rms_db < limits.silence_dbfs:
         raise RejectedAudio("silent", f"RMS {rms_db:.1f} dBFS < {limits.silence_dbfs} dBFS")
+    if rms_db > limits.max_rms_dbfs:
+        raise RejectedAudio(
+            "too_loud",
+            f"RMS {rms_db:+.1f} dBFS > {limits.max_rms_dbfs:+.1f} dBFS (peak {peak_db:+.1f} dBFS): "
+            "samples beyond full scale; rescale the file to [-1, 1]",
+        )
 
 
 def to_mono(data: np.ndarray) -> np.ndarray:

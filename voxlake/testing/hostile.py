@@ -63,6 +63,8 @@ def build(inbox: Path, outside: Path) -> dict[str, tuple[str, str]]:
     add("one_sample.wav", "1 sample", "too_short", wav(np.array([0.5]), 16000))
     add("long.wav", "12 s (max 10 s)", "too_long", wav(_speech(8000, 12.0, 3), 8000))
     add("silent.wav", "all-silent", "silent", wav(np.zeros(32000), 16000))
+    loud = _speech(16000, 2.0, 15) * 50 / np.max(np.abs(_speech(16000, 2.0, 15)))
+    add("peak_50.wav", "float WAV, peak 50", "too_loud", wav(loud, 16000, subtype="FLOAT"))
     add("u8.wav", "8-bit", "voice", wav(good, 16000, subtype="PCM_U8"))
     add("rate_8k.wav", "8 kHz", "voice", wav(_speech(8000, 2.0, 4), 8000))
     add("rate_192k.wav", "192 kHz", "voice", wav(_speech(192000, 1.0, 5), 192000))
