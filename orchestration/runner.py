@@ -17,7 +17,9 @@ from typing import Any
 
 import dagster as dg
 
+from voxlake.embed import index_writer
 from voxlake.embed.embedders import DEFAULT as DEFAULT_EMBEDDER
+from voxlake.features import dataset as dataset_stats
 from voxlake.ingest.inbox import list_batches
 from voxlake.lake.lineage import stored_stage_hash
 from voxlake.lake.store import Lake
@@ -133,8 +135,10 @@ def run_pending(
         ok = launch("ingest_batch", instance, settings, batch).success
         (summary.succeeded if ok else summary.failed).append(batch)
         echo(f"      {'done' if ok else 'FAILED'} in {time.perf_counter() - t0:.1f} s")
-    if pending or not lake.catalog_path.exists():
-        echo("dataset: mel statistics and voice index ...")
+    lagging = sorted(set(dataset_stats.behind(lake)) | set(index_writer.behind(lake)))
+    if pending or lagging or not lake.catalog_path.exists():
+        note = f" (behind on {len(lagging)} batch(es))" if lagging and not pending else ""
+        echo(f"dataset: mel statistics and voice index{note} ...")
         if not launch("refresh_dataset", instance, settings).success:
             summary.failed.append("(dataset)")
     return summary

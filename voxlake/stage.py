@@ -140,7 +140,8 @@ def run_stage(
             row[stage.path_column] = lake.relative(stage.output_path(lake, out.voice_id))
         rows.append(row)
     lake.write_table(stage.output_table, rows, batch)
-    result = record_stage(
+    finish = stage.finish
+    return record_stage(
         lake,
         batch,
         stage.name,
@@ -149,10 +150,8 @@ def run_stage(
         stage.code_version,
         rejected=len(jobs) - len(outputs),
         models=stage.models(config),
+        before_lineage=(lambda r: finish(lake, batch, outputs, r, config)) if finish else None,
     )
-    if stage.finish:
-        stage.finish(lake, batch, outputs, result, config)
-    return result
 
 
 def stage_order(after: dict[str, str]) -> tuple[str, ...]:

@@ -104,19 +104,37 @@ def sync(lake: Lake, ann_threshold: int = DEFAULT_ANN_THRESHOLD) -> StageResult:
         return _sync(lake, ann_threshold)
 
 
-def _sync(lake: Lake, ann_threshold: int) -> StageResult:
-    db = connect(lake)
-    state_file = state_path(lake)
-    seen: dict[str, str] = json.loads(state_file.read_text()) if state_file.exists() else {}
-    tbl = open_table(db)
-    if tbl is None:
-        seen = {}
-    current = {
+def _seen(lake: Lake) -> dict[str, str]:
+    """Batch -> the embeddings stage hash the index holds (written after each sync)."""
+    path = state_path(lake)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _current(lake: Lake) -> dict[str, str]:
+    return {
         b: stored_stage_hash(lake, b, "voice_embeddings") or ""
         for b in lake.table_batches("embeddings")
     }
+
+
+def _changes(seen: dict[str, str], current: dict[str, str]) -> tuple[list[str], list[str]]:
     changed = sorted(b for b, h in current.items() if seen.get(b) != h)
-    gone = sorted(set(seen) - set(current))
+    return changed, sorted(set(seen) - set(current))
+
+
+def behind(lake: Lake) -> list[str]:
+    """Batches the index does not hold as they are now (new, changed or gone)."""
+    changed, gone = _changes(_seen(lake), _current(lake))
+    return sorted({*changed, *gone})
+
+
+def _sync(lake: Lake, ann_threshold: int) -> StageResult:
+    db = connect(lake)
+    state_file = state_path(lake)
+    tbl = open_table(db)
+    seen = _seen(lake) if tbl is not None else {}
+    current = _current(lake)
+    changed, gone = _changes(seen, current)
     incoming = {b: _index_rows(lake, b) for b in changed}
     fingerprints = {fp for rows in incoming.values() for fp in rows["fingerprint"].to_pylist()}
     _one_embedder(tbl, fingerprints, [b for b in current if b not in incoming])

@@ -56,6 +56,15 @@ def mark_changed(lake: Lake, batch: str, partial_hash: str) -> None:
     atomic_write_bytes(_pending_dir(lake) / batch, partial_hash.encode())
 
 
+def behind(lake: Lake) -> list[str]:
+    """Batches whose partial changed since the last update (what a killed update left)."""
+    pending = _pending_dir(lake)
+    marked = sorted(p.name for p in pending.glob("*")) if pending.exists() else []
+    if not _state_path(lake).exists():  # never updated: every batch with a partial
+        return sorted(set(marked) | set(lake.table_batches("batch_mel_stats")))
+    return marked
+
+
 def read_partial(path: Path) -> tuple[MelSums, str, str]:
     row = pq.read_table(path, schema=BATCH_MEL_STATS).to_pylist()[0]
     sums = MelSums(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,8 +41,12 @@ def record_stage(
     rejected: int = 0,
     extra: dict[str, Any] | None = None,
     models: dict[str, str] | None = None,
+    before_lineage: Callable[[StageResult], None] | None = None,
 ) -> StageResult:
-    """Write a batch stage's per-voice hashes and its lineage row; return its result."""
+    """Write a batch stage's per-voice hashes and its lineage row; return its result.
+
+    The lineage row is what says the stage is done, so it is written last: after the
+    hashes and after `before_lineage` (a stage's own batch-level outputs)."""
     pairs = sorted(pairs)
     digest = stage_hash(pairs)
     lake.write_table(
@@ -52,8 +56,11 @@ def record_stage(
         part=asset,
     )
     n = len(pairs) if rows is None else rows
+    result = StageResult(asset, batch, n, digest, fingerprint, code_version, rejected, extra or {})
+    if before_lineage:
+        before_lineage(result)
     write_lineage(lake, batch, asset, digest, fingerprint, code_version, n, models)
-    return StageResult(asset, batch, n, digest, fingerprint, code_version, rejected, extra or {})
+    return result
 
 
 def write_lineage(

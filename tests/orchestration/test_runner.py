@@ -1,0 +1,33 @@
+"""`voxlake run`'s runs: a dataset step that a killed run left behind is caught up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from voxlake.demo import corpus
+from voxlake.embed import index_table, index_writer
+from voxlake.features import dataset as dataset_stats
+from voxlake.orchestration.runner import RunSettings, run_pending
+from voxlake.testing import make_lake, process_all
+
+
+def test_a_run_catches_up_the_dataset_step_a_killed_run_left_behind(tmp_path: Path) -> None:
+    lake = make_lake(tmp_path / "lake", voices=3, speakers=3, bad_files=False)
+    settings = RunSettings(str(lake.root))
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        first = run_pending(lake, instance, settings, echo=lambda _: None)
+        assert len(first.succeeded) == 1 and index_table.count(lake) == 3
+        # A second batch goes through every stage, and the run dies before the dataset step.
+        corpus.generate(lake.inbox / "more", tmp_path / "clean", 2, 2, seed=9, bad_files=False)
+        instance.add_dynamic_partitions("voice_batches", process_all(lake))
+        assert dataset_stats.behind(lake) and index_writer.behind(lake)
+        lines: list[str] = []
+        again = run_pending(lake, instance, settings, echo=lines.append)
+        assert again.new_batches == [] and again.failed == []
+        assert any("behind on 1 batch(es)" in line for line in lines)
+        assert index_table.count(lake) == 5
+        assert lake.read_table("dataset_mel_stats")["n_voices"][0].as_py() == 5
+        assert dataset_stats.behind(lake) == [] and index_writer.behind(lake) == []
