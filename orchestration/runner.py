@@ -118,9 +118,13 @@ def run_pending(
     instance: dg.DagsterInstance,
     settings: RunSettings,
     echo: Echo = print,
+    rerun: list[str] | None = None,
 ) -> RunSummary:
-    """Scan the inbox, run `ingest_batch` for every batch not yet through all stages, then
-    `refresh_dataset`."""
+    """Scan the inbox, run `ingest_batch` for every batch not yet through all stages (and
+    for the batches in `rerun`, to repair them), then `refresh_dataset`."""
+    unknown = sorted(set(rerun or []) - set(list_batches(lake)))
+    if unknown:
+        raise LookupError(f"no batch {', '.join(unknown)} in this lake")
     summary = RunSummary()
     lake.sweep_stale_temp()
     new = pending_partitions(instance, LakeResource(root=str(lake.root)))
@@ -128,7 +132,7 @@ def run_pending(
         instance.add_dynamic_partitions(PARTITIONS, new)
         summary.new_batches = new
     done = set(completed_batches(lake))
-    pending = [b for b in list_batches(lake) if b not in done]
+    pending = [b for b in list_batches(lake) if b not in done or b in (rerun or [])]
     for i, batch in enumerate(pending, 1):
         echo(f"[{i}/{len(pending)}] batch {batch}: raw -> denoise -> mel -> embeddings ...")
         t0 = time.perf_counter()

@@ -86,7 +86,7 @@ class IndexResource(dg.ConfigurableResource):
 class CatalogResource(dg.ConfigurableResource):
     """The DuckDB catalog over the lake."""
 
-    def refresh(self, lake: Lake) -> list[str]:
+    def refresh(self, lake: Lake) -> catalog.Refreshed:
         return catalog.refresh(lake)
 
 

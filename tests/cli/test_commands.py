@@ -30,3 +30,21 @@ def test_refused_sql_is_one_line(lake: Lake, capsys: pytest.CaptureFixture[str])
     assert main(["sql", "select * from read_csv('/etc/hostname')", "--lake", str(lake.root)]) == 1
     _, err = capsys.readouterr()
     assert err.startswith("voxlake sql: SQL on the catalog is read-only") and err.count("\n") == 1
+
+
+def test_doctor_reports_healthy_then_names_a_tampered_file(
+    lake: Lake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voxlake import pipeline
+    from voxlake.embed import index_writer
+    from voxlake.features import dataset
+
+    dataset.update(lake, pipeline.mel_fingerprint(), 128)
+    index_writer.sync(lake)
+    assert main(["doctor", "--lake", str(lake.root)]) == 0
+    assert "doctor: healthy" in capsys.readouterr().out
+    victim = sorted(lake.read_table("voices")["voice_id"].to_pylist())[0]
+    lake.mel_features(victim).write_bytes(b"not an array")
+    assert main(["doctor", "--lake", str(lake.root)]) == 1
+    out = capsys.readouterr().out
+    assert victim[:12] in out and "voxlake run --batches" in out and "1 problem(s)" in out

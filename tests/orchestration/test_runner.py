@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from voxlake.demo import corpus
 from voxlake.embed import index_table, index_writer
 from voxlake.features import dataset as dataset_stats
 from voxlake.orchestration.runner import RunSettings, run_pending
+from voxlake.repro.doctor import doctor
 from voxlake.testing import make_lake, process_all
 
 
@@ -31,3 +34,20 @@ def test_a_run_catches_up_the_dataset_step_a_killed_run_left_behind(tmp_path: Pa
         assert index_table.count(lake) == 5
         assert lake.read_table("dataset_mel_stats")["n_voices"][0].as_py() == 5
         assert dataset_stats.behind(lake) == [] and index_writer.behind(lake) == []
+
+
+def test_doctor_names_a_damaged_batch_and_a_rerun_repairs_it(tmp_path: Path) -> None:
+    lake = make_lake(tmp_path / "lake", voices=2, speakers=2, bad_files=False)
+    settings = RunSettings(str(lake.root))
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        run_pending(lake, instance, settings, echo=lambda _: None)
+        assert doctor(lake) == []
+        a, b = sorted(lake.read_table("voices")["voice_id"].to_pylist())
+        shutil.copyfile(lake.denoised_audio(b), lake.denoised_audio(a))
+        (finding,) = doctor(lake)
+        with pytest.raises(LookupError, match="no batch nope"):
+            run_pending(lake, instance, settings, rerun=["nope"])
+        repaired = run_pending(lake, instance, settings, echo=lambda _: None, rerun=[finding.batch])
+        assert repaired.succeeded == [finding.batch]
+        assert doctor(lake) == []

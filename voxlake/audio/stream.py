@@ -116,7 +116,7 @@ class _FrameFeeder:
         self.pending = buf[whole:].copy()
 
 
-def _hash_flac(path: Path) -> tuple[str, SignalMeter]:
+def hash_flac(path: Path) -> tuple[str, SignalMeter]:
     """hash_array of the decoded samples, computed block by block, and their meter."""
     meter = SignalMeter()
     with sf.SoundFile(str(path)) as f:
@@ -190,7 +190,7 @@ def denoise_file(
     finally:
         if tmp.exists():
             tmp.unlink()
-    content_hash, meter_out = _hash_flac(dst)
+    content_hash, meter_out = hash_flac(dst)
     return {
         "sample_rate": SAMPLE_RATE,
         "frames": total,

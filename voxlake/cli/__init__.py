@@ -1,4 +1,5 @@
-"""The `voxlake` command: demo, ingest, run, sql, search, duplicates, verify, forget, stats.
+"""The `voxlake` command: demo, ingest, run, sql, search, duplicates, verify, doctor, forget,
+stats.
 
 One thin module per command group: each parses, calls the core (or a run of the code
 location's jobs) and prints.
@@ -12,11 +13,11 @@ from collections.abc import Sequence
 
 
 def parser() -> argparse.ArgumentParser:
-    from voxlake.cli import demo, forget, ingest, run, search, sql, stats, verify
+    from voxlake.cli import demo, doctor, forget, ingest, run, search, sql, stats, verify
 
     p = argparse.ArgumentParser(prog="voxlake", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    for group in (demo, ingest, run, sql, search, verify, forget, stats):
+    for group in (demo, ingest, run, sql, search, verify, doctor, forget, stats):
         group.register(sub)
     return p
 

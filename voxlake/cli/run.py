@@ -13,9 +13,15 @@ from voxlake.orchestration.runner import RunSettings, instance_for, run_pending
 from voxlake.pipeline import embedder_by_fingerprint
 
 
-def run_and_report(lake: Lake, settings: RunSettings) -> int:
-    summary = run_pending(lake, instance_for(lake), settings)
-    catalog.refresh(lake)
+def run_and_report(lake: Lake, settings: RunSettings, rerun: list[str] | None = None) -> int:
+    try:
+        summary = run_pending(lake, instance_for(lake), settings, rerun=rerun)
+    except LookupError as e:
+        print(f"voxlake run: {e}", file=sys.stderr)
+        return 2
+    damaged = catalog.refresh(lake).damaged
+    for path in damaged:
+        print(f"  DAMAGED: {path} is left out of the catalog; `voxlake doctor`", file=sys.stderr)
     print(
         f"new batches: {len(summary.new_batches)}; materialised: {len(summary.succeeded)}; "
         f"failed: {len(summary.failed)}"
@@ -43,13 +49,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         embedder=args.embedder or lake_embedder(lake),
         executor=args.executor,
     )
-    return run_and_report(lake, settings)
+    return run_and_report(lake, settings, args.batches)
 
 
 def register(sub: Subparsers) -> None:
     p = add_command(sub, "run", "materialise pending batches and what depends on them")
     add_run_options(p)
     p.add_argument("--dnsmos", action="store_true", help="DNSMOS P.835 before/after per voice")
+    p.add_argument(
+        "--batches", nargs="+", metavar="BATCH", help="also run these batches again (a repair)"
+    )
     p.add_argument(
         "--embedder",
         choices=sorted(embedders.EMBEDDERS),

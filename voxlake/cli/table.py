@@ -11,15 +11,18 @@ from typing import Any
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets evaluate
 
 
-def _cell(v: Any) -> str:
+def _cell(v: Any, width: int | None) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
     s = "" if v is None else str(v)
-    return s if len(s) <= 48 else s[:45] + "..."
+    return s if width is None or len(s) <= width else s[: width - 3] + "..."
 
 
-def format_table(cols: Sequence[str], rows: Sequence[Sequence[Any]], limit: int = 200) -> str:
-    cells = [[_cell(v) for v in r] for r in rows[:limit]]
+def format_table(
+    cols: Sequence[str], rows: Sequence[Sequence[Any]], limit: int = 200, width: int | None = 48
+) -> str:
+    """Aligned columns; cells cut at `width` characters (None: never)."""
+    cells = [[_cell(v, width) for v in r] for r in rows[:limit]]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
     out = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
     out.append("  ".join("-" * w for w in widths))

@@ -13,11 +13,14 @@ configuration locked; no extension is installed or loaded on demand). Anything e
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.parquet as pq
 
 from voxlake.lake.schemas import TABLES
 from voxlake.lake.store import Lake
@@ -52,27 +55,59 @@ class RefusedQuery(ValueError):
     """A statement the catalog does not run, or a file it may not touch."""
 
 
-def refresh(lake: Lake) -> list[str]:
-    """Create or replace every view; returns the names of the tables that hold data."""
+@dataclass(frozen=True)
+class Refreshed:
+    with_data: list[str]  # tables whose view reads files
+    damaged: list[str]  # table files left out because they cannot be read (lake-relative)
+
+
+def _readable(files: list[Path]) -> tuple[list[Path], list[Path]]:
+    good, bad = [], []
+    for f in files:
+        try:
+            pq.read_metadata(f)
+            good.append(f)
+        except Exception:  # pyarrow raises several kinds for a damaged file
+            bad.append(f)
+    return good, bad
+
+
+def _create_view(con: duckdb.DuckDBPyConnection, name: str, source: str) -> None:
+    con.execute(
+        f'create view "{name}" as select * from '
+        f"read_parquet({source}, union_by_name = true, hive_partitioning = false)"
+    )
+
+
+def refresh(lake: Lake) -> Refreshed:
+    """Create or replace every view. A damaged table file is left out of its view (and
+    reported) instead of taking the catalog down."""
     with lake.lock("catalog"), duckdb.connect(str(lake.catalog_path)) as con:
         _drop(con, ROOT_TABLE)
         con.execute(f'create table "{ROOT_TABLE}" as select ? as root', [str(lake.root)])
-        with_data = []
+        with_data, damaged = [], []
         for name, schema in TABLES.items():
             _drop(con, name)
-            if lake.table_files(name):
-                glob = (lake.table_dir(name) / "**" / "*.parquet").as_posix()
-                con.execute(
-                    f'create view "{name}" as select * from '
-                    f"read_parquet('{glob}', union_by_name = true, hive_partitioning = false)"
-                )
+            files = lake.table_files(name)
+            try:
+                if files:
+                    glob = (lake.table_dir(name) / "**" / "*.parquet").as_posix()
+                    _create_view(con, name, _quote(glob))
+            except duckdb.Error:
+                files, bad = _readable(files)
+                damaged += [lake.relative(f) for f in bad]
+                if files:
+                    _create_view(
+                        con, name, "[" + ", ".join(_quote(f.as_posix()) for f in files) + "]"
+                    )
+            if files:
                 with_data.append(name)
             else:
                 empty = schema.empty_table()  # noqa: F841 - read by DuckDB's replacement scan
                 con.execute(f'create table "{name}" as select * from empty')
         for path in view_files():
             con.execute(path.read_text())
-        return with_data
+        return Refreshed(with_data, damaged)
 
 
 def _built_for(lake: Lake) -> str | None:

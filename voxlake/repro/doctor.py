@@ -1,0 +1,136 @@
+"""The lake checks what it serves: stored files and tables against lineage, no recompute.
+
+`verify` recomputes batches from raw audio; `doctor` reads the bytes the lake actually
+serves and compares them with what lineage recorded:
+- every table file can be read;
+- every raw file still hashes to its voice_id (its name);
+- every denoised FLAC, mel array and embedding still hashes to its stage's content hash;
+- the dataset statistics and the voice index cover the batches as they are now.
+Each finding names the batch, the voice and the file, and the command that repairs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from voxlake import pipeline
+from voxlake.audio.stream import hash_flac
+from voxlake.embed import index_table, index_writer
+from voxlake.features import dataset as dataset_stats
+from voxlake.lake.hashing import hash_array, hash_file
+from voxlake.lake.schemas import TABLES
+from voxlake.lake.store import Lake
+
+
+@dataclass(frozen=True)
+class Finding:
+    what: str  # table_file, raw_file, stage_file, coverage
+    batch: str
+    voice_id: str
+    path: str  # relative to the lake
+    problem: str
+    repair: str  # the command that repairs it
+
+
+def rerun(batch: str) -> str:
+    return f"voxlake run --batches {batch}"
+
+
+def _batch_of(rel: str) -> str:
+    part = next((p for p in Path(rel).parts if p.startswith("batch=")), "")
+    return part.removeprefix("batch=")
+
+
+def damaged_tables(lake: Lake) -> Iterator[Finding]:
+    """Table files that cannot be read (a truncated or overwritten Parquet file)."""
+    for table in TABLES:
+        for path in lake.table_files(table):
+            try:
+                pq.read_metadata(path)
+            except Exception as e:  # pyarrow raises several kinds for a damaged file
+                rel = lake.relative(path)
+                batch = _batch_of(rel)
+                yield Finding(
+                    "table_file",
+                    batch,
+                    "",
+                    rel,
+                    f"unreadable: {str(e).splitlines()[0][:120]}",
+                    rerun(batch) if batch else "voxlake run",
+                )
+
+
+def _raw_files(lake: Lake) -> Iterator[Finding]:
+    for v in lake.read_table("voices").to_pylist():
+        path = lake.root / v["raw_path"]
+        problem = "missing" if not path.exists() else ""
+        if not problem and hash_file(path) != v["voice_id"]:
+            problem = "content differs from its voice_id"
+        if problem:
+            repair = (
+                f"voxlake ingest <the original of {v['source_path']}> && voxlake run, "
+                f"or voxlake forget {v['voice_id']}"
+            )
+            yield Finding("raw_file", v["batch"], v["voice_id"], v["raw_path"], problem, repair)
+
+
+def _stage_files(
+    lake: Lake, stage: str, path_of: Callable[[str], Path], content: Callable[[Path], str]
+) -> Iterator[Finding]:
+    for h in lake.read_table("voice_hashes").to_pylist():
+        if h["stage"] != stage:
+            continue
+        path = path_of(h["voice_id"])
+        try:
+            problem = "" if content(path) == h["content_hash"] else "content differs from lineage"
+        except (OSError, ValueError, RuntimeError) as e:
+            problem = "missing" if not path.exists() else f"unreadable: {str(e)[:80]}"
+        if problem:
+            rel = lake.relative(path)
+            yield Finding("stage_file", h["batch"], h["voice_id"], rel, problem, rerun(h["batch"]))
+
+
+def _embeddings(lake: Lake) -> Iterator[Finding]:
+    stored = {
+        h["voice_id"]: h["content_hash"]
+        for h in lake.read_table("voice_hashes").to_pylist()
+        if h["stage"] == pipeline.EMBED.name
+    }
+    for e in lake.read_table("embeddings").to_pylist():
+        if hash_array(np.asarray(e["vector"], dtype=np.float32)) != stored.get(e["voice_id"]):
+            rel = lake.relative(lake.table_file("embeddings", e["batch"]))
+            problem = "vector differs from lineage"
+            yield Finding("stage_file", e["batch"], e["voice_id"], rel, problem, rerun(e["batch"]))
+
+
+def _coverage(lake: Lake) -> Iterator[Finding]:
+    for batch in dataset_stats.behind(lake):
+        yield Finding("coverage", batch, "", "stats/", "mel statistics behind", "voxlake run")
+    for batch in index_writer.behind(lake):
+        yield Finding("coverage", batch, "", "index/", "voice index behind", "voxlake run")
+    voices = lake.read_table("embeddings").num_rows
+    if lake.index_dir.exists() and index_table.count(lake) != voices:
+        problem = f"index holds {index_table.count(lake)} voices, embeddings {voices}"
+        yield Finding("coverage", "", "", "index/", problem, "voxlake run")
+
+
+def doctor(lake: Lake) -> list[Finding]:
+    """Everything the lake serves that does not match its lineage; empty when healthy."""
+    findings = list(damaged_tables(lake))
+    if findings:  # the rest reads these tables: repair them first
+        return findings
+    findings += _raw_files(lake)
+    findings += _stage_files(
+        lake, pipeline.DENOISE.name, lake.denoised_audio, lambda p: hash_flac(p)[0]
+    )
+    findings += _stage_files(
+        lake, pipeline.MEL.name, lake.mel_features, lambda p: hash_array(np.load(p))
+    )
+    findings += _embeddings(lake)
+    findings += _coverage(lake)
+    return findings
