@@ -125,6 +125,14 @@ def run_pending(
     unknown = sorted(set(rerun or []) - set(list_batches(lake)))
     if unknown:
         raise LookupError(f"no batch {', '.join(unknown)} in this lake")
+    waiting = "another run is working on this lake; waiting for it to finish ..."
+    with lake.lock("runs", on_wait=lambda: echo(waiting)):
+        return _run_pending(lake, instance, settings, echo, rerun or [])
+
+
+def _run_pending(
+    lake: Lake, instance: dg.DagsterInstance, settings: RunSettings, echo: Echo, rerun: list[str]
+) -> RunSummary:
     summary = RunSummary()
     lake.sweep_stale_temp()
     new = pending_partitions(instance, LakeResource(root=str(lake.root)))
@@ -132,7 +140,7 @@ def run_pending(
         instance.add_dynamic_partitions(PARTITIONS, new)
         summary.new_batches = new
     done = set(completed_batches(lake))
-    pending = [b for b in list_batches(lake) if b not in done or b in (rerun or [])]
+    pending = [b for b in list_batches(lake) if b not in done or b in rerun]
     for i, batch in enumerate(pending, 1):
         echo(f"[{i}/{len(pending)}] batch {batch}: raw -> denoise -> mel -> embeddings ...")
         t0 = time.perf_counter()

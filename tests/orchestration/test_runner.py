@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -11,6 +14,7 @@ import pytest
 from voxlake.demo import corpus
 from voxlake.embed import index_table, index_writer
 from voxlake.features import dataset as dataset_stats
+from voxlake.lake.store import Lake
 from voxlake.orchestration.runner import RunSettings, run_pending
 from voxlake.repro.doctor import doctor
 from voxlake.testing import make_lake, process_all
@@ -51,3 +55,29 @@ def test_doctor_names_a_damaged_batch_and_a_rerun_repairs_it(tmp_path: Path) -> 
         repaired = run_pending(lake, instance, settings, echo=lambda _: None, rerun=[finding.batch])
         assert repaired.succeeded == [finding.batch]
         assert doctor(lake) == []
+
+
+def test_a_second_run_on_the_lake_waits_for_the_first(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake").ensure()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_RUNS_LOCK, str(lake.root)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+    lines: list[str] = []
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        t0 = time.perf_counter()
+        summary = run_pending(lake, instance, RunSettings(str(lake.root)), echo=lines.append)
+        waited = time.perf_counter() - t0
+    holder.wait(timeout=30)
+    assert summary.failed == [] and any("waiting for it" in line for line in lines)
+    assert waited >= 1.0
+
+
+HOLD_RUNS_LOCK = """
+import sys, time
+from voxlake.lake.store import Lake
+with Lake(sys.argv[1]).lock("runs"):
+    print("holding", flush=True)
+    time.sleep(2)
+"""

@@ -22,7 +22,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -164,16 +164,22 @@ class Lake:
         return sorted(p.name.split("=", 1)[1] for p in d.glob("batch=*") if any(p.iterdir()))
 
     @contextmanager
-    def lock(self, name: str) -> Iterator[None]:
+    def lock(self, name: str, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
         """An exclusive lock across processes on this machine (fcntl on <root>/.<name>.lock).
 
         "global" serialises the dataset-wide writers (mel stats, index), "batches" the
-        inbox scans, "catalog" the DuckDB catalog. Multi-machine runs need an object store
-        with its own single-writer guarantee (see the README).
+        inbox scans, "catalog" the DuckDB catalog, "runs" the CLI's runs. `on_wait` is
+        called once if the lock is held by another process. Multi-machine runs need an
+        object store with its own single-writer guarantee (see the README).
         """
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / f".{name}.lock", "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if on_wait:
+                    on_wait()
+                fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
             finally:
