@@ -1,4 +1,5 @@
--- One row per ingestion batch: what came in and what became of it.
+-- One row per ingestion batch: what came in and what became of it (inputs are audio files;
+-- label_problems counts the label sidecars with a problem, one row per sidecar and reason).
 create or replace view batch_summary as
 with files as (
     select batch, 'voice' as outcome from voices
@@ -10,7 +11,9 @@ select
     count(*) as inputs,
     count(*) filter (where outcome = 'voice') as voices,
     count(*) filter (where outcome = 'rejected') as rejected,
-    count(*) filter (where outcome = 'duplicate') as duplicates
+    count(*) filter (where outcome = 'duplicate') as duplicates,
+    (select count(*) from rejected r where r.batch = files.batch and r.stage = 'sidecar')
+        as label_problems
 from files
 group by batch
 order by batch;

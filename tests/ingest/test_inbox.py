@@ -80,3 +80,26 @@ def test_sidecar_labels_json_and_csv(tmp_path: Path) -> None:
     (inbox / "b.json").write_text("{broken")
     _, issues = labels_for(inbox, ["b.wav"])
     assert [i.sidecar for i in issues if i.sidecar.endswith(".json")] == ["b.json"]
+
+
+def test_a_huge_labels_file_is_one_problem_and_its_values_are_kept_verbatim(
+    tmp_path: Path,
+) -> None:
+    inbox = tmp_path
+    names = ["f0.wav", "f1.wav", "f2.wav", "f3.wav"]
+    for i, name in enumerate(names):
+        _wav(inbox / name, i)
+    values = ['=HYPERLINK("http://x")', "'; drop table voices; --", "ünïcødé 声", ""]
+    lines = ["path,speaker,note"]
+    lines += [
+        f'{n},spk{i},"{v.replace(chr(34), chr(34) * 2)}"'
+        for i, (n, v) in enumerate(zip(names, values, strict=True))
+    ]
+    lines += [f"gone{i}.wav,x,y" for i in range(9996)]
+    (inbox / "labels.csv").write_text("\n".join(lines) + "\n")
+    labels, issues = labels_for(inbox, names)
+    (issue,) = issues
+    assert issue.sidecar == "labels.csv" and issue.detail.startswith("9996 problems:")
+    assert "no file 'gone0.wav'" in issue.detail and "9993 more" in issue.detail
+    notes = [labels[n].extra.get("note", "") for n in names]
+    assert notes == values  # stored verbatim, never evaluated

@@ -121,6 +121,22 @@ def _csv_labels(
     return out, issues
 
 
+def collapse(issues: list[SidecarIssue], shown: int = 3) -> list[SidecarIssue]:
+    """One issue per sidecar and reason: a 10,000-line labels file with 9,996 bad lines is
+    one problem of that file (its count and first lines in the detail), not 9,996."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for i in issues:
+        grouped.setdefault((i.sidecar, i.reason), []).append(i.detail)
+    out = []
+    for (sidecar, reason), details in grouped.items():
+        detail = details[0]
+        if len(details) > 1:
+            more = f"; ... {len(details) - shown} more" if len(details) > shown else ""
+            detail = f"{len(details)} problems: " + "; ".join(details[:shown]) + more
+        out.append(SidecarIssue(sidecar, reason, detail[:1000]))
+    return out
+
+
 def labels_for(inbox: Path, rels: list[str]) -> tuple[dict[str, Labels], list[SidecarIssue]]:
     """Labels of the given inbox files (relative paths) and the problems found on the way."""
     result: dict[str, Labels] = {}
@@ -150,4 +166,4 @@ def labels_for(inbox: Path, rels: list[str]) -> tuple[dict[str, Labels], list[Si
             labels, found = _labels(rel, raw, sidecar)
             result[rel] = labels
             issues += found
-    return result, issues
+    return result, collapse(issues)
