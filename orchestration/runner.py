@@ -9,6 +9,7 @@ fields, and the executor, through its run config (`RunSettings.run_config`).
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,6 +93,36 @@ def instance_for(lake: Lake) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
+def _cli_tags() -> dict[str, str]:
+    return {"voxlake/launched_by": "cli", "voxlake/host": socket.gethostname()}
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():  # a run of an earlier process that had this pid
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_dead_runs(instance: dg.DagsterInstance, echo: Echo = print) -> list[str]:
+    """Runs this machine's CLI started whose process is gone (killed with SIGKILL, say):
+    mark them failed and free the pool slots they held, which would otherwise make every
+    later run of a pooled asset wait for ever. Returns their run ids."""
+    live = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING]
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=live, tags=_cli_tags()))
+    dead = [r for r in runs if not _alive(int(r.tags.get("voxlake/pid", "0") or 0))]
+    for run in dead:
+        instance.report_run_failed(run, "its process is gone; released by a later run")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        echo(f"released run {run.run_id[:8]} ({run.job_name}) of a process that is gone")
+    return [r.run_id for r in dead]
+
+
 def launch(
     job: str,
     instance: dg.DagsterInstance,
@@ -100,7 +131,9 @@ def launch(
     ops: dict[str, Any] | None = None,
 ) -> dg.JobExecutionResult:
     """One run of a code-location job (a failure is in the result and the run's logs)."""
-    tags = {"dagster/partition": partition} if partition else None
+    tags = {**_cli_tags(), "voxlake/pid": str(os.getpid())}
+    if partition:
+        tags["dagster/partition"] = partition
     return dg.execute_job(
         dg.reconstructable(JOBS[job]), instance, settings.run_config(ops), tags=tags
     )
@@ -133,6 +166,7 @@ def run_pending(
 def _run_pending(
     lake: Lake, instance: dg.DagsterInstance, settings: RunSettings, echo: Echo, rerun: list[str]
 ) -> RunSummary:
+    release_dead_runs(instance, echo)
     summary = RunSummary()
     lake.sweep_stale_temp()
     new = pending_partitions(instance, LakeResource(root=str(lake.root)))
@@ -166,6 +200,7 @@ def run_verify(
     echo: Echo = print,
 ) -> list[str]:
     """Run `verify_batch` for each batch; returns the batches whose run failed."""
+    release_dead_runs(instance, echo)
     failed = []
     for i, batch in enumerate(batches, 1):
         extra = " + cross-checks" if cross else ""

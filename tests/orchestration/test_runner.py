@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from voxlake.demo import corpus
 from voxlake.embed import index_table, index_writer
 from voxlake.features import dataset as dataset_stats
 from voxlake.lake.store import Lake
+from voxlake.orchestration import runner
 from voxlake.orchestration.runner import RunSettings, run_pending
 from voxlake.repro.doctor import doctor
 from voxlake.testing import make_lake, process_all
@@ -81,3 +83,42 @@ with Lake(sys.argv[1]).lock("runs"):
     print("holding", flush=True)
     time.sleep(2)
 """
+
+
+def test_a_killed_run_holding_the_global_pool_does_not_freeze_later_runs(tmp_path: Path) -> None:
+    lake = make_lake(tmp_path / "lake", voices=2, speakers=2, bad_files=False)
+    pools = {"concurrency": {"pools": {"default_limit": 1}}}  # as the lake's dagster.yaml
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster"), overrides=pools) as instance:
+        # What SIGKILL during the dataset step leaves: a started run holding the pool slot.
+        dead = dg.DagsterRun(
+            job_name="refresh_dataset",
+            run_id="00000000-dead-4000-8000-000000000000",
+            status=dg.DagsterRunStatus.STARTED,
+            tags={**runner._cli_tags(), "voxlake/pid": str(_dead_pid())},
+        )
+        instance.add_run(dead)
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default("voxlake_global")
+        claim = storage.claim_concurrency_slot("voxlake_global", dead.run_id, "mel_stats")
+        assert claim.is_claimed
+        lines: list[str] = []
+        done = threading.Event()
+        result: list[object] = []
+
+        def run() -> None:
+            result.append(run_pending(lake, instance, RunSettings(str(lake.root)), lines.append))
+            done.set()
+
+        threading.Thread(target=run, daemon=True).start()
+        assert done.wait(timeout=240), "the run waited on the dead run's pool slot"
+        assert any("released run 00000000" in line for line in lines)
+        stored = instance.get_run_by_id(dead.run_id)
+        assert stored is not None and stored.status == dg.DagsterRunStatus.FAILURE
+        assert index_table.count(lake) == 2
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
