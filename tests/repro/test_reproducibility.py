@@ -105,3 +105,13 @@ def test_recomputing_skips_dnsmos_and_keeps_the_lakes_embedder(lake: Lake) -> No
     (batch,) = list_batches(lake)
     cfg = recompute_config(lake, batch, PipelineConfig(dnsmos=True, embedder="mel_profile"))
     assert not cfg.dnsmos and cfg.embedder == "ge2e"
+
+
+def test_a_deleted_raw_file_is_named_not_a_traceback(lake: Lake) -> None:
+    (batch,) = list_batches(lake)
+    victim = sorted(lake.read_table("voices", batch).to_pylist(), key=lambda v: v["voice_id"])[0]
+    (lake.root / victim["raw_path"]).unlink()
+    checks = {c.stage: c for c in verify_batch(lake, batch, runs=1)}
+    assert not checks["raw_voices"].match
+    assert checks["raw_voices"].first_voice == victim["voice_id"]
+    assert checks["denoised_voices"].first_voice == victim["voice_id"]

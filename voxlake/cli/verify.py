@@ -31,6 +31,10 @@ def verify_and_report(
     bad = [line for line in lines if not line.match]
     for line in bad:
         print(mismatch_message(line), file=sys.stderr)
+    if bad:
+        print(
+            "`voxlake doctor` names the stored file that is wrong and its repair", file=sys.stderr
+        )
     for b in failed:
         print(f"FAILED: the verify run of batch {b} (see `make ui` for its logs)", file=sys.stderr)
     ok = not bad and not failed

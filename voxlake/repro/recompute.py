@@ -66,7 +66,7 @@ def _array(lake: Lake, stage: str, voice_id: str) -> np.ndarray | None:
             rows = lake.read_table("embeddings").to_pylist()
             vec = next(r["vector"] for r in rows if r["voice_id"] == voice_id)
             return np.asarray(vec, dtype=np.float32)
-    except (OSError, StopIteration, ValueError):
+    except (OSError, RuntimeError, StopIteration, ValueError):  # missing or unreadable
         return None
     return None
 
