@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
+from voxlake.lake import catalog
 from voxlake.lake.store import Lake, default_root
 
 Subparsers = Any  # argparse's private _SubParsersAction
@@ -28,3 +30,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 def open_lake(args: argparse.Namespace) -> Lake:
     return Lake(args.lake or default_root()).ensure()
+
+
+def refresh_catalog(lake: Lake) -> None:
+    """Rebuild the catalog after a change; name any table file it had to leave out."""
+    for path in catalog.refresh(lake).damaged:
+        print(f"  DAMAGED: {path} is left out of the catalog; `voxlake doctor`", file=sys.stderr)

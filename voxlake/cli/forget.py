@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from voxlake.cli.args import Subparsers, add_command, open_lake
+from voxlake.cli.args import Subparsers, add_command, open_lake, refresh_catalog
 from voxlake.ingest.forget import forget
-from voxlake.lake import catalog
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
     lake = open_lake(args)
     report = forget(lake, args.voice_ids, args.reason or "")
-    catalog.refresh(lake)
+    refresh_catalog(lake)
     for voice_id, batch in sorted(report.forgotten.items()):
         print(f"forgot {voice_id} (batch {batch})")
     for voice_id in report.unknown:

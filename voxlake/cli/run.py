@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from voxlake.cli.args import Subparsers, add_command, add_run_options, open_lake
+from voxlake.cli.args import (
+    Subparsers,
+    add_command,
+    add_run_options,
+    open_lake,
+    refresh_catalog,
+)
 from voxlake.embed import embedders, index_table
-from voxlake.lake import catalog
 from voxlake.lake.store import Lake
 from voxlake.orchestration.runner import RunSettings, instance_for, run_pending
 from voxlake.pipeline import embedder_by_fingerprint
@@ -19,9 +24,7 @@ def run_and_report(lake: Lake, settings: RunSettings, rerun: list[str] | None = 
     except LookupError as e:
         print(f"voxlake run: {e}", file=sys.stderr)
         return 2
-    damaged = catalog.refresh(lake).damaged
-    for path in damaged:
-        print(f"  DAMAGED: {path} is left out of the catalog; `voxlake doctor`", file=sys.stderr)
+    refresh_catalog(lake)
     print(
         f"new batches: {len(summary.new_batches)}; materialised: {len(summary.succeeded)}; "
         f"failed: {len(summary.failed)}"

@@ -7,9 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from voxlake.cli.args import Subparsers, add_command, add_run_options, open_lake
+from voxlake.cli.args import (
+    Subparsers,
+    add_command,
+    add_run_options,
+    open_lake,
+    refresh_catalog,
+)
 from voxlake.cli.table import format_table
-from voxlake.lake import catalog
 from voxlake.lake.store import Lake
 from voxlake.orchestration.runner import RunSettings, completed_batches, instance_for, run_verify
 from voxlake.repro import manifest
@@ -25,7 +30,7 @@ def verify_and_report(
         print("voxlake verify: no completed batch to verify; `voxlake run` first", file=sys.stderr)
         return 1
     failed = run_verify(lake, instance_for(lake), settings, chosen, runs, cross) if runs else []
-    catalog.refresh(lake)
+    refresh_catalog(lake)
     lines = summarize(stored_checks(lake, chosen, cross))
     print(format_table(COLUMNS, [line.row() for line in lines]))
     bad = [line for line in lines if not line.match]
