@@ -1,4 +1,10 @@
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from voxlake import pipeline
 from voxlake.audio.decode import resample
@@ -133,3 +139,42 @@ def test_an_already_clean_voice_is_passed_through(tmp_path) -> None:
     with DeepFilterRuntime() as rt:  # 0 switches it off: every voice is denoised
         assert not denoise_file(clean, tmp_path / "off.flac", rt, 0.0)["passthrough"]
     assert fingerprint(DenoiseConfig()) != fingerprint(DenoiseConfig(passthrough_depth_db=0.0))
+
+
+ORPHAN = """
+import os, sys, numpy as np, soundfile as sf
+from voxlake.audio.stream import ForkingDenoiser
+src, dst, marker = sys.argv[1:]
+sf.write(src, np.random.default_rng(0).normal(0, 0.1, 16000 * 60).astype("float32"), 16000)
+d = ForkingDenoiser()
+print("ready", flush=True)
+try:
+    d(src, dst)
+except Exception:
+    pass  # as the pipeline does: one voice failed, the batch goes on
+open(marker, "w").write(str(os.getpid()))  # a process that went on with the batch
+"""
+
+
+@pytest.mark.slow
+def test_a_denoise_fork_dies_with_its_killed_parent(tmp_path: Path) -> None:
+    """A fork left behind by a killed run must not carry on as a copy of that run."""
+    marker = tmp_path / "returned"
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            ORPHAN,
+            str(tmp_path / "in.wav"),
+            str(tmp_path / "out.flac"),
+            str(marker),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None and parent.stdout.readline().strip() == "ready"
+    time.sleep(1.0)  # the fork is denoising a minute of audio
+    parent.kill()
+    parent.wait()
+    time.sleep(15.0)  # longer than the fork needs to finish that minute
+    assert not marker.exists(), f"process {marker.read_text()} carried on as the killed run"

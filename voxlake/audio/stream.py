@@ -15,8 +15,10 @@ never depends on the voices before it, and the result is bit-identical to a fres
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pickle
+import signal
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ import soxr
 from voxlake.audio.denoise import SAMPLE_RATE, DeepFilterRuntime, DenoiseConfig
 
 BLOCK = 1 << 16  # input frames per decode block
+PR_SET_PDEATHSIG = 1  # prctl option: the signal a child gets when its parent dies
 CLIP = 0.999
 FLOOR_FRAME_S = 0.02
 DIGITAL_SILENCE_DB = -100.0  # frames this quiet are padding, not a noise floor
@@ -215,6 +218,18 @@ def peak_rss_mb() -> float:
     return float("nan")
 
 
+def _die_with(parent: int) -> None:
+    """Make this forked child die with its parent (Linux): an orphan would go on holding
+    the parent's open files, lake locks among them, for nothing."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the broken pipe still ends the child
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 class ForkingDenoiser:
     """One pristine runtime per worker; each file is denoised in a fork of it."""
 
@@ -227,18 +242,25 @@ class ForkingDenoiser:
             with DeepFilterRuntime(self.config) as rt:
                 return denoise_file(src, dst, rt, self.config.passthrough_depth_db)
         r, w = os.pipe()
+        parent = os.getpid()
         pid = os.fork()
-        if pid == 0:  # child: use the inherited pristine state, report, exit
-            os.close(r)
+        if pid == 0:  # child: use the inherited pristine state, report, exit; never return
+            code = 0
             try:
-                result = denoise_file(src, dst, self.runtime, self.config.passthrough_depth_db)
-                result["worker_peak_rss_mb"] = peak_rss_mb()
-                payload = pickle.dumps(("ok", result))
-            except BaseException as e:
-                payload = pickle.dumps(("error", f"{type(e).__name__}: {e}"))
-            with os.fdopen(w, "wb") as fh:
-                fh.write(struct.pack("<Q", len(payload)) + payload)
-            os._exit(0)
+                _die_with(parent)
+                os.close(r)
+                try:
+                    result = denoise_file(src, dst, self.runtime, self.config.passthrough_depth_db)
+                    result["worker_peak_rss_mb"] = peak_rss_mb()
+                    payload = pickle.dumps(("ok", result))
+                except BaseException as e:
+                    payload = pickle.dumps(("error", f"{type(e).__name__}: {e}"))
+                with os.fdopen(w, "wb") as fh:
+                    fh.write(struct.pack("<Q", len(payload)) + payload)
+            except BaseException:  # the parent is gone (a broken pipe): nobody to tell
+                code = 1
+            finally:
+                os._exit(code)
         os.close(w)
         with os.fdopen(r, "rb") as fh:
             data = fh.read()
