@@ -75,6 +75,19 @@ class RunSummary:
     new_batches: list[str] = field(default_factory=list)
     succeeded: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # failed batch -> why
+
+
+def failure_reason(result: dg.JobExecutionResult) -> str:
+    """The first failed step and its error, on one line (the error's class name left out)."""
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        lines = [x.strip() for x in (error.message if error else "failed").splitlines()]
+        message = " ".join(x for x in lines[:2] if x)
+        if error and error.cls_name:
+            message = message.split(f"{error.cls_name}: ", 1)[-1]
+        return f"{event.step_key}: {message}"[:300]
+    return "the run failed before any step (see its logs)"
 
 
 def ensure_home(home: Path) -> Path:
@@ -178,15 +191,20 @@ def _run_pending(
     for i, batch in enumerate(pending, 1):
         echo(f"[{i}/{len(pending)}] batch {batch}: raw -> denoise -> mel -> embeddings ...")
         t0 = time.perf_counter()
-        ok = launch("ingest_batch", instance, settings, batch).success
+        result = launch("ingest_batch", instance, settings, batch)
+        ok = result.success
         (summary.succeeded if ok else summary.failed).append(batch)
+        if not ok:
+            summary.reasons[batch] = failure_reason(result)
         echo(f"      {'done' if ok else 'FAILED'} in {time.perf_counter() - t0:.1f} s")
     lagging = sorted(set(dataset_stats.behind(lake)) | set(index_writer.behind(lake)))
     if pending or lagging or not lake.catalog_path.exists():
         note = f" (behind on {len(lagging)} batch(es))" if lagging and not pending else ""
         echo(f"dataset: mel statistics and voice index{note} ...")
-        if not launch("refresh_dataset", instance, settings).success:
+        result = launch("refresh_dataset", instance, settings)
+        if not result.success:
             summary.failed.append("(dataset)")
+            summary.reasons["(dataset)"] = failure_reason(result)
     return summary
 
 

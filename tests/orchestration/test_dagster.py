@@ -9,7 +9,7 @@ import pytest
 from voxlake.ingest.inbox import list_batches
 from voxlake.lake.store import Lake
 from voxlake.orchestration.definitions import defs
-from voxlake.orchestration.runner import RunSettings, launch
+from voxlake.orchestration.runner import RunSettings, failure_reason, launch
 from voxlake.orchestration.sensors import voice_inbox
 from voxlake.orchestration.testing import sensed_batch
 from voxlake.resources import LakeResource
@@ -139,6 +139,8 @@ def test_a_failed_blocking_check_stops_downstream_stages(
         assert done == {"raw_voices", "denoised_voices"}  # mel and embeddings were blocked
         failed = [c for c in run.get_asset_check_evaluations() if not c.passed]
         assert [c.check_name for c in failed] == ["gx_denoise_metrics"]
+        reason = failure_reason(run)  # what `voxlake run` prints for the failed batch
+        assert "gx_denoise_metrics" in reason and "\n" not in reason
         stored = Lake(lake.root).read_table("quality_results", key).to_pylist()
         assert any(not r["success"] and r["table_name"] == "denoise_metrics" for r in stored)
 

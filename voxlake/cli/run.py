@@ -30,7 +30,8 @@ def run_and_report(lake: Lake, settings: RunSettings, rerun: list[str] | None = 
         f"failed: {len(summary.failed)}"
     )
     for b in summary.failed:
-        print(f"  FAILED: {b} (see `make ui` for the run's logs)", file=sys.stderr)
+        reason = summary.reasons.get(b, "")
+        print(f"  FAILED: {b}: {reason} (the run's logs: `make ui`)", file=sys.stderr)
     return 1 if summary.failed else 0
 
 
