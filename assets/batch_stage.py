@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 
+from voxlake import pipeline
 from voxlake.orchestration.partitions import voice_batches
 from voxlake.pipeline import PipelineConfig
 from voxlake.quality.checks import gx_check, gx_check_spec
@@ -21,7 +22,7 @@ from voxlake.resources import (
     MelResource,
     pipeline_config,
 )
-from voxlake.stage import Stage, run_stage
+from voxlake.stage import Stage
 
 from .results import BATCH_SCOPE, materialize_result
 
@@ -55,7 +56,7 @@ def batch_stage_asset(
     ) -> dg.MaterializeResult:
         lk, batch = lake.lake(), context.partition_key
         cfg = pipeline_config(compute, denoiser, mel, embedder)
-        result = run_stage(lk, batch, stage, cfg, cfg.workers)
+        result = pipeline.run(lk, batch, stage, cfg)
         checks = [
             gx_check(
                 lk,

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
+import pyarrow.parquet as pq
+
+from voxlake.lake.schemas import TABLES
 from voxlake.lake.store import Lake
 
 RERUN = "rerun"
@@ -39,6 +42,15 @@ def write_checks(lake: Lake, checks: Sequence[Check], batch: str | None, part: s
 
 def read_checks(lake: Lake, batch: str | None = None) -> list[Check]:
     return [Check(**r) for r in lake.read_table("reproducibility", batch).to_pylist()]
+
+
+def read_dataset_checks(lake: Lake) -> list[Check]:
+    """The dataset-wide checks (merge orders) only, without reading every batch's."""
+    path = lake.table_file("reproducibility", None, part=part_of(BATCH_ORDER))
+    if not path.exists():
+        return []
+    rows = pq.read_table(path, schema=TABLES["reproducibility"]).to_pylist()
+    return [Check(**r) for r in rows]
 
 
 def part_of(check: str) -> str:

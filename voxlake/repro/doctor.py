@@ -80,11 +80,12 @@ def _raw_files(lake: Lake) -> Iterator[Finding]:
 
 
 def _stage_files(
-    lake: Lake, stage: str, path_of: Callable[[str], Path], content: Callable[[Path], str]
+    lake: Lake,
+    hashes: list[dict[str, str]],
+    path_of: Callable[[str], Path],
+    content: Callable[[Path], str],
 ) -> Iterator[Finding]:
-    for h in lake.read_table("voice_hashes").to_pylist():
-        if h["stage"] != stage:
-            continue
+    for h in hashes:
         path = path_of(h["voice_id"])
         try:
             problem = "" if content(path) == h["content_hash"] else "content differs from lineage"
@@ -95,12 +96,8 @@ def _stage_files(
             yield Finding("stage_file", h["batch"], h["voice_id"], rel, problem, rerun(h["batch"]))
 
 
-def _embeddings(lake: Lake) -> Iterator[Finding]:
-    stored = {
-        h["voice_id"]: h["content_hash"]
-        for h in lake.read_table("voice_hashes").to_pylist()
-        if h["stage"] == pipeline.EMBED.name
-    }
+def _embeddings(lake: Lake, hashes: list[dict[str, str]]) -> Iterator[Finding]:
+    stored = {h["voice_id"]: h["content_hash"] for h in hashes}
     for e in lake.read_table("embeddings").to_pylist():
         if hash_array(np.asarray(e["vector"], dtype=np.float32)) != stored.get(e["voice_id"]):
             rel = lake.relative(lake.table_file("embeddings", e["batch"]))
@@ -114,8 +111,9 @@ def _coverage(lake: Lake) -> Iterator[Finding]:
     for batch in index_writer.behind(lake):
         yield Finding("coverage", batch, "", "index/", "voice index behind", "voxlake run")
     voices = lake.read_table("embeddings").num_rows
-    if lake.index_dir.exists() and index_table.count(lake) != voices:
-        problem = f"index holds {index_table.count(lake)} voices, embeddings {voices}"
+    indexed = index_table.count(lake) if lake.index_dir.exists() else voices
+    if indexed != voices:
+        problem = f"index holds {indexed} voices, embeddings {voices}"
         yield Finding("coverage", "", "", "index/", problem, "voxlake run")
 
 
@@ -125,12 +123,13 @@ def doctor(lake: Lake) -> list[Finding]:
     if findings:  # the rest reads these tables: repair them first
         return findings
     findings += _raw_files(lake)
-    findings += _stage_files(
-        lake, pipeline.DENOISE.name, lake.denoised_audio, lambda p: hash_flac(p)[0]
-    )
-    findings += _stage_files(
-        lake, pipeline.MEL.name, lake.mel_features, lambda p: hash_array(np.load(p))
-    )
-    findings += _embeddings(lake)
+    by_stage: dict[str, list[dict[str, str]]] = {s: [] for s in pipeline.STAGES}
+    for h in lake.read_table("voice_hashes").to_pylist():
+        by_stage.setdefault(h["stage"], []).append(h)
+    denoised = by_stage[pipeline.DENOISE.name]
+    findings += _stage_files(lake, denoised, lake.denoised_audio, lambda p: hash_flac(p)[0])
+    mels = by_stage[pipeline.MEL.name]
+    findings += _stage_files(lake, mels, lake.mel_features, lambda p: hash_array(np.load(p)))
+    findings += _embeddings(lake, by_stage[pipeline.EMBED.name])
     findings += _coverage(lake)
     return findings

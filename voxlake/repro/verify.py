@@ -9,7 +9,14 @@ from collections.abc import Callable
 
 from voxlake.lake.store import Lake
 from voxlake.pipeline import PipelineConfig
-from voxlake.repro.checks import BATCH_ORDER, REGROUP, RERUN, Check, read_checks
+from voxlake.repro.checks import (
+    BATCH_ORDER,
+    REGROUP,
+    RERUN,
+    Check,
+    read_checks,
+    read_dataset_checks,
+)
 from voxlake.repro.merge_orders import verify_merge_orders
 from voxlake.repro.recompute import verify_batch, verify_regroup, verify_workers
 
@@ -39,5 +46,5 @@ def stored_checks(lake: Lake, batches: list[str], cross: bool) -> list[Check]:
     wanted = {RERUN} | ({REGROUP, BATCH_ORDER} if cross else set())
     found = [c for b in batches for c in read_checks(lake, b)]
     if cross:
-        found += [c for c in read_checks(lake) if c.batch == ""]
+        found += read_dataset_checks(lake)
     return [c for c in found if c.check in wanted or (cross and c.check.startswith("workers="))]
