@@ -92,10 +92,12 @@ def test_search_by_voice_and_by_audio(demo_lake: tuple[Path, str]) -> None:
         "search", "--audio", str(lake / str(first["raw_path"])), "-k", "1", lake=lake
     ).stdout
     line = by_audio.strip().splitlines()[2]
-    assert line.startswith(str(first["voice_id"])[:40])  # a voice finds itself first
+    assert line.startswith(str(first["voice_id"])[:12] + " ")  # a voice finds itself first
     assert float(line.split()[1]) > 0.99
     missing = voxlake("search", "--voice", "nope", lake=lake, check=False)
-    assert missing.returncode == 1 and "no voice" in missing.stderr
+    assert missing.returncode == 1 and "not a voice id" in missing.stderr
+    unknown = voxlake("search", "--voice", "deadbeef", lake=lake, check=False)
+    assert unknown.returncode == 1 and "no voice deadbeef" in unknown.stderr
 
 
 @pytest.mark.slow

@@ -60,3 +60,45 @@ def test_a_damaged_table_file_is_named_when_the_catalog_is_rebuilt(
     _, err = capsys.readouterr()
     assert f"DAMAGED: {lake.relative(part)} is left out of the catalog" in err
     assert main(["sql", "select count(*) as n from voices", "--lake", str(lake.root)]) == 0
+
+
+def test_ids_print_as_prefixes_that_paste_back(
+    lake: Lake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from voxlake.embed import index_writer
+
+    index_writer.sync(lake)
+    root = ["--lake", str(lake.root)]
+    assert main(["sql", "select voice_id from voices order by voice_id", *root]) == 0
+    shown = capsys.readouterr().out.splitlines()[2].strip()
+    assert len(shown) == 12  # a table shows the 12-character prefix ...
+    query = "select voice_id from voices order by voice_id"
+    assert main(["sql", query, "--format", "json", *root]) == 0
+    full = json.loads(capsys.readouterr().out)[0]["voice_id"]
+    assert len(full) == 64 and full.startswith(shown)  # ... json the full id
+    assert main(["search", "--voice", shown, "-k", "2", "--format", "csv", *root]) == 0
+    out = capsys.readouterr().out
+    assert full not in out and len(out.splitlines()[1].split(",")[0]) == 64  # excluded itself
+
+
+def test_forget_refuses_an_ambiguous_prefix_and_erases_nothing(
+    lake: Lake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = sorted(lake.read_table("voices")["voice_id"].to_pylist())
+    before = lake.read_table("voices").num_rows
+    assert main(["forget", ids[0][:8], "abc", "--lake", str(lake.root)]) == 1
+    _, err = capsys.readouterr()
+    assert "too short" in err and "nothing erased" in err
+    assert lake.read_table("voices").num_rows == before
+
+
+def test_forget_by_prefix_then_again(lake: Lake, capsys: pytest.CaptureFixture[str]) -> None:
+    victim = sorted(lake.read_table("voices")["voice_id"].to_pylist())[0]
+    root = ["--lake", str(lake.root)]
+    assert main(["forget", victim[:10], victim, *root]) == 0  # the same voice twice: once
+    assert f"forgot {victim}" in capsys.readouterr().out
+    assert main(["forget", victim[:10], *root]) == 1
+    _, err = capsys.readouterr()
+    assert "no voice" in err and "nothing erased" in err

@@ -37,7 +37,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     findings = doctor(open_lake(args)) + _partitions_without_manifest(args)
     cols = ["what", "batch", "voice_id", "path", "problem", "repair"]
     if findings:
-        rows = [(f.what, f.batch, f.voice_id[:12], f.path, f.problem, f.repair) for f in findings]
+        rows = [(f.what, f.batch, f.voice_id, f.path, f.problem, f.repair) for f in findings]
         print(format_table(cols, rows, width=None))
     took = time.perf_counter() - t0
     verdict = "healthy" if not findings else f"{len(findings)} problem(s)"

@@ -7,11 +7,19 @@ import sys
 
 from voxlake.cli.args import Subparsers, add_command, open_lake, refresh_catalog
 from voxlake.ingest.forget import forget
+from voxlake.lake import voice_ids
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
     lake = open_lake(args)
-    report = forget(lake, args.voice_ids, args.reason or "")
+    resolved, errors = voice_ids.resolve_all(lake, args.voice_ids)
+    if errors:  # erasure cannot be undone: erase nothing unless every id names one voice
+        refresh_catalog(lake)
+        for line in errors:
+            print(f"voxlake forget: {line}", file=sys.stderr)
+        print("voxlake forget: nothing erased; the lake is unchanged", file=sys.stderr)
+        return 1
+    report = forget(lake, sorted(set(resolved.values())), args.reason or "")
     refresh_catalog(lake)
     for voice_id, batch in sorted(report.forgotten.items()):
         print(f"forgot {voice_id} (batch {batch})")
@@ -29,6 +37,8 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     p = add_command(sub, "forget", "erase voices everywhere and retract them from the statistics")
-    p.add_argument("voice_ids", nargs="+", metavar="VOICE_ID")
+    p.add_argument(
+        "voice_ids", nargs="+", metavar="VOICE_ID", help="ids, or unique prefixes of 8+ characters"
+    )
     p.add_argument("--reason", help="recorded in the erasures table")
     p.set_defaults(fn=cmd_forget)

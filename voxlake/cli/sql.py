@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from voxlake.cli.args import Subparsers, add_command, open_lake
-from voxlake.cli.table import format_rows
+from voxlake.cli.table import add_format_option, format_rows
 from voxlake.lake import catalog
 
 
@@ -29,5 +29,5 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def register(sub: Subparsers) -> None:
     p = add_command(sub, "sql", "run a read-only SQL query (or a .sql file) on the catalog")
     p.add_argument("query")
-    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    add_format_option(p)
     p.set_defaults(fn=cmd_sql)

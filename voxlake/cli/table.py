@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
 from collections.abc import Sequence
 from typing import Any
+
+from voxlake.lake.voice_ids import is_full_id, short
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets evaluate
 
@@ -15,13 +18,15 @@ def _cell(v: Any, width: int | None) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
     s = "" if v is None else str(v)
+    if is_full_id(s):
+        return short(s)  # a prefix that pastes back into every command that takes an id
     return s if width is None or len(s) <= width else s[: width - 3] + "..."
 
 
 def format_table(
     cols: Sequence[str], rows: Sequence[Sequence[Any]], limit: int = 200, width: int | None = 48
 ) -> str:
-    """Aligned columns; cells cut at `width` characters (None: never)."""
+    """Aligned columns; full ids shown as their 12-character prefix; cells cut at `width`."""
     cells = [[_cell(v, width) for v in r] for r in rows[:limit]]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
     out = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
@@ -57,3 +62,12 @@ def format_rows(cols: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) ->
     if fmt == "csv":
         return format_csv(cols, rows)
     return format_table(cols, rows)
+
+
+def add_format_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="table (ids as 12-character prefixes), csv or json (full ids, values verbatim)",
+    )

@@ -8,6 +8,7 @@ from typing import Any
 from voxlake.demo.scoring import gain_by_band, mean_gain, score_pairs
 from voxlake.embed import index_search, index_table
 from voxlake.lake import catalog
+from voxlake.lake.voice_ids import short
 from voxlake.lake.store import Lake
 
 
@@ -54,6 +55,6 @@ def summary_lines(lake: Lake) -> list[str]:
     if first:
         vid, spk = first[0]
         hits = index_search.search(lake, index_search.vector_of(lake, vid), 5, exclude=vid)
-        lines.append(f"voices most like {vid[:12]} ({spk}):")
-        lines += [f"  {h.voice_id[:12]}  {h.score:.3f}  {h.speaker}" for h in hits]
+        lines.append(f"voices most like {short(vid)} ({spk}):")
+        lines += [f"  {short(h.voice_id)}  {h.score:.3f}  {h.speaker}" for h in hits]
     return lines
