@@ -1,5 +1,5 @@
 """The `voxlake` command: demo, ingest, run, sql, search, duplicates, verify, doctor, forget,
-stats.
+stats, export.
 
 One thin module per command group: each parses, calls the core (or a run of the code
 location's jobs) and prints.
@@ -13,11 +13,11 @@ from collections.abc import Sequence
 
 
 def parser() -> argparse.ArgumentParser:
-    from voxlake.cli import demo, doctor, forget, ingest, run, search, sql, stats, verify
+    from voxlake.cli import demo, doctor, export, forget, ingest, run, search, sql, stats, verify
 
     p = argparse.ArgumentParser(prog="voxlake", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    for group in (demo, ingest, run, sql, search, verify, doctor, forget, stats):
+    for group in (demo, ingest, run, sql, search, verify, doctor, forget, stats, export):
         group.register(sub)
     return p
 

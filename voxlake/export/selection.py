@@ -1,0 +1,116 @@
+"""Which voices an export holds, and the lake state it came from.
+
+The selection is a SQL predicate over the `voice_overview` view, run through the confined
+catalog (read-only, lake-only), so a predicate can neither write nor read outside the lake.
+Only voices with denoised audio are exported; rows come sorted by voice_id.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from voxlake.lake import catalog
+from voxlake.lake.store import Lake
+
+MEASURES = (
+    "duration_s",
+    "rms_dbfs",
+    "out_rms_dbfs",
+    "local_snr_db",
+    "floor_depth_db",
+    "passthrough",
+    "dnsmos_sig_out",
+    "dnsmos_bak_out",
+    "dnsmos_ovrl_out",
+)
+
+
+class EmptySelection(LookupError):
+    """No voice matches: an export is never an empty file."""
+
+
+@dataclass(frozen=True)
+class ExportVoice:
+    voice_id: str
+    batch: str
+    speaker: str | None
+    audio_path: str  # absolute path of the denoised FLAC
+    sample_rate: int
+    frames: int
+    labels: dict[str, Any]
+    measures: dict[str, Any]
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate
+
+    @property
+    def text(self) -> str | None:
+        for key in ("text", "transcript", "sentence"):
+            value = self.labels.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class Selection:
+    voices: list[ExportVoice]
+    where: str | None
+    state: list[dict[str, Any]]  # stage hashes and fingerprints of the batches it came from
+
+
+def _query(lake: Lake, where: str | None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    predicate = f"where ({where})" if where else ""
+    measures = ", ".join(f"o.{m}" for m in MEASURES)
+    return catalog.query(
+        lake,
+        f"""
+        select o.voice_id, o.batch, o.speaker, v.labels, d.denoised_path, d.sample_rate,
+               d.frames, {measures}
+        from (select * from voice_overview {predicate}) o
+        join voices v using (voice_id)
+        join denoise_metrics d using (voice_id)
+        where d.denoised_path is not null
+        order by o.voice_id
+        """,
+    )
+
+
+def _state(lake: Lake, batches: list[str]) -> list[dict[str, Any]]:
+    wanted = ", ".join("'" + b.replace("'", "''") + "'" for b in ["", *batches])
+    cols, rows = catalog.query(
+        lake,
+        "select batch, asset, stage_hash, fingerprint, code_version from stage_hashes "
+        f"where batch in ({wanted}) order by batch, asset",
+    )
+    return [dict(zip(cols, r, strict=True)) for r in rows]
+
+
+def select(lake: Lake, where: str | None = None) -> Selection:
+    """The denoised voices that match `where`, with the lake state they came from."""
+    cols, rows = _query(lake, where)
+    voices = []
+    for row in rows:
+        r = dict(zip(cols, row, strict=True))
+        voices.append(
+            ExportVoice(
+                voice_id=r["voice_id"],
+                batch=r["batch"],
+                speaker=r["speaker"],
+                audio_path=str(lake.root / r["denoised_path"]),
+                sample_rate=int(r["sample_rate"]),
+                frames=int(r["frames"]),
+                labels=json.loads(r["labels"]) if r["labels"] else {},
+                measures={m: r[m] for m in MEASURES},
+            )
+        )
+    if not voices:
+        raise EmptySelection(
+            "no denoised voice matches"
+            + (f" --where {where!r}" if where else "")
+            + "; nothing was written"
+        )
+    return Selection(voices, where, _state(lake, sorted({v.batch for v in voices})))

@@ -1,0 +1,45 @@
+"""`export`: select, write one format's files, and record the lake state they came from."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from voxlake.export.selection import Selection, select
+from voxlake.export.to_hf import write_hf
+from voxlake.export.to_lhotse import write_lhotse
+from voxlake.export.to_nemo import write_nemo
+from voxlake.lake.store import Lake, atomic_write_json
+
+RECORD = "voxlake_export.json"
+Writer = Callable[[Selection, Path], list[Path]]
+FORMATS: dict[str, Writer] = {"lhotse": write_lhotse, "hf": write_hf, "nemo": write_nemo}
+
+
+@dataclass(frozen=True)
+class Exported:
+    voices: int
+    hours: float
+    files: list[Path]
+
+
+def export(lake: Lake, fmt: str, out: Path, where: str | None = None) -> Exported:
+    """Write the voices that match `where` to `out` in `fmt`; same lake, same bytes."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
+    selection = select(lake, where)  # EmptySelection before anything is written
+    out.mkdir(parents=True, exist_ok=True)
+    files = FORMATS[fmt](selection, out)
+    record = {
+        "format": fmt,
+        "where": where,
+        "voices": len(selection.voices),
+        "voice_ids": [v.voice_id for v in selection.voices],
+        "lake_state": selection.state,
+    }
+    atomic_write_json(out / RECORD, record)
+    (out / RECORD).chmod(0o644)
+    seconds = sum(v.duration_s for v in selection.voices)
+    return Exported(len(selection.voices), seconds / 3600, [*files, out / RECORD])
