@@ -8,8 +8,8 @@ from typing import Any
 from voxlake.demo.scoring import gain_by_band, mean_gain, score_pairs
 from voxlake.embed import index_search, index_table
 from voxlake.lake import catalog
-from voxlake.lake.voice_ids import short
 from voxlake.lake.store import Lake
+from voxlake.lake.voice_ids import short
 
 
 def _q(lake: Lake, sql: str) -> list[tuple[Any, ...]]:
