@@ -13,6 +13,7 @@ import dagster as dg
 from voxlake import pipeline
 from voxlake.orchestration.partitions import voice_batches
 from voxlake.pipeline import PipelineConfig
+from voxlake.progress import stage_progress
 from voxlake.quality.checks import gx_check, gx_check_spec
 from voxlake.resources import (
     ComputeResource,
@@ -56,7 +57,8 @@ def batch_stage_asset(
     ) -> dg.MaterializeResult:
         lk, batch = lake.lake(), context.partition_key
         cfg = pipeline_config(compute, denoiser, mel, embedder)
-        result = pipeline.run(lk, batch, stage, cfg)
+        with stage_progress(f"{stage.name} {batch}", context.log.info) as progress:
+            result = pipeline.run(lk, batch, stage, cfg, progress)
         checks = [
             gx_check(
                 lk,

@@ -5,6 +5,7 @@ import dagster as dg
 from voxlake.ingest import raw as ingest
 from voxlake.ingest.inbox import read_manifest
 from voxlake.orchestration.partitions import voice_batches
+from voxlake.progress import stage_progress
 from voxlake.quality.checks import gx_check, gx_check_spec
 from voxlake.resources import LakeResource
 
@@ -25,7 +26,8 @@ from .results import BATCH_SCOPE, materialize_result
 def raw_voices(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """The batch's inbox files copied into the lake by content hash; refusals with reasons."""
     lk, batch = lake.lake(), context.partition_key
-    result = ingest.ingest_batch(lk, batch, lake.limits())
+    with stage_progress(f"raw_voices {batch}", context.log.info) as progress:
+        result = ingest.ingest_batch(lk, batch, lake.limits(), progress)
     inputs = len(read_manifest(lk, batch).files)
     checks = [
         gx_check(

@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from voxlake import pipeline
 from voxlake.ingest.inbox import list_batches
 from voxlake.lake.store import Lake
 from voxlake.orchestration.definitions import defs
@@ -91,6 +92,10 @@ def test_the_jobs_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
         assert denoised.tags and "dagster/data_version" in denoised.tags
         checks = run.get_asset_check_evaluations()
         assert len(checks) == 7 and all(c.passed for c in checks)
+        logged = [
+            e.message for e in instance.all_logs(run.run_id) if "voices in" in (e.message or "")
+        ]  # per-voice progress reaches the run's log, one line per stage
+        assert sorted(m.split()[0] for m in logged) == sorted(pipeline.STAGE_ORDER), logged
         # A recompute that changes nothing shows as unchanged: same data versions.
         rerun = launch("ingest_batch", instance, settings, key)
         assert _versions(rerun) == _versions(run) and len(_versions(run)) == 4

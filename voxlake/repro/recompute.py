@@ -28,6 +28,7 @@ from voxlake.lake.hashing import hash_arrays, hash_file, stage_hash
 from voxlake.lake.lineage import now_iso
 from voxlake.lake.store import Lake
 from voxlake.pipeline import PipelineConfig
+from voxlake.progress import stage_progress
 from voxlake.repro.checks import REGROUP, RERUN, Check, part_of, workers_check, write_checks
 
 RECOMPUTED = pipeline.STAGE_ORDER[1:]
@@ -120,7 +121,8 @@ def recompute(scratch: Lake, batch: str, cfg: PipelineConfig) -> dict[str, tuple
     """Every per-voice stage of the batch again: stage name -> (stage hash, fingerprint)."""
     out = {}
     for name in RECOMPUTED:
-        result = pipeline.run(scratch, batch, pipeline.STAGES[name], cfg)
+        with stage_progress(f"verify {name} {batch}") as progress:
+            result = pipeline.run(scratch, batch, pipeline.STAGES[name], cfg, progress)
         out[name] = (result.stage_hash, result.fingerprint)
     return out
 
