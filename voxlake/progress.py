@@ -2,7 +2,8 @@
 
 On a terminal it is a tqdm bar on stderr. In a pipe or CI it is a plain line every
 `every_s` seconds and one at the end, so a log shows that a long batch moves and a short
-one costs a single line. The same plain lines go to `log` (a Dagster run's logger), so the UI shows them.
+one costs a single line. The same plain lines go to `log` (a Dagster run's logger), so
+the UI shows them.
 `VOXLAKE_PROGRESS=bar|lines|off` overrides the choice.
 """
 
@@ -19,7 +20,7 @@ Log = Callable[[str], Any]
 
 
 def _duration(seconds: float) -> str:
-    s = int(round(seconds))
+    s = round(seconds)
     if s >= 3600:
         return f"{s // 3600}h{s % 3600 // 60:02d}m"
     return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
