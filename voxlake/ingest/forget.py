@@ -1,7 +1,8 @@
 """Right to erasure: forget voices everywhere, and retract them from the statistics exactly.
 
 For every batch that holds one of the voices: its rows go from every table, its files
-(raw, denoised, mel features, and the inbox copies with the same content) are deleted,
+(raw, denoised, mel features, and the inbox copies with the same content) are deleted
+(a file ingested by reference is the user's own: its reference is dropped, the file kept),
 the batch's manifest drops those inbox entries, the batch's mel partial is reduced by the
 voice's exact sums, and every stage hash of the batch is recomputed from what remains.
 The dataset statistics are then updated through the normal incremental path (retract the
@@ -30,6 +31,7 @@ from voxlake.features.stats import MelStats, MelSums, from_decimals, to_decimals
 from voxlake.ingest.inbox import Manifest, manifest_path, read_manifest
 from voxlake.ingest.raw import ASSET as RAW
 from voxlake.ingest.raw import raw_pairs
+from voxlake.ingest.references import drop_references
 from voxlake.lake.fingerprint import code_version
 from voxlake.lake.hashing import hash_file, hash_json
 from voxlake.lake.lineage import now_iso, record_stage, write_lineage
@@ -86,7 +88,7 @@ def _drop_inbox_copies(lake: Lake, batch: str, ids: set[str]) -> int:
     m = read_manifest(lake, batch)
     removed = 0
     for f in m.files:
-        if f.voice_id in ids:
+        if f.voice_id in ids and f.root is None:  # a referenced original is not the lake's
             p = lake.inbox / f.path
             if p.is_file() and hash_file(p) in ids:
                 removed += _unlink(p)
@@ -183,6 +185,7 @@ def forget(lake: Lake, voice_ids: list[str], reason: str = "") -> ForgetReport:
         report.files_removed += _unlink(lake.root / raw)
         report.files_removed += _unlink(lake.denoised_audio(voice_id))
         report.files_removed += _unlink(lake.mel_features(voice_id))
+    drop_references(lake, ids)
     if batches:
         stats = dataset_stats.load(lake)
         if stats is not None:

@@ -23,18 +23,31 @@ from voxlake.lake.store import Lake, atomic_write_json
 
 SIDECAR_SUFFIXES = (".json", ".csv")
 RESENT_LOG = "_resent.jsonl"
+REFERENCES_LOG = "_references.jsonl"  # files ingested by reference (voxlake ingest)
 DEFAULT_BATCH_SIZE = 500
 
 
 @dataclass(frozen=True)
 class InboxFile:
-    path: str  # relative to the inbox, POSIX
+    path: str  # relative to the inbox, POSIX; for a referenced file, its absolute path
     size: int
     mtime_ns: int
     voice_id: str | None  # None when the file could not be read
+    root: str | None = None  # a referenced file: the folder it was ingested from
 
     def key(self) -> tuple[str, int, int]:
         return (self.path, self.size, self.mtime_ns)
+
+    def to_json(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        if d["root"] is None:
+            del d["root"]  # inbox files keep the manifest layout they always had
+        return d
+
+
+def source_of(lake: Lake, f: InboxFile) -> Path:
+    """Where a manifest file's bytes are: in the inbox, or where it was referenced."""
+    return Path(f.path) if f.root is not None else lake.inbox / f.path
 
 
 @dataclass(frozen=True)
@@ -47,7 +60,7 @@ class Manifest:
         return {
             "batch": self.batch,
             "created_at": self.created_at,
-            "files": [f.__dict__ for f in self.files],
+            "files": [f.to_json() for f in self.files],
         }
 
     @staticmethod
@@ -100,8 +113,9 @@ def list_batches(lake: Lake) -> list[str]:
     return sorted(p.stem for p in lake.batches_dir.glob("*.json") if not p.name.startswith("."))
 
 
-def _resent_entries(lake: Lake) -> list[InboxFile]:
-    log = lake.batches_dir / RESENT_LOG
+def log_entries(lake: Lake, name: str) -> list[InboxFile]:
+    """The entries of one of the batches folder's logs (re-sent files, references)."""
+    log = lake.batches_dir / name
     if not log.exists():
         return []
     return [InboxFile(**json.loads(line)) for line in log.read_text().splitlines() if line]
@@ -137,7 +151,7 @@ def scan_inbox(lake: Lake, batch_size: int = DEFAULT_BATCH_SIZE) -> ScanResult:
     with lake.lock("batches"):
         existing = [read_manifest(lake, b) for b in list_batches(lake)]
         seen = {f.key() for m in existing for f in m.files}
-        seen |= {f.key() for f in _resent_entries(lake)}
+        seen |= {f.key() for f in log_entries(lake, RESENT_LOG)}
         known_ids = {f.voice_id for m in existing for f in m.files if f.voice_id}
         result = ScanResult()
         new: list[InboxFile] = []
@@ -147,6 +161,10 @@ def scan_inbox(lake: Lake, batch_size: int = DEFAULT_BATCH_SIZE) -> ScanResult:
                 result.unchanged += 1
                 continue
             new.append(_inspect(lake.inbox, p, key))
+        for ref in log_entries(lake, REFERENCES_LOG):  # hashed when they were referenced
+            if ref.key() not in seen:
+                seen.add(ref.key())
+                new.append(ref)
         if not any(f.voice_id is None or f.voice_id not in known_ids for f in new):
             result.resent = new
             _log_resent(lake, new)
@@ -168,7 +186,7 @@ def _log_resent(lake: Lake, entries: list[InboxFile]) -> None:
         return
     with open(lake.batches_dir / RESENT_LOG, "a") as fh:
         for e in entries:
-            fh.write(json.dumps(e.__dict__, sort_keys=True) + "\n")
+            fh.write(json.dumps(e.to_json(), sort_keys=True) + "\n")
 
 
 def copy_into_inbox(lake: Lake, paths: list[Path]) -> int:

@@ -13,7 +13,7 @@ import shutil
 import stat
 import sys
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -22,8 +22,8 @@ import pyarrow as pa
 from voxlake.audio import decode
 from voxlake.audio.decode import AudioLimits, RejectedAudio, dbfs, read_audio, validate
 from voxlake.ingest import sidecar
-from voxlake.ingest.inbox import read_manifest
-from voxlake.ingest.sidecar import Labels, labels_for
+from voxlake.ingest.inbox import InboxFile, read_manifest, source_of
+from voxlake.ingest.sidecar import Labels, SidecarIssue, labels_for
 from voxlake.lake.fingerprint import code_version, fingerprint
 from voxlake.lake.hashing import hash_file
 from voxlake.lake.lineage import StageResult, record_stage
@@ -65,11 +65,11 @@ def raw_pairs(
     return pairs
 
 
-def check_source(inbox: Path, src: Path) -> None:
-    """Refuse what is not a regular file inside the inbox, with the reason."""
+def check_source(inbox: Path, src: Path, referenced: bool = False) -> None:
+    """Refuse what is not a regular file inside the inbox (or referenced), with the reason."""
     if not os.path.lexists(src):
         raise RejectedAudio("missing", "the file vanished after the inbox scan")
-    if src.is_symlink():
+    if src.is_symlink() and not referenced:
         try:
             target = src.resolve(strict=True)
         except (OSError, RuntimeError):
@@ -82,6 +82,27 @@ def check_source(inbox: Path, src: Path) -> None:
         raise RejectedAudio("unreadable", e.strerror or str(e)) from None
     if not stat.S_ISREG(st.st_mode):
         raise RejectedAudio("not_regular", "not a regular file")
+
+
+def _labels(lake: Lake, files: list[InboxFile]) -> tuple[dict[str, Labels], list[SidecarIssue]]:
+    """Sidecar labels of inbox files, and of referenced files from the folder they came from."""
+    by_root: dict[str | None, list[InboxFile]] = {}
+    for f in files:
+        by_root.setdefault(f.root, []).append(f)
+    labels: dict[str, Labels] = {}
+    issues: list[SidecarIssue] = []
+    for root, group in by_root.items():
+        if root is None:
+            found, problems = labels_for(lake.inbox, [f.path for f in group])
+            labels.update(found)
+            issues += problems
+            continue
+        base = PurePosixPath(root)
+        rels = {PurePosixPath(f.path).relative_to(base).as_posix(): f.path for f in group}
+        found, problems = labels_for(Path(root), list(rels))
+        labels.update({rels[rel]: lab for rel, lab in found.items()})
+        issues += [replace(i, sidecar=(base / i.sidecar).as_posix()) for i in problems]
+    return labels, issues
 
 
 def _suffix(src: Path) -> str:
@@ -103,9 +124,9 @@ def ingest_batch(
     duplicates: list[dict[str, Any]] = []
     first_seen: dict[str, str] = {}
     files = sorted(manifest.files, key=lambda f: f.path)
-    labels, issues = labels_for(lake.inbox, [f.path for f in files])
+    labels, issues = _labels(lake, files)
     for i, entry in enumerate(files):
-        src = lake.inbox / entry.path
+        src = source_of(lake, entry)
         base = {
             "batch": batch,
             "source_path": entry.path,
@@ -113,7 +134,7 @@ def ingest_batch(
         }
         voice_id: str | None = None
         try:
-            check_source(lake.inbox, src)
+            check_source(lake.inbox, src, referenced=entry.root is not None)
             try:
                 voice_id = hash_file(src)
             except OSError as e:

@@ -1,0 +1,71 @@
+"""Ingest by reference: record where files are and what they hold, without copying them.
+
+`reference_files` hashes each file where it lies and appends (absolute path, size, mtime,
+voice_id, root) to the lake's reference log; the next inbox scan (`voxlake run` or the
+sensor) puts the new ones in batches as it does inbox files. The raw stage copies each
+accepted file into the lake by content hash, so the lake holds one copy, not three. A file
+that changes or vanishes before that run is rejected as `changed` or `missing`.
+
+Only this explicit command writes the log: a file dropped into a shared inbox can never
+make the lake read outside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from voxlake.ingest.inbox import REFERENCES_LOG, InboxFile, log_entries, walk_inbox
+from voxlake.lake.hashing import hash_file
+from voxlake.lake.store import Lake, atomic_write_bytes
+
+
+@dataclass(frozen=True)
+class Referenced:
+    new: int
+    known: int  # already referenced, unchanged
+
+
+def _files(path: Path) -> Iterable[tuple[Path, Path]]:
+    """(root, file) for a file, or for every input under a folder (sidecars left out)."""
+    p = Path(os.path.abspath(path))
+    if p.is_dir():
+        yield from ((p, f) for f in walk_inbox(p))
+    else:
+        yield p.parent, p
+
+
+def reference_files(lake: Lake, paths: list[Path]) -> Referenced:
+    """Record the files (or folders' files) for the next scan; nothing is copied."""
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"no such file or folder: {missing[0]}")
+    lake.ensure()
+    entries = []
+    for root, f in (pair for p in paths for pair in _files(p)):
+        st = f.stat()
+        entries.append(
+            InboxFile(f.as_posix(), st.st_size, st.st_mtime_ns, hash_file(f), root.as_posix())
+        )
+    with lake.lock("batches"):
+        known = {e.key() for e in log_entries(lake, REFERENCES_LOG)}
+        fresh = [e for e in dict.fromkeys(entries) if e.key() not in known]
+        if fresh:
+            with open(lake.batches_dir / REFERENCES_LOG, "a") as fh:
+                for e in fresh:
+                    fh.write(json.dumps(e.to_json(), sort_keys=True) + "\n")
+    return Referenced(len(fresh), len(entries) - len(fresh))
+
+
+def drop_references(lake: Lake, voice_ids: set[str]) -> int:
+    """Forget: remove the voices' references, so that no later scan ingests them again."""
+    with lake.lock("batches"):
+        entries = log_entries(lake, REFERENCES_LOG)
+        kept = [e for e in entries if e.voice_id not in voice_ids]
+        if len(kept) != len(entries):
+            text = "".join(json.dumps(e.to_json(), sort_keys=True) + "\n" for e in kept)
+            atomic_write_bytes(lake.batches_dir / REFERENCES_LOG, text.encode())
+    return len(entries) - len(kept)
