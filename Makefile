@@ -7,7 +7,7 @@ LAKE ?= .voxlake
 VOICES ?= 24
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast ui lint typecheck bench clean verify-ci release-check
+.PHONY: flite install demo test test-fast ui lint typecheck bench clean verify-ci release-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,10 +18,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) flite
 	$(BIN)/voxlake demo --voices $(VOICES) --lake $(LAKE)
 
-test: $(STAMP)
+# Natural speech for the demo (Debian's flite) where this machine lets us install it; the
+# demo falls back to its synthesizer otherwise.
+flite:
+	@command -v flite >/dev/null || (apt-get install -y -q flite >/dev/null 2>&1 \
+		|| (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q flite >/dev/null 2>&1)) \
+		|| echo "flite could not be installed: the demo uses its synthesized voices"
+
+test: $(STAMP) flite
 	$(BIN)/python -m pytest -q -m "not slow"
 	$(BIN)/python -m pytest -q -m slow
 
@@ -29,13 +36,13 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 # Reproducibility gates: N reruns + cross-checks (1 vs 2 workers, merge orders, regrouping).
-verify-ci: $(STAMP)
+verify-ci: $(STAMP) flite
 	rm -rf build/verify-ci
 	$(BIN)/voxlake demo --voices 6 --lake build/verify-ci
 	$(BIN)/voxlake verify --runs 3 --cross --lake build/verify-ci \
 		--export-manifest build/verify-ci/hashes.json
 
-release-check: $(STAMP)
+release-check: $(STAMP) flite
 	rm -rf build/release-check
 	$(BIN)/voxlake demo --voices 24 --lake build/release-check
 	$(BIN)/voxlake verify --runs 10 --cross --lake build/release-check \

@@ -11,6 +11,7 @@ from typing import Any
 import dagster as dg
 
 from voxlake import pipeline
+from voxlake.lake.store import Lake
 from voxlake.orchestration.partitions import voice_batches
 from voxlake.pipeline import PipelineConfig
 from voxlake.progress import stage_progress
@@ -32,9 +33,10 @@ def batch_stage_asset(
     stage: Stage[PipelineConfig],
     group: str,
     summary_tables: tuple[str, ...] = (),
-    metadata: Callable[[], dict[str, Any]] = dict,
+    metadata: Callable[[Lake, str], dict[str, Any]] = lambda lake, batch: {},
 ) -> dg.AssetsDefinition:
-    """`summary_tables`: one-row-per-batch tables the stage also writes and checks."""
+    """`summary_tables`: one-row-per-batch tables the stage also writes and checks;
+    `metadata(lake, batch)`: what else the materialisation shows (a picture, the model)."""
     tables = (stage.output_table, *summary_tables)
 
     @dg.asset(
@@ -70,6 +72,6 @@ def batch_stage_asset(
             )
             for t in tables
         ]
-        return materialize_result(result, checks, **metadata())
+        return materialize_result(result, checks, **metadata(lk, batch))
 
     return _asset

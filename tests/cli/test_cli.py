@@ -52,6 +52,8 @@ def test_demo_prints_the_summary(demo_lake: tuple[Path, str]) -> None:
         "voices ingested: 8",
         "rejected: 4",
         "SI-SDR gain on 8",
+        "mean gain",
+        "before/after spectrogram:",
         "shape (128,)",
         "index rows: 8",
         "top-1 speaker retrieval:",

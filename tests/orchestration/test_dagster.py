@@ -90,6 +90,7 @@ def test_the_jobs_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
         assert raw.metadata["rows"].value == 3 and raw.metadata["rejected"].value == 4
         denoised = mats["denoised_voices"].materialization
         assert denoised.tags and "dagster/data_version" in denoised.tags
+        assert "data:image/png;base64" in str(denoised.metadata["spectrogram"].value)
         checks = run.get_asset_check_evaluations()
         assert len(checks) == 7 and all(c.passed for c in checks)
         logged = [

@@ -64,13 +64,50 @@ def mean_gain(scores: list[PairScore]) -> float:
     return float(np.mean([s.gain for s in scores])) if scores else float("nan")
 
 
-def gain_by_band(scores: list[PairScore]) -> dict[str, float]:
-    """Median SI-SDR gain per input-SNR band and per noise type (bands with voices only)."""
-    out: dict[str, float] = {}
-    for label, lo, hi in (("0-10 dB", 0.0, 10.0), ("10-20 dB", 10.0, 20.01)):
-        band = [s.gain for s in scores if lo <= s.snr_db < hi]
-        if band:
-            out[label] = float(np.median(band))
-    for noise in sorted({s.noise for s in scores}):
-        out[noise] = float(np.median([s.gain for s in scores if s.noise == noise]))
+BANDS = (("0-10 dB", 0.0, 10.0), ("10-20 dB", 10.0, 20.01))
+
+
+@dataclass(frozen=True)
+class BandGain:
+    noise: str  # a noise type, or "all"
+    band: str  # an input-SNR band, or "all"
+    n: int
+    mean_gain: float
+
+
+def gain_table(scores: list[PairScore]) -> list[BandGain]:
+    """Mean SI-SDR gain per noise type and input-SNR band (cells with voices only)."""
+    out = []
+    for noise in [*sorted({s.noise for s in scores}), "all"]:
+        for band, lo, hi in [*BANDS, ("all", -np.inf, np.inf)]:
+            cell = [
+                s.gain
+                for s in scores
+                if (noise == "all" or s.noise == noise) and lo <= s.snr_db < hi
+            ]
+            if cell:
+                out.append(BandGain(noise, band, len(cell), float(np.mean(cell))))
     return out
+
+
+def gain_report(scores: list[PairScore]) -> list[str]:
+    """The gain table as text, and a plain line naming where the denoiser loses."""
+    table = gain_table(scores)
+    bands = [b for b, _, _ in BANDS] + ["all"]
+    cells = {(g.noise, g.band): g for g in table}
+    lines = ["  mean gain   " + "".join(f"{b + ' input':>18}" for b in bands)]
+    for noise in dict.fromkeys(g.noise for g in table):
+        row = "".join(
+            f"{f'{g.mean_gain:+.1f} dB (n={g.n})':>18}"
+            if (g := cells.get((noise, b)))
+            else " " * 18
+            for b in bands
+        )
+        lines.append(f"  {noise:<12}{row}")
+    losses = [g for g in table if g.mean_gain < 0 and "all" not in (g.noise, g.band)]
+    if losses:
+        where = ", ".join(f"{g.noise} at {g.band} ({g.mean_gain:+.1f} dB)" for g in losses)
+        lines.append(f"  the denoiser makes these worse: {where}")
+        if any(g.noise == "babble" for g in losses):
+            lines.append("  (babble is other people talking: DeepFilterNet3 keeps it as speech)")
+    return lines

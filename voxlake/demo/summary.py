@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from voxlake.demo.scoring import gain_by_band, mean_gain, score_pairs
+from voxlake.demo.scoring import gain_report, mean_gain, score_pairs
 from voxlake.embed import index_search, index_table
 from voxlake.lake import catalog
 from voxlake.lake.store import Lake
@@ -25,11 +25,7 @@ def summary_lines(lake: Lake) -> list[str]:
     lines.append(
         f"SI-SDR gain on {len(scores)} noisy/clean pairs: mean {mean_gain(scores):+.2f} dB"
     )
-    bands = gain_by_band(scores)
-    lines.append(
-        "  median by input SNR and noise: "
-        + ", ".join(f"{k} {v:+.1f} dB" for k, v in bands.items())
-    )
+    lines += gain_report(scores)
     mos = _q(
         lake,
         "select avg(dnsmos_ovrl_in), avg(dnsmos_ovrl_out), avg(dnsmos_bak_in), "
