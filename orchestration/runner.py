@@ -25,6 +25,7 @@ from voxlake.ingest.inbox import list_batches
 from voxlake.lake.lineage import stored_stage_hash
 from voxlake.lake.store import Lake
 from voxlake.orchestration.definitions import JOBS
+from voxlake.orchestration.interrupts import RunInterrupted, was_interrupted
 from voxlake.orchestration.partitions import voice_batches
 from voxlake.orchestration.sensors import pending_partitions
 from voxlake.pipeline import FINAL_STAGES
@@ -52,7 +53,7 @@ class RunSettings:
     dnsmos: bool = False
     embedder: str = DEFAULT_EMBEDDER
     executor: str = "in_process"  # one of EXECUTORS: Dagster's multi_or_in_process_executor
-    log_level: str = "WARNING"
+    log_level: str = "CRITICAL"  # failures are printed by the CLI in one line each
 
     def run_config(self, ops: dict[str, Any] | None = None) -> dict[str, Any]:
         if self.executor not in EXECUTORS:
@@ -143,13 +144,17 @@ def launch(
     partition: str | None = None,
     ops: dict[str, Any] | None = None,
 ) -> dg.JobExecutionResult:
-    """One run of a code-location job (a failure is in the result and the run's logs)."""
+    """One run of a code-location job (a failure is in the result and the run's logs);
+    RunInterrupted if a signal stopped it."""
     tags = {**_cli_tags(), "voxlake/pid": str(os.getpid())}
     if partition:
         tags["dagster/partition"] = partition
-    return dg.execute_job(
+    result = dg.execute_job(
         dg.reconstructable(JOBS[job]), instance, settings.run_config(ops), tags=tags
     )
+    if was_interrupted(result):
+        raise RunInterrupted(f"{job}{f' of batch {partition}' if partition else ''} was stopped")
+    return result
 
 
 def completed_batches(lake: Lake) -> list[str]:

@@ -39,6 +39,7 @@ def map_voices(
     total = len(items)
     results: list[R] = []
     with ExitStack() as stack:
+        pool: ProcessPoolExecutor | None = None
         if workers <= 1 or total <= 1:
             it: Iterable[R] = map(fn, items)
         else:
@@ -50,8 +51,13 @@ def map_voices(
                 )
             )
             it = pool.map(fn, items, chunksize=1)
-        for r in it:
-            results.append(r)
-            if progress:
-                progress(len(results), total)
+        try:
+            for r in it:
+                results.append(r)
+                if progress:
+                    progress(len(results), total)
+        except BaseException:
+            if pool is not None:  # an interrupt: drop the queued voices, do not wait for them
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise
     return results

@@ -13,6 +13,7 @@ from voxlake.cli.args import (
     refresh_catalog,
 )
 from voxlake.embed import embedders, index_table
+from voxlake.lake.space import LOW_BYTES, free_bytes, full_disk_message
 from voxlake.lake.store import Lake
 from voxlake.orchestration.runner import RunSettings, instance_for, run_pending
 from voxlake.pipeline import embedder_by_fingerprint
@@ -32,6 +33,8 @@ def run_and_report(lake: Lake, settings: RunSettings, rerun: list[str] | None = 
     for b in summary.failed:
         reason = summary.reasons.get(b, "")
         print(f"  FAILED: {b}: {reason} (the run's logs: `make ui`)", file=sys.stderr)
+    if summary.failed and free_bytes(lake.root) < LOW_BYTES:
+        print(f"voxlake run: {full_disk_message(lake.root)}", file=sys.stderr)
     return 1 if summary.failed else 0
 
 

@@ -6,6 +6,9 @@ Nothing here imports Dagster; the Dagster layer's helpers are in
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from voxlake import pipeline
@@ -31,3 +34,15 @@ def process_all(lake: Lake) -> list[str]:
         for stage in pipeline.BATCH_STAGES:
             pipeline.run(lake, b, stage)
     return keys
+
+
+def cli_process(*args: str, lake: Path) -> subprocess.Popen[str]:
+    """`voxlake ARGS --lake LAKE` as its own process (to be signalled or killed)."""
+    env = {**os.environ, "DAGSTER_HOME": str(lake / "dagster"), "VOXLAKE_PROGRESS": "lines"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "voxlake.cli", *args, "--lake", str(lake)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +20,21 @@ def _speech(sr: int, seconds: float, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     x = resample(synthesize(Speaker.random("h", rng), seconds, rng), BASE_RATE, sr)
     return x + 0.003 * rng.standard_normal(len(x)).astype(np.float32)
+
+
+def _huge_header(x: np.ndarray) -> Callable[[Path], object]:
+    """A WAV whose RIFF and data sizes claim about 4 GB (as a crashed recorder leaves it)."""
+
+    def write(p: Path) -> None:
+        buf = io.BytesIO()
+        sf.write(buf, x, 16000, subtype="PCM_16", format="WAV")
+        data = bytearray(buf.getvalue())
+        at = data.find(b"data")
+        data[4:8] = struct.pack("<I", 0xFFFFFFF8)
+        data[at + 4 : at + 8] = struct.pack("<I", 0xFFFFFFF0)
+        p.write_bytes(bytes(data))
+
+    return write
 
 
 def build(inbox: Path, outside: Path) -> dict[str, tuple[str, str]]:
@@ -99,6 +116,18 @@ def build(inbox: Path, outside: Path) -> dict[str, tuple[str, str]]:
         "same content, second name",
         "duplicate",
         lambda p: shutil.copyfile(inbox / "same_a.wav", p),
+    )
+    add("rate_11025.wav", "11,025 Hz", "voice", wav(_speech(11025, 2.0, 15), 11025))
+    add("rate_22050.wav", "22,050 Hz WAV", "voice", wav(_speech(22050, 2.0, 16), 22050))
+    add("new\nline.wav", "a newline in the name", "voice", wav(_speech(16000, 2.0, 17), 16000))
+    add("a/take.wav", "same name, first folder", "voice", wav(_speech(16000, 2.0, 18), 16000))
+    add("b/take.wav", "same name, second folder", "voice", wav(_speech(16000, 2.0, 19), 16000))
+    add("text.wav", "text named .wav", "undecodable", lambda p: p.write_text("hello\n"))
+    add(
+        "huge_header.wav",
+        "header claims 4 GB of data",
+        "voice",
+        _huge_header(_speech(16000, 2.0, 20)),
     )
     add("loop.wav", "symlink loop", "unreadable", lambda p: os.symlink(p.name, p))
     outside.parent.mkdir(parents=True, exist_ok=True)

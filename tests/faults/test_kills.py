@@ -19,8 +19,9 @@ from voxlake.ingest import raw as ingest
 from voxlake.ingest.inbox import scan_inbox
 from voxlake.lake.store import Lake
 from voxlake.testing import make_lake
+from voxlake.testing.consistency import inconsistencies
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FP = pipeline.mel_fingerprint()
 
 
@@ -77,6 +78,7 @@ def test_sigkill_mid_batch_then_rerun_equals_an_uninterrupted_run(tmp_path: Path
     assert rerun.wait(600) == 0, rerun.stderr.read() if rerun.stderr else ""
     assert _state(killed) == _state(clean)
     assert _state(killed)["unique_voices"] is True
+    assert inconsistencies(killed) == []
 
 
 def _process_batch(root: str, batch: str) -> None:
@@ -104,3 +106,4 @@ def test_two_batches_at_once_leave_the_globals_consistent(tmp_path: Path) -> Non
     assert sorted(index_search.voice_ids(lake)) == sorted(
         lake.read_table("voices")["voice_id"].to_pylist()
     )
+    assert inconsistencies(lake) == []

@@ -1,14 +1,17 @@
-"""Hostile input through the real pipeline: every file is processed or quarantined."""
+"""Odd and hostile input through the real pipeline, in one batch: every file is processed or
+quarantined with its reason, and no file holds the batch hostage."""
 
 from pathlib import Path
 
 import dagster as dg
 
+from voxlake import pipeline
 from voxlake.lake.store import Lake
 from voxlake.orchestration.definitions import defs
 from voxlake.orchestration.runner import RunSettings
 from voxlake.orchestration.testing import sensed_batch
 from voxlake.resources import LakeResource
+from voxlake.testing.consistency import inconsistencies
 from voxlake.testing.hostile import build
 
 
@@ -48,3 +51,10 @@ def test_hostile_inbox_completes_and_accounts_for_every_file(tmp_path: Path) -> 
     metrics = {m["voice_id"]: m for m in lake.read_table("denoise_metrics").to_pylist()}
     voices = {v["source_path"]: v["voice_id"] for v in lake.read_table("voices").to_pylist()}
     assert metrics[voices["clipped.wav"]]["in_clip_fraction"] > 0.05  # flagged in its metrics
+    assert voices["a/take.wav"] != voices["b/take.wav"]
+    from voxlake.embed import index_writer
+    from voxlake.features import dataset
+
+    dataset.update(lake, pipeline.mel_fingerprint(), 128)
+    index_writer.sync(lake)
+    assert inconsistencies(lake) == []

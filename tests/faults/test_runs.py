@@ -1,4 +1,5 @@
-"""`voxlake run`'s runs: a dataset step that a killed run left behind is caught up."""
+"""Faults around runs: a dataset step a killed run left behind, a killed run holding the
+global pool, two runs on one lake, a damaged batch repaired by a rerun."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from voxlake.orchestration import runner
 from voxlake.orchestration.runner import RunSettings, run_pending
 from voxlake.repro.doctor import doctor
 from voxlake.testing import make_lake, process_all
+from voxlake.testing.consistency import inconsistencies
 
 
 def test_a_run_catches_up_the_dataset_step_a_killed_run_left_behind(tmp_path: Path) -> None:
@@ -40,6 +42,7 @@ def test_a_run_catches_up_the_dataset_step_a_killed_run_left_behind(tmp_path: Pa
         assert index_table.count(lake) == 5
         assert lake.read_table("dataset_mel_stats")["n_voices"][0].as_py() == 5
         assert dataset_stats.behind(lake) == [] and index_writer.behind(lake) == []
+    assert inconsistencies(lake) == []
 
 
 def test_doctor_names_a_damaged_batch_and_a_rerun_repairs_it(tmp_path: Path) -> None:
@@ -57,6 +60,7 @@ def test_doctor_names_a_damaged_batch_and_a_rerun_repairs_it(tmp_path: Path) -> 
         repaired = run_pending(lake, instance, settings, echo=lambda _: None, rerun=[finding.batch])
         assert repaired.succeeded == [finding.batch]
         assert doctor(lake) == []
+    assert inconsistencies(lake) == []
 
 
 def test_a_second_run_on_the_lake_waits_for_the_first(tmp_path: Path) -> None:
@@ -116,6 +120,7 @@ def test_a_killed_run_holding_the_global_pool_does_not_freeze_later_runs(tmp_pat
         stored = instance.get_run_by_id(dead.run_id)
         assert stored is not None and stored.status == dg.DagsterRunStatus.FAILURE
         assert index_table.count(lake) == 2
+    assert inconsistencies(lake) == []
 
 
 def _dead_pid() -> int:
