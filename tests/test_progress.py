@@ -9,7 +9,7 @@ from voxlake.progress import StageProgress, progress_line
 
 def test_lines_come_periodically_and_last_with_rate_and_eta() -> None:
     now = [0.0]
-    out, logged = io.StringIO(), []
+    out, logged = io.StringIO(), list[str]()
     p = StageProgress("denoised_voices b1", logged.append, out, every_s=10, clock=lambda: now[0])
     for done in range(1, 101):
         now[0] = done * 0.5  # two voices a second

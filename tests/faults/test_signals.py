@@ -72,6 +72,6 @@ def test_ctrl_c_in_the_dataset_step_then_a_rerun_catches_up(tmp_path: Path) -> N
     code, seconds = _stop_when(lake, in_dataset_step, signal.SIGINT)
     assert code == 130 and seconds < STOP_WITHIN_S
     rerun = cli_process("run", lake=lake.root)
-    out, err = rerun.communicate(timeout=600)
+    _, err = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, err[-2000:]
     assert inconsistencies(lake) == []

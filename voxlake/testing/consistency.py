@@ -42,7 +42,7 @@ def inconsistencies(lake: Lake) -> list[str]:
         if sorted(outcomes) != sorted(entered) and stored_stage_hash(lake, batch, RAW):
             lost = sorted(entered - set(outcomes))[:3]
             problems.append(
-                f"batch {batch}: {len(entered)} files entered, outcomes {len(outcomes)}; lost {lost}"
+                f"batch {batch}: {len(entered)} files in, {len(outcomes)} outcomes; lost {lost}"
             )
     done = set(completed(lake))
     n_done = sum(v["batch"] in done for v in voices)
