@@ -6,6 +6,7 @@ Selections follow the assets' scope tags, so a new stage joins its job by being 
 import dagster as dg
 
 from voxlake.assets.results import BATCH_SCOPE, DATASET_SCOPE
+from voxlake.orchestration.failures import record_batch_failure
 from voxlake.orchestration.partitions import voice_batches
 
 
@@ -19,6 +20,7 @@ ingest_batch_job = dg.define_asset_job(
     selection=_scope(BATCH_SCOPE),
     partitions_def=voice_batches,
     description="One ingestion batch through denoising, mel features and embeddings.",
+    hooks={record_batch_failure},
 )
 
 refresh_dataset_job = dg.define_asset_job(

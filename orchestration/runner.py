@@ -232,3 +232,11 @@ def run_verify(
         if not launch("verify_batch", instance, settings, batch, ops).success:
             failed.append(batch)
     return failed
+
+
+def delete_partition(instance: dg.DagsterInstance, batch: str) -> bool:
+    """Remove a batch's partition from `voice_batches` (whether or not it had a manifest)."""
+    if not instance.has_dynamic_partition(PARTITIONS, batch):
+        return False
+    instance.delete_dynamic_partition(PARTITIONS, batch)
+    return True

@@ -1,5 +1,5 @@
 """The `voxlake` command: demo, ingest, run, sql, search, duplicates, verify, doctor, forget,
-stats, export.
+drop-batch, stats, export.
 
 One thin module per command group: each parses, calls the core (or a run of the code
 location's jobs) and prints.
@@ -16,11 +16,24 @@ from types import FrameType
 
 
 def parser() -> argparse.ArgumentParser:
-    from voxlake.cli import demo, doctor, export, forget, ingest, run, search, sql, stats, verify
+    from voxlake.cli import (
+        demo,
+        doctor,
+        drop_batch,
+        export,
+        forget,
+        ingest,
+        run,
+        search,
+        sql,
+        stats,
+        verify,
+    )
 
     p = argparse.ArgumentParser(prog="voxlake", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    for group in (demo, ingest, run, sql, search, verify, doctor, forget, stats, export):
+    commands = (demo, ingest, run, sql, search, verify, doctor, forget, drop_batch, stats, export)
+    for group in commands:
         group.register(sub)
     return p
 

@@ -25,7 +25,7 @@ def _partitions_without_manifest(args: argparse.Namespace) -> list[Finding]:
             "",
             "batches/",
             "no manifest (added by hand?)",
-            "delete the partition from voice_batches in the UI",
+            f"voxlake drop-batch {key}",
         )
         for key in instance_for(lake).get_dynamic_partitions(PARTITIONS)
         if key not in known

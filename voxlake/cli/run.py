@@ -33,6 +33,11 @@ def run_and_report(lake: Lake, settings: RunSettings, rerun: list[str] | None = 
     for b in summary.failed:
         reason = summary.reasons.get(b, "")
         print(f"  FAILED: {b}: {reason} (the run's logs: `make ui`)", file=sys.stderr)
+        if b != "(dataset)":
+            print(
+                f"    retry: `voxlake run --batches {b}`; remove: `voxlake drop-batch {b}`",
+                file=sys.stderr,
+            )
     if summary.failed and free_bytes(lake.root) < LOW_BYTES:
         print(f"voxlake run: {full_disk_message(lake.root)}", file=sys.stderr)
     return 1 if summary.failed else 0

@@ -24,6 +24,7 @@ from voxlake.lake.store import Lake, atomic_write_json
 SIDECAR_SUFFIXES = (".json", ".csv")
 RESENT_LOG = "_resent.jsonl"
 REFERENCES_LOG = "_references.jsonl"  # files ingested by reference (voxlake ingest)
+DROPPED_LOG = "_dropped.jsonl"  # inputs of batches removed with `voxlake drop-batch`
 DEFAULT_BATCH_SIZE = 500
 
 
@@ -102,7 +103,7 @@ def read_manifest(lake: Lake, batch: str) -> Manifest:
         raise FileNotFoundError(
             f"no manifest for batch {batch!r} ({path}): batches are made from the inbox by "
             "the voice_inbox sensor or `voxlake run`; a partition added by hand has none "
-            "and is refused (delete it from voice_batches)"
+            f"and is refused (`voxlake drop-batch {batch}` removes it)"
         )
     return Manifest.from_json(json.loads(path.read_text()))
 
@@ -152,6 +153,7 @@ def scan_inbox(lake: Lake, batch_size: int = DEFAULT_BATCH_SIZE) -> ScanResult:
         existing = [read_manifest(lake, b) for b in list_batches(lake)]
         seen = {f.key() for m in existing for f in m.files}
         seen |= {f.key() for f in log_entries(lake, RESENT_LOG)}
+        seen |= {f.key() for f in log_entries(lake, DROPPED_LOG)}
         known_ids = {f.voice_id for m in existing for f in m.files if f.voice_id}
         result = ScanResult()
         new: list[InboxFile] = []
@@ -169,7 +171,7 @@ def scan_inbox(lake: Lake, batch_size: int = DEFAULT_BATCH_SIZE) -> ScanResult:
             result.resent = new
             _log_resent(lake, new)
             return result
-        seq = len(existing)
+        seq = max((int(n) for m in existing if (n := m.batch.split("-")[0]).isdigit()), default=0)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         for start in range(0, len(new), batch_size):
             chunk = tuple(new[start : start + batch_size])

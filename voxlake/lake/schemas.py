@@ -187,6 +187,15 @@ ERASURES = pa.schema(
     ]
 )
 
+BATCH_FAILURES = pa.schema(
+    [
+        ("batch", STR),
+        ("step", STR),  # the asset whose step failed
+        ("error", STR),  # its error, on one line
+        ("failed_at", STR),
+    ]
+)
+
 TABLES: dict[str, pa.Schema] = {
     "voices": VOICES,
     "rejected": REJECTED,
@@ -201,6 +210,7 @@ TABLES: dict[str, pa.Schema] = {
     "quality_results": QUALITY_RESULTS,
     "reproducibility": REPRODUCIBILITY,
     "erasures": ERASURES,
+    "batch_failures": BATCH_FAILURES,
 }
 
 GLOBAL_TABLES = frozenset({"dataset_mel_stats"})
