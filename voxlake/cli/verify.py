@@ -16,8 +16,10 @@ from voxlake.cli.args import (
 )
 from voxlake.cli.table import format_table
 from voxlake.lake.store import Lake
+from voxlake.lake.voice_ids import short
 from voxlake.orchestration.runner import RunSettings, completed_batches, instance_for, run_verify
 from voxlake.repro import manifest
+from voxlake.repro.doctor import damaged_tables, served_files
 from voxlake.repro.report import COLUMNS, mismatch_message, summarize
 from voxlake.repro.verify import stored_checks
 
@@ -40,12 +42,23 @@ def verify_and_report(
         print(
             "`voxlake doctor` names the stored file that is wrong and its repair", file=sys.stderr
         )
+    # What the lake serves, hashed against lineage (its tables must be readable first).
+    served = [f for f in damaged_tables(lake) if f.batch in chosen or not f.batch]
+    served = served or served_files(lake, set(chosen))
+    for f in served:
+        print(
+            f"DAMAGED: {f.path} ({f'voice {short(f.voice_id)}, ' if f.voice_id else ''}"
+            f"batch {f.batch}): {f.problem}; "
+            f"repair: {f.repair}",
+            file=sys.stderr,
+        )
     for b in failed:
         print(f"FAILED: the verify run of batch {b} (see `make ui` for its logs)", file=sys.stderr)
-    ok = not bad and not failed
+    ok = not bad and not failed and not served
     print(
         f"reproducibility: {'bit-identical' if ok else 'MISMATCH'} "
-        f"({len(lines)} checks; {runs} rerun(s) per batch)"
+        f"({len(lines)} checks; {runs} rerun(s) per batch"
+        f"{f'; {len(served)} stored file(s) damaged' if served else ''})"
     )
     return 0 if ok else 1
 

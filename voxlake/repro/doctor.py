@@ -11,7 +11,7 @@ Each finding names the batch, the voice and the file, and the command that repai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,8 +65,10 @@ def damaged_tables(lake: Lake) -> Iterator[Finding]:
                 )
 
 
-def _raw_files(lake: Lake) -> Iterator[Finding]:
+def _raw_files(lake: Lake, keep: Callable[[str], bool]) -> Iterator[Finding]:
     for v in lake.read_table("voices").to_pylist():
+        if not keep(v["batch"]):
+            continue
         path = lake.root / v["raw_path"]
         problem = "missing" if not path.exists() else ""
         if not problem and hash_file(path) != v["voice_id"]:
@@ -96,9 +98,13 @@ def _stage_files(
             yield Finding("stage_file", h["batch"], h["voice_id"], rel, problem, rerun(h["batch"]))
 
 
-def _embeddings(lake: Lake, hashes: list[dict[str, str]]) -> Iterator[Finding]:
+def _embeddings(
+    lake: Lake, hashes: list[dict[str, str]], keep: Callable[[str], bool]
+) -> Iterator[Finding]:
     stored = {h["voice_id"]: h["content_hash"] for h in hashes}
     for e in lake.read_table("embeddings").to_pylist():
+        if not keep(e["batch"]):
+            continue
         if hash_array(np.asarray(e["vector"], dtype=np.float32)) != stored.get(e["voice_id"]):
             rel = lake.relative(lake.table_file("embeddings", e["batch"]))
             problem = "vector differs from lineage"
@@ -117,19 +123,29 @@ def _coverage(lake: Lake) -> Iterator[Finding]:
         yield Finding("coverage", "", "", "index/", problem, "voxlake run")
 
 
+def served_files(lake: Lake, batches: Collection[str] | None = None) -> list[Finding]:
+    """The stored raw, denoised, mel and embedding data of the batches (all: None) that do
+    not hash to their lineage: read back and hashed, no audio recomputed."""
+
+    def keep(batch: str) -> bool:
+        return batches is None or batch in batches
+
+    findings = list(_raw_files(lake, keep))
+    by_stage: dict[str, list[dict[str, str]]] = {s: [] for s in pipeline.STAGES}
+    for h in lake.read_table("voice_hashes").to_pylist():
+        if keep(h["batch"]):
+            by_stage.setdefault(h["stage"], []).append(h)
+    denoised = by_stage[pipeline.DENOISE.name]
+    findings += _stage_files(lake, denoised, lake.denoised_audio, lambda p: hash_flac(p)[0])
+    mels = by_stage[pipeline.MEL.name]
+    findings += _stage_files(lake, mels, lake.mel_features, lambda p: hash_array(np.load(p)))
+    findings += _embeddings(lake, by_stage[pipeline.EMBED.name], keep)
+    return findings
+
+
 def doctor(lake: Lake) -> list[Finding]:
     """Everything the lake serves that does not match its lineage; empty when healthy."""
     findings = list(damaged_tables(lake))
     if findings:  # the rest reads these tables: repair them first
         return findings
-    findings += _raw_files(lake)
-    by_stage: dict[str, list[dict[str, str]]] = {s: [] for s in pipeline.STAGES}
-    for h in lake.read_table("voice_hashes").to_pylist():
-        by_stage.setdefault(h["stage"], []).append(h)
-    denoised = by_stage[pipeline.DENOISE.name]
-    findings += _stage_files(lake, denoised, lake.denoised_audio, lambda p: hash_flac(p)[0])
-    mels = by_stage[pipeline.MEL.name]
-    findings += _stage_files(lake, mels, lake.mel_features, lambda p: hash_array(np.load(p)))
-    findings += _embeddings(lake, by_stage[pipeline.EMBED.name])
-    findings += _coverage(lake)
-    return findings
+    return [*served_files(lake), *_coverage(lake)]
