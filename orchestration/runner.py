@@ -83,6 +83,12 @@ def failure_reason(result: dg.JobExecutionResult) -> str:
     """The first failed step and its error, on one line (the error's class name left out)."""
     for event in result.get_step_failure_events():
         error = event.step_failure_data.error
+        while (
+            error is not None
+            and error.cause is not None
+            and "Error occurred while" in (error.message or "")
+        ):
+            error = error.cause  # Dagster's wrapper: the user code's own error is the cause
         lines = [x.strip() for x in (error.message if error else "failed").splitlines()]
         message = " ".join(x for x in lines[:2] if x)
         if error and error.cls_name:

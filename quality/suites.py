@@ -143,7 +143,9 @@ def _suite(table: str, expected_rows: int | None, limits: AudioLimits) -> list[A
 
 def _frame(table: str, t: pa.Table) -> pd.DataFrame:
     if table == "embeddings":
-        vectors = np.asarray(t["vector"].to_pylist(), dtype=np.float64).reshape(t.num_rows, -1)
+        vectors = np.zeros((0, 1))  # a batch whose every file was refused: no vectors
+        if t.num_rows:
+            vectors = np.asarray(t["vector"].to_pylist(), dtype=np.float64).reshape(t.num_rows, -1)
         df = t.drop_columns(["vector"]).to_pandas()
         df["vector_norm"] = np.linalg.norm(vectors, axis=1) if t.num_rows else []
         df["vector_finite"] = np.isfinite(vectors).all(axis=1) if t.num_rows else []

@@ -18,14 +18,6 @@ def lake(processed_lake: Lake, tmp_path: Path) -> Lake:
     return copy
 
 
-def test_forgetting_an_unknown_voice_says_nothing_was_erased(
-    lake: Lake, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["forget", "0" * 64, "--lake", str(lake.root)]) == 1
-    out, err = capsys.readouterr()
-    assert "nothing erased" in err and "updated" not in out
-
-
 def test_refused_sql_is_one_line(lake: Lake, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sql", "select * from read_csv('/etc/hostname')", "--lake", str(lake.root)]) == 1
     _, err = capsys.readouterr()
@@ -81,24 +73,3 @@ def test_ids_print_as_prefixes_that_paste_back(
     assert main(["search", "--voice", shown, "-k", "2", "--format", "csv", *root]) == 0
     out = capsys.readouterr().out
     assert full not in out and len(out.splitlines()[1].split(",")[0]) == 64  # excluded itself
-
-
-def test_forget_refuses_an_ambiguous_prefix_and_erases_nothing(
-    lake: Lake, capsys: pytest.CaptureFixture[str]
-) -> None:
-    ids = sorted(lake.read_table("voices")["voice_id"].to_pylist())
-    before = lake.read_table("voices").num_rows
-    assert main(["forget", ids[0][:8], "abc", "--lake", str(lake.root)]) == 1
-    _, err = capsys.readouterr()
-    assert "too short" in err and "nothing erased" in err
-    assert lake.read_table("voices").num_rows == before
-
-
-def test_forget_by_prefix_then_again(lake: Lake, capsys: pytest.CaptureFixture[str]) -> None:
-    victim = sorted(lake.read_table("voices")["voice_id"].to_pylist())[0]
-    root = ["--lake", str(lake.root)]
-    assert main(["forget", victim[:10], victim, *root]) == 0  # the same voice twice: once
-    assert f"forgot {victim}" in capsys.readouterr().out
-    assert main(["forget", victim[:10], *root]) == 1
-    _, err = capsys.readouterr()
-    assert "no voice" in err and "nothing erased" in err

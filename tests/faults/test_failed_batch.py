@@ -54,6 +54,7 @@ def failed(
     instance.dispose()
 
 
+@pytest.mark.slow
 def test_a_failed_batch_shows_its_reason_and_does_not_block_the_dataset(
     failed: tuple[Lake, dg.DagsterInstance, str, str],
 ) -> None:
@@ -66,6 +67,7 @@ def test_a_failed_batch_shows_its_reason_and_does_not_block_the_dataset(
     assert inconsistencies(lake) == []  # stats and index hold exactly the completed batch
 
 
+@pytest.mark.slow
 def test_a_failed_batch_is_retried_by_a_rerun(
     failed: tuple[Lake, dg.DagsterInstance, str, str],
 ) -> None:
@@ -77,6 +79,7 @@ def test_a_failed_batch_is_retried_by_a_rerun(
     assert inconsistencies(lake) == []
 
 
+@pytest.mark.slow
 def test_drop_batch_removes_a_failed_batch_and_its_partition(
     failed: tuple[Lake, dg.DagsterInstance, str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -43,6 +43,7 @@ def _delete_raw(lake: Lake) -> tuple[str, str]:
     [_overwrite_denoised, _truncate_parquet, _delete_raw],
     ids=["overwritten_flac", "truncated_parquet", "deleted_raw"],
 )
+@pytest.mark.slow
 def test_tampering_is_named_with_its_repair_and_the_repair_works(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
