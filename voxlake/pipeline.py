@@ -7,7 +7,6 @@ assets take their dependencies from the same declarations.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,13 +17,14 @@ import numpy as np
 
 from voxlake.audio import decode, dnsmos, stream
 from voxlake.audio import denoise as dn
-from voxlake.audio.decode import read_mono, resample
+from voxlake.audio.decode import resample
 from voxlake.embed import embedders as em
 from voxlake.embed import ge2e, mel_profile
 from voxlake.features import dataset as dataset_stats
-from voxlake.features import mel, stats
-from voxlake.features.mel import MelConfig, log_mel
-from voxlake.features.stats import MelStats, to_decimals, voice_sums
+from voxlake.features import mel, mel_file, stats
+from voxlake.features.mel import MelConfig
+from voxlake.features.mel_file import write_log_mel
+from voxlake.features.stats import MelStats, to_decimals
 from voxlake.ingest.raw import ASSET as RAW
 from voxlake.lake.hashing import hash_array
 from voxlake.lake.lineage import StageResult
@@ -116,23 +116,12 @@ DENOISE: Stage[PipelineConfig] = Stage(
 # mel features and partial statistics ---------------------------------------------------
 
 
-def _save_npy(path: str, arr: np.ndarray) -> None:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npy")
-    with os.fdopen(fd, "wb") as f:
-        np.save(f, arr)
-    os.replace(tmp, p)
-
-
 def mel_voice(job: VoiceJob) -> VoiceResult:
     """Log-mel features of the denoised voice (saved as .npy), its summary and exact sums."""
     try:
         cfg: MelConfig = job.settings
-        y, sr = read_mono(job.source)
-        m = log_mel(resample(y, sr, cfg.sample_rate), cfg)
-        _save_npy(job.target, m)
-        sums = voice_sums(m)
+        written = write_log_mel(job.source, job.target, cfg)  # streamed: bounded memory
+        sums = written.sums
         final = MelStats.from_sums(sums).finalize()
         row = {
             "n_frames": sums.n_frames,
@@ -141,7 +130,7 @@ def mel_voice(job: VoiceJob) -> VoiceResult:
             "sum": to_decimals(sums.sum),
             "sum_square": to_decimals(sums.sum_square),
         }
-        return VoiceOutput(job.voice_id, hash_array(m), row, carry=sums)
+        return VoiceOutput(job.voice_id, written.content_hash, row, carry=sums)
     except Exception as e:
         return failure(job, e)
 
@@ -180,7 +169,7 @@ MEL: Stage[PipelineConfig] = Stage(
     per_voice=mel_voice,
     settings=lambda c: c.mel,
     params=lambda c: c.mel.params(),
-    code=(mel, stats, decode),
+    code=(mel, mel_file, stats, decode),
     output_path=Lake.mel_features,
     finish=_batch_partial,
 )
@@ -192,8 +181,7 @@ MEL: Stage[PipelineConfig] = Stage(
 def embed_voice(job: VoiceJob) -> VoiceResult:
     """job.settings is the embedder's name."""
     try:
-        y, sr = read_mono(job.source)
-        v = em.get(job.settings).embed(resample(y, sr, em.SAMPLE_RATE))
+        v = em.embed_path(job.settings, job.source)
         return VoiceOutput(
             job.voice_id, hash_array(v), {"vector": v.tolist(), "embedder": job.settings}
         )

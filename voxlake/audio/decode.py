@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,15 +76,70 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, AudioInfo]:
 
 def validate(data: np.ndarray, info: AudioInfo, limits: AudioLimits) -> None:
     """Raise RejectedAudio with the first reason the decoded audio fails the limits."""
+    _check_levels(info, bool(np.all(np.isfinite(data))), *dbfs(data), limits)
+
+
+LONG_FRAMES = 1 << 22  # longer files are measured block by block (about 87 s at 48 kHz)
+
+
+def measure_audio(path: str | Path, limits: AudioLimits) -> tuple[AudioInfo, float, float]:
+    """Decode, validate and measure a file: (info, RMS dBFS, peak dBFS), or RejectedAudio.
+
+    Up to LONG_FRAMES the file is decoded whole; a longer one block by block, so memory
+    stays bounded whatever its length (its RMS is then summed block by block)."""
+    with _opened(path) as f:
+        frames = f.frames
+    if frames <= LONG_FRAMES:
+        data, info = read_audio(path)
+        validate(data, info, limits)
+        return (info, *dbfs(data))
+    n, sum_squares, peak, finite = 0, 0.0, 0.0, True
+    with _opened(path) as f:
+        info = AudioInfo(f.format, f.subtype, int(f.samplerate), int(f.channels), f.frames)
+        try:
+            for block in f.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
+                b = block.astype(np.float64).ravel()
+                finite = finite and bool(np.all(np.isfinite(b)))
+                n += len(b)
+                sum_squares += float(np.dot(b, b))
+                peak = max(peak, float(np.max(np.abs(b))) if len(b) else 0.0)
+        except (sf.LibsndfileError, RuntimeError, ValueError) as e:
+            raise RejectedAudio("undecodable", str(e).strip()[:200]) from None
+    frames_read = n // max(info.channels, 1)
+    if frames_read != info.frames:
+        info = AudioInfo(info.format, info.subtype, info.sample_rate, info.channels, frames_read)
+    rms = float(np.sqrt(sum_squares / n)) if n else 0.0
+    rms_db, peak_db = 20 * np.log10(max(rms, EPS)), 20 * np.log10(max(peak, EPS))
+    _check_levels(info, finite, rms_db, peak_db, limits)
+    return info, rms_db, peak_db
+
+
+@contextmanager
+def _opened(path: str | Path) -> Iterator[sf.SoundFile]:
+    p = Path(path)
+    if not p.exists():
+        raise RejectedAudio("missing", f"{p.name} vanished before it was read")
+    if p.stat().st_size == 0:
+        raise RejectedAudio("empty", "0 bytes")
+    try:
+        f = sf.SoundFile(str(p))
+    except (sf.LibsndfileError, RuntimeError, ValueError) as e:
+        raise RejectedAudio("undecodable", str(e).strip()[:200]) from None
+    with f:
+        yield f
+
+
+def _check_levels(
+    info: AudioInfo, finite: bool, rms_db: float, peak_db: float, limits: AudioLimits
+) -> None:
     if info.frames == 0:
         raise RejectedAudio("empty", "no audio frames")
-    if not np.all(np.isfinite(data)):
+    if not finite:
         raise RejectedAudio("non_finite", "NaN or Inf samples")
     if info.duration_s < limits.min_duration_s:
         raise RejectedAudio("too_short", f"{info.duration_s:.3f} s < {limits.min_duration_s} s")
     if info.duration_s > limits.max_duration_s:
         raise RejectedAudio("too_long", f"{info.duration_s:.1f} s > {limits.max_duration_s} s")
-    rms_db, peak_db = dbfs(data)
     if rms_db < limits.silence_dbfs:
         raise RejectedAudio("silent", f"RMS {rms_db:.1f} dBFS < {limits.silence_dbfs} dBFS")
     if rms_db > limits.max_rms_dbfs:
@@ -106,6 +163,22 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
         return np.ascontiguousarray(x, dtype=np.float32)
     y = soxr.resample(np.ascontiguousarray(x, dtype=np.float32), sr_in, sr_out, quality="HQ")
     return np.asarray(y, dtype=np.float32)
+
+
+def mono_blocks(path: str | Path, sr_out: int, block_frames: int = 1 << 16) -> Iterator[np.ndarray]:
+    """A file as mono float32 blocks at `sr_out`, decoded and resampled as a stream: memory
+    is bounded by the block, whatever the file's length. The concatenated blocks equal
+    `resample(read_mono(path)[0], sr, sr_out)` bit for bit (soxr streams exactly)."""
+    with sf.SoundFile(str(path)) as f:
+        sr_in = int(f.samplerate)
+        stream = None
+        if sr_in != sr_out:
+            stream = soxr.ResampleStream(sr_in, sr_out, 1, dtype="float32", quality="HQ")
+        for block in f.blocks(blocksize=block_frames, dtype="float32", always_2d=True):
+            mono = to_mono(block)
+            yield np.ascontiguousarray(mono) if stream is None else stream.resample_chunk(mono)
+        if stream is not None:
+            yield stream.resample_chunk(np.zeros(0, np.float32), last=True)
 
 
 def read_mono(path: str | Path) -> tuple[np.ndarray, int]:

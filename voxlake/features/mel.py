@@ -75,14 +75,14 @@ def _window(win_length: int, n_fft: int) -> np.ndarray:
     return w
 
 
-def mel_power(x: np.ndarray, cfg: MelConfig) -> np.ndarray:
-    """Mel power spectrogram [frames, n_mels] (float64) of a mono signal at cfg.sample_rate."""
-    x = np.asarray(x, dtype=np.float64)
-    pad = cfg.n_fft // 2
-    x = np.pad(x, (pad, pad))
-    if len(x) < cfg.n_fft:
-        x = np.pad(x, (0, cfg.n_fft - len(x)))
-    n_frames = 1 + (len(x) - cfg.n_fft) // cfg.hop_length
+def frames_mel_power(x: np.ndarray, n_frames: int, cfg: MelConfig) -> np.ndarray:
+    """Mel power [n_frames, n_mels] of the frames starting every hop in x (padded float64).
+
+    Each frame is computed on its own, so a signal framed in pieces gives the same bytes
+    as the whole signal framed at once (what streaming relies on).
+    """
+    if n_frames <= 0:
+        return np.zeros((0, cfg.n_mels))
     frames = np.lib.stride_tricks.as_strided(
         x, shape=(n_frames, cfg.n_fft), strides=(x.strides[0] * cfg.hop_length, x.strides[0])
     )
@@ -93,9 +93,61 @@ def mel_power(x: np.ndarray, cfg: MelConfig) -> np.ndarray:
     return spec @ fb.T
 
 
-def log_mel(x: np.ndarray, cfg: MelConfig = MelConfig()) -> np.ndarray:
-    """Log-mel features [frames, n_mels] as float32."""
-    m = np.maximum(mel_power(x, cfg), cfg.floor)
+def mel_power(x: np.ndarray, cfg: MelConfig) -> np.ndarray:
+    """Mel power spectrogram [frames, n_mels] (float64) of a mono signal at cfg.sample_rate."""
+    x = np.asarray(x, dtype=np.float64)
+    pad = cfg.n_fft // 2
+    x = np.pad(x, (pad, pad))
+    if len(x) < cfg.n_fft:
+        x = np.pad(x, (0, cfg.n_fft - len(x)))
+    return frames_mel_power(x, 1 + (len(x) - cfg.n_fft) // cfg.hop_length, cfg)
+
+
+class MelFramer:
+    """mel_power of a signal fed block by block: the same frames, bit for bit, in memory
+    bounded by the block instead of the signal.
+
+    BLAS takes another path for small products (OpenBLAS's small-matrix kernels, and gemv
+    for one row), whose last bits differ. So frames are computed HOLD rows or more at a
+    time: a block's frames wait until HOLD more are ready, and a signal of fewer than
+    2 * HOLD frames is computed in one piece at the end, exactly as mel_power does.
+    """
+
+    HOLD = 256
+
+    def __init__(self, cfg: MelConfig):
+        self.cfg = cfg
+        self.pad = cfg.n_fft // 2
+        self.buf = np.zeros(self.pad)  # the centre padding on the left
+        self.seen = 0  # padded samples taken so far
+
+    def _take(self, keep: int) -> np.ndarray:
+        """The ready frames but the last `keep` (fewer than 2 * keep ready: none)."""
+        cfg = self.cfg
+        n = 1 + (len(self.buf) - cfg.n_fft) // cfg.hop_length if len(self.buf) >= cfg.n_fft else 0
+        n = n - keep if n >= 2 * keep else (n if keep == 0 else 0)
+        out = frames_mel_power(self.buf, n, cfg)
+        self.buf = self.buf[n * cfg.hop_length :]
+        return out
+
+    def feed(self, block: np.ndarray) -> np.ndarray:
+        """The mel power rows of the frames that `block` completes."""
+        x = np.asarray(block, dtype=np.float64)
+        self.seen += len(x)
+        self.buf = np.concatenate([self.buf, x])
+        return self._take(self.HOLD)
+
+    def finish(self) -> np.ndarray:
+        """The last rows: the centre padding on the right (and to one frame, if short)."""
+        self.buf = np.concatenate([self.buf, np.zeros(self.pad)])
+        if self.seen + 2 * self.pad < self.cfg.n_fft:  # shorter than one frame, as mel_power
+            self.buf = np.pad(self.buf, (0, self.cfg.n_fft - self.seen - 2 * self.pad))
+        return self._take(0)
+
+
+def to_log(m: np.ndarray, cfg: MelConfig) -> np.ndarray:
+    """Log-mel (per cfg.log) of mel power rows, as float32."""
+    m = np.maximum(m, cfg.floor)
     if cfg.log == "ln":
         m = np.log(m)
     elif cfg.log == "log10":
@@ -105,3 +157,8 @@ def log_mel(x: np.ndarray, cfg: MelConfig = MelConfig()) -> np.ndarray:
     elif cfg.log != "none":
         raise ValueError(f"unknown log flavour {cfg.log!r}")
     return m.astype(np.float32)
+
+
+def log_mel(x: np.ndarray, cfg: MelConfig = MelConfig()) -> np.ndarray:
+    """Log-mel features [frames, n_mels] as float32."""
+    return to_log(mel_power(x, cfg), cfg)

@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from voxlake.audio import decode
-from voxlake.audio.decode import AudioLimits, RejectedAudio, dbfs, read_audio, validate
+from voxlake.audio.decode import AudioLimits, RejectedAudio, measure_audio
 from voxlake.ingest import sidecar
 from voxlake.ingest.inbox import InboxFile, read_manifest, source_of
 from voxlake.ingest.sidecar import Labels, SidecarIssue, labels_for
@@ -145,8 +145,7 @@ def ingest_batch(
                 first = first_seen.get(voice_id) or elsewhere[voice_id]
                 duplicates.append({**base, "voice_id": voice_id, "first_batch": first})
                 continue
-            data, info = read_audio(src)
-            validate(data, info, limits)
+            info, rms_db, peak_db = measure_audio(src, limits)  # bounded memory
         except RejectedAudio as r:
             rejected.append(
                 {
@@ -165,7 +164,6 @@ def ingest_batch(
         first_seen[voice_id] = batch
         dst = lake.raw_audio(voice_id, _suffix(src))
         _copy_into_lake(src, dst)
-        rms_db, peak_db = dbfs(data)
         lab = labels.get(entry.path, Labels())
         voices.append(
             {
