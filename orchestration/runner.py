@@ -50,7 +50,7 @@ class RunSettings:
 
     lake_root: str
     workers: int = 1
-    dnsmos: bool = False
+    dnsmos: str = "off"  # voxlake.audio.dnsmos.MODES
     embedder: str = DEFAULT_EMBEDDER
     executor: str = "in_process"  # one of EXECUTORS: Dagster's multi_or_in_process_executor
     log_level: str = "CRITICAL"  # failures are printed by the CLI in one line each

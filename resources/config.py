@@ -1,7 +1,7 @@
 """ConfigurableResources: each holds a part's typed settings and hands out core objects.
 
 They are wired once, in the code location's Definitions. A run sets any field through
-its run config (`resources: {denoiser: {config: {dnsmos: true}}}`); the CLI does the same.
+its run config (`resources: {denoiser: {config: {dnsmos: fast}}}`); the CLI does the same.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import dagster as dg
 
 from voxlake.audio.decode import AudioLimits
 from voxlake.audio.denoise import DenoiseConfig
+from voxlake.audio.dnsmos import MODES as DNSMOS_MODES
 from voxlake.embed.embedders import DEFAULT as DEFAULT_EMBEDDER
 from voxlake.embed.index_table import DEFAULT_ANN_THRESHOLD
 from voxlake.features.mel import MelConfig
@@ -52,7 +53,8 @@ class DenoiserResource(dg.ConfigurableResource):
     atten_lim_db: float = DenoiseConfig.atten_lim_db
     post_filter_beta: float = DenoiseConfig.post_filter_beta
     passthrough_depth_db: float = DenoiseConfig.passthrough_depth_db  # 0: denoise every voice
-    dnsmos: bool = False  # DNSMOS P.835 before/after per voice (a metric; costs time)
+    dnsmos: str = "off"  # DNSMOS P.835 before/after: off, exact, fast or sample (a metric)
+    dnsmos_fraction: float = 0.1  # the share of voices `sample` mode scores
 
     def config(self) -> DenoiseConfig:
         return DenoiseConfig(self.atten_lim_db, self.post_filter_beta, self.passthrough_depth_db)
@@ -97,11 +99,16 @@ def pipeline_config(
     embedder: EmbedderResource,
 ) -> PipelineConfig:
     """The core's configuration of the batch stages, from the resources."""
+    if denoiser.dnsmos not in DNSMOS_MODES:
+        raise ValueError(
+            f"denoiser.dnsmos is {denoiser.dnsmos!r}: one of {', '.join(DNSMOS_MODES)}"
+        )
     return PipelineConfig(
         denoise=denoiser.config(),
         mel=mel.config(),
         embedder=embedder.name,
         dnsmos=denoiser.dnsmos,
+        dnsmos_fraction=denoiser.dnsmos_fraction,
         workers=compute.workers,
     )
 

@@ -50,14 +50,22 @@ class PipelineConfig:
     denoise: dn.DenoiseConfig = dn.DenoiseConfig()
     mel: MelConfig = MelConfig()
     embedder: str = em.DEFAULT
-    dnsmos: bool = False  # DNSMOS P.835 before/after: a metric, not in the fingerprint
+    dnsmos: str = "off"  # DNSMOS P.835 before/after (dnsmos.MODES): a metric, not hashed
+    dnsmos_fraction: float = 0.1  # the share of voices `sample` mode scores
     workers: int = 1
 
 
 @dataclass(frozen=True)
 class DenoiseSettings:
     config: dn.DenoiseConfig
-    dnsmos: bool = False
+    dnsmos: str = "off"
+    dnsmos_fraction: float = 0.1
+
+    def scores(self, voice_id: str) -> str | None:
+        """The DNSMOS mode this voice is scored in (None: not scored)."""
+        if self.dnsmos == "sample":
+            return "exact" if dnsmos.sampled(voice_id, self.dnsmos_fraction) else None
+        return None if self.dnsmos == "off" else self.dnsmos
 
 
 # denoise ------------------------------------------------------------------------------
@@ -68,13 +76,14 @@ def _denoiser(config: dn.DenoiseConfig) -> stream.ForkingDenoiser:
     return stream.ForkingDenoiser(config)
 
 
-def _dnsmos_of(path: str) -> dnsmos.Dnsmos:
+def _dnsmos_of(path: str, mode: str) -> dnsmos.Dnsmos:
     import soundfile as sf
 
     with sf.SoundFile(path) as f:
         x = f.read(int(DNSMOS_SECONDS * f.samplerate), dtype="float32", always_2d=True)
         sr = f.samplerate
-    return dnsmos.score(resample(x.astype(np.float64).mean(axis=1), sr, dnsmos.SAMPLE_RATE))
+    x16k = resample(x.astype(np.float64).mean(axis=1), sr, dnsmos.SAMPLE_RATE)
+    return dnsmos.score(x16k, mode)
 
 
 def denoise_voice(job: VoiceJob) -> VoiceResult:
@@ -82,8 +91,9 @@ def denoise_voice(job: VoiceJob) -> VoiceResult:
     settings: DenoiseSettings = job.settings
     try:
         row = _denoiser(settings.config)(job.source, job.target)
-        if settings.dnsmos:
-            before, after = _dnsmos_of(job.source), _dnsmos_of(job.target)
+        mode = settings.scores(job.voice_id)
+        if mode:
+            before, after = _dnsmos_of(job.source, mode), _dnsmos_of(job.target, mode)
             row.update(
                 dnsmos_sig_in=before.sig,
                 dnsmos_bak_in=before.bak,
@@ -104,7 +114,7 @@ DENOISE: Stage[PipelineConfig] = Stage(
     source_column="raw_path",
     output_table="denoise_metrics",
     per_voice=denoise_voice,
-    settings=lambda c: DenoiseSettings(c.denoise, c.dnsmos),
+    settings=lambda c: DenoiseSettings(c.denoise, c.dnsmos, c.dnsmos_fraction),
     params=lambda c: c.denoise.params(),
     code=(dn, stream, decode),
     models=lambda _: {"deepfilternet3": dn.model_info()["model_sha256"]},

@@ -105,8 +105,8 @@ def test_manifest_comparison_explains_mismatches_by_environment(lake: Lake, tmp_
 
 def test_recomputing_skips_dnsmos_and_keeps_the_lakes_embedder(lake: Lake) -> None:
     (batch,) = list_batches(lake)
-    cfg = recompute_config(lake, batch, PipelineConfig(dnsmos=True, embedder="mel_profile"))
-    assert not cfg.dnsmos and cfg.embedder == "ge2e"
+    cfg = recompute_config(lake, batch, PipelineConfig(dnsmos="exact", embedder="mel_profile"))
+    assert cfg.dnsmos == "off" and cfg.embedder == "ge2e"
 
 
 def test_a_deleted_raw_file_is_named_not_a_traceback(lake: Lake) -> None:

@@ -1,9 +1,17 @@
 """DNSMOS P.835 (SIG, BAK, OVRL) with the ONNX model shipped in the `speechmos` wheel.
 
-Only the P.835 model is used (it reads raw 16 kHz audio), so no librosa is needed. It
-follows speechmos' procedure: a clip shorter than 9.01 s is repeated until it is that
-long, scored in 9.01 s windows with a 1 s hop, and the polynomial mapping of the
-non-personalised model gives the scores. onnxruntime runs on one thread.
+Only the P.835 model is used (it reads raw 16 kHz audio), so no librosa is needed. A clip
+shorter than 9.01 s is repeated (doubled) until it is that long, its windows are scored,
+and the polynomial mapping of the non-personalised model gives the scores.
+onnxruntime runs on one thread. Modes:
+
+- `exact`: speechmos' procedure, 9.01 s windows with a 1 s hop (a 3 s clip, doubled to
+  12 s, is three overlapping windows);
+- `fast`: the fewest 9.01 s windows that cover the clip once (one for a clip up to 9.01 s,
+  the last window aligned to the end);
+- `sample`: `exact`, for the voices whose id falls in a fixed fraction of the hash space,
+  so the same voices are scored on every run and in any batch (`sampled`);
+- `off`.
 """
 
 from __future__ import annotations
@@ -45,21 +53,38 @@ def _session() -> Any:
     return ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
 
 
-def score(x16k: np.ndarray) -> Dnsmos:
-    """DNSMOS P.835 of a mono 16 kHz signal in [-1, 1]."""
+MODES = ("off", "exact", "fast", "sample")
+DEFAULT_MODE = "fast"  # what `--dnsmos` alone means: see the README's DNSMOS figures
+NEED = int(WINDOW_S * SAMPLE_RATE)
+
+
+def sampled(voice_id: str, fraction: float) -> bool:
+    """Whether `sample` mode scores this voice: its id's first 32 bits below the fraction."""
+    return int(voice_id[:8], 16) < fraction * 2**32
+
+
+def window_starts(n: int, mode: str) -> list[int]:
+    """Where the windows of a (repeated) clip of n samples start, per mode."""
+    if mode == "fast":
+        starts = list(range(0, n - NEED, NEED)) + [n - NEED]
+        return sorted(set(starts))
+    hops = int(np.floor(n / SAMPLE_RATE) - WINDOW_S) + 1
+    return [i * SAMPLE_RATE for i in range(hops) if i * SAMPLE_RATE + NEED <= n]
+
+
+def score(x16k: np.ndarray, mode: str = "exact") -> Dnsmos:
+    """DNSMOS P.835 of a mono 16 kHz signal in [-1, 1] (mode `exact` or `fast`)."""
     audio = np.clip(np.asarray(x16k, dtype=np.float32), -1.0, 1.0)
     if len(audio) == 0:
         raise ValueError("empty audio has no DNSMOS")
-    need = int(WINDOW_S * SAMPLE_RATE)
-    while len(audio) < need:
+    if mode == "fast" and len(audio) < NEED:
+        audio = np.resize(audio, NEED)  # repeated to one window: exact's doubling, cut there
+    while len(audio) < NEED:
         audio = np.concatenate([audio, audio])
-    hops = int(np.floor(len(audio) / SAMPLE_RATE) - WINDOW_S) + 1
     sess = _session()
     sig, bak, ovrl = [], [], []
-    for i in range(hops):
-        seg = audio[i * SAMPLE_RATE : i * SAMPLE_RATE + need]
-        if len(seg) < need:
-            continue
+    for start in window_starts(len(audio), mode):
+        seg = audio[start : start + NEED]
         raw = sess.run(None, {"input_1": seg[np.newaxis, :]})[0][0]
         sig.append(_SIG(raw[0]))
         bak.append(_BAK(raw[1]))

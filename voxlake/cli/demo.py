@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from voxlake.audio.denoise_picture import denoise_picture
+from voxlake.audio.dnsmos import DEFAULT_MODE, MODES
 from voxlake.cli.args import Subparsers, add_command, open_lake
 from voxlake.cli.run import run_and_report
 from voxlake.cli.verify import verify_and_report
@@ -44,7 +45,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         who = f"{speakers} synthetic speakers (install flite for natural speech)"
     print(f"generating {args.voices} noisy voices from {who} (seed {args.seed}) ...")
     corpus.generate(lake.inbox, clean_dir(lake), args.voices, speakers, args.seed, speech=speech)
-    settings = RunSettings(str(lake.root), workers=args.workers, dnsmos=not args.no_dnsmos)
+    dnsmos = "off" if args.no_dnsmos else args.dnsmos
+    settings = RunSettings(str(lake.root), workers=args.workers, dnsmos=dnsmos)
     if run_and_report(lake, settings) != 0:
         return 1
     print("\n== summary ==")
@@ -68,6 +70,7 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS (faster)")
+    p.add_argument("--dnsmos", choices=MODES[1:], default=DEFAULT_MODE, help="DNSMOS mode")
     p.add_argument(
         "--speech",
         choices=["auto", "flite", "synthetic"],

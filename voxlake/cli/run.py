@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from voxlake.audio.dnsmos import DEFAULT_MODE, MODES
 from voxlake.cli.args import (
     Subparsers,
     add_command,
@@ -67,7 +68,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 def register(sub: Subparsers) -> None:
     p = add_command(sub, "run", "materialise pending batches and what depends on them")
     add_run_options(p)
-    p.add_argument("--dnsmos", action="store_true", help="DNSMOS P.835 before/after per voice")
+    p.add_argument(
+        "--dnsmos",
+        nargs="?",
+        const=DEFAULT_MODE,
+        default="off",
+        choices=MODES,
+        help=f"DNSMOS P.835 before/after per voice: exact, fast or sample "
+        f"(alone: {DEFAULT_MODE}; default off)",
+    )
     p.add_argument(
         "--batches", nargs="+", metavar="BATCH", help="also run these batches again (a repair)"
     )

@@ -29,12 +29,15 @@ def summary_lines(lake: Lake) -> list[str]:
     mos = _q(
         lake,
         "select avg(dnsmos_ovrl_in), avg(dnsmos_ovrl_out), avg(dnsmos_bak_in), "
-        "avg(dnsmos_bak_out) from denoise_metrics",
+        "avg(dnsmos_bak_out), count(dnsmos_ovrl_out), count(*), "
+        "1.96 * stddev_samp(dnsmos_ovrl_out) / sqrt(count(dnsmos_ovrl_out)) "
+        "from denoise_metrics",
     )[0]
     if mos[0] is not None:
+        ci = f" ±{mos[6]:.2f}" if mos[6] is not None else ""
         lines.append(
-            f"DNSMOS P.835 mean: OVRL {mos[0]:.2f} -> {mos[1]:.2f}, "
-            f"BAK {mos[2]:.2f} -> {mos[3]:.2f}"
+            f"DNSMOS P.835 mean: OVRL {mos[0]:.2f} -> {mos[1]:.2f}{ci} (95 % CI), "
+            f"BAK {mos[2]:.2f} -> {mos[3]:.2f}; {mos[4]} of {mos[5]} voices scored"
         )
     stats = _q(lake, "select count(*), min(n_frames), min(n_voices) from dataset_mel_stats")[0]
     lines.append(

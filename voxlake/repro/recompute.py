@@ -44,7 +44,7 @@ def recompute_config(lake: Lake, batch: str, cfg: PipelineConfig) -> PipelineCon
     """The configuration to recompute with: embeddings with the embedder that made them
     (an unknown one stays as is and shows as "(configuration differs)"), and no DNSMOS,
     a metric outside every content hash."""
-    cfg = replace(cfg, dnsmos=False)
+    cfg = replace(cfg, dnsmos="off")
     fp = _stored(lake, batch).get(pipeline.EMBED.name, ("", ""))[1]
     try:
         return replace(cfg, embedder=pipeline.embedder_by_fingerprint(fp).name)
