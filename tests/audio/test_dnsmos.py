@@ -3,6 +3,8 @@ voices by content hash."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -20,7 +22,7 @@ def test_fast_windows_cover_once_with_the_last_aligned_to_the_end() -> None:
     n = 20 * SAMPLE_RATE
     starts = window_starts(n, "fast")
     assert starts == [0, NEED, n - NEED]
-    assert all(b - a <= NEED for a, b in zip(starts, starts[1:], strict=False))
+    assert all(b - a <= NEED for a, b in itertools.pairwise(starts))
 
 
 def test_a_long_voice_costs_fast_far_fewer_windows() -> None:
