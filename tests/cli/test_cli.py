@@ -214,4 +214,4 @@ def test_the_model_free_embedder_end_to_end(tmp_path: Path) -> None:
     ]
     (first,) = _sql("select voice_id, raw_path from voices order by voice_id limit 1", lake)
     out = voxlake("search", "--audio", str(lake / str(first["raw_path"])), "-k", "1", lake=lake)
-    assert out.stdout.strip().splitlines()[2].startswith(str(first["voice_id"])[:40])
+    assert out.stdout.strip().splitlines()[2].startswith(str(first["voice_id"])[:12] + " ")
