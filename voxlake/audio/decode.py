@@ -53,25 +53,47 @@ def dbfs(x: np.ndarray) -> tuple[float, float]:
         return -240.0, -240.0
     rms = float(np.sqrt(np.mean(x64 * x64)))
     peak = float(np.max(np.abs(x64)))
+    return _db(rms, peak)
+
+
+def _db(rms: float, peak: float) -> tuple[float, float]:
     return 20 * np.log10(max(rms, EPS)), 20 * np.log10(max(peak, EPS))
 
 
-def read_audio(path: str | Path) -> tuple[np.ndarray, AudioInfo]:
-    """Decode a file to float32 [frames, channels]; raise RejectedAudio if it cannot be."""
+DECODE_ERRORS = (sf.LibsndfileError, RuntimeError, ValueError)
+
+
+@contextmanager
+def _opened(path: str | Path) -> Iterator[tuple[sf.SoundFile, AudioInfo]]:
+    """The open file and what its header says; RejectedAudio if it cannot be opened."""
     p = Path(path)
     if not p.exists():
         raise RejectedAudio("missing", f"{p.name} vanished before it was read")
     if p.stat().st_size == 0:
         raise RejectedAudio("empty", "0 bytes")
     try:
-        with sf.SoundFile(str(p)) as f:
-            info = AudioInfo(f.format, f.subtype, int(f.samplerate), int(f.channels), f.frames)
-            data = f.read(dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, ValueError) as e:
+        f = sf.SoundFile(str(p))
+    except DECODE_ERRORS as e:
         raise RejectedAudio("undecodable", str(e).strip()[:200]) from None
-    if data.shape[0] != info.frames:  # a header that promises more than the file holds
-        info = AudioInfo(info.format, info.subtype, info.sample_rate, info.channels, data.shape[0])
-    return data, info
+    with f:
+        yield f, AudioInfo(f.format, f.subtype, int(f.samplerate), int(f.channels), f.frames)
+
+
+def _with_frames(info: AudioInfo, frames: int) -> AudioInfo:
+    """A header that promises more than the file holds is corrected by what was read."""
+    if frames == info.frames:
+        return info
+    return AudioInfo(info.format, info.subtype, info.sample_rate, info.channels, frames)
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, AudioInfo]:
+    """Decode a file to float32 [frames, channels]; raise RejectedAudio if it cannot be."""
+    with _opened(path) as (f, info):
+        try:
+            data = f.read(dtype="float32", always_2d=True)
+        except DECODE_ERRORS as e:
+            raise RejectedAudio("undecodable", str(e).strip()[:200]) from None
+    return data, _with_frames(info, data.shape[0])
 
 
 def validate(data: np.ndarray, info: AudioInfo, limits: AudioLimits) -> None:
@@ -87,15 +109,14 @@ def measure_audio(path: str | Path, limits: AudioLimits) -> tuple[AudioInfo, flo
 
     Up to LONG_FRAMES the file is decoded whole; a longer one block by block, so memory
     stays bounded whatever its length (its RMS is then summed block by block)."""
-    with _opened(path) as f:
-        frames = f.frames
-    if frames <= LONG_FRAMES:
+    with _opened(path) as (_, info):
+        pass
+    if info.frames <= LONG_FRAMES:
         data, info = read_audio(path)
         validate(data, info, limits)
         return (info, *dbfs(data))
     n, sum_squares, peak, finite = 0, 0.0, 0.0, True
-    with _opened(path) as f:
-        info = AudioInfo(f.format, f.subtype, int(f.samplerate), int(f.channels), f.frames)
+    with _opened(path) as (f, info):
         try:
             for block in f.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
                 b = block.astype(np.float64).ravel()
@@ -103,30 +124,12 @@ def measure_audio(path: str | Path, limits: AudioLimits) -> tuple[AudioInfo, flo
                 n += len(b)
                 sum_squares += float(np.dot(b, b))
                 peak = max(peak, float(np.max(np.abs(b))) if len(b) else 0.0)
-        except (sf.LibsndfileError, RuntimeError, ValueError) as e:
+        except DECODE_ERRORS as e:
             raise RejectedAudio("undecodable", str(e).strip()[:200]) from None
-    frames_read = n // max(info.channels, 1)
-    if frames_read != info.frames:
-        info = AudioInfo(info.format, info.subtype, info.sample_rate, info.channels, frames_read)
-    rms = float(np.sqrt(sum_squares / n)) if n else 0.0
-    rms_db, peak_db = 20 * np.log10(max(rms, EPS)), 20 * np.log10(max(peak, EPS))
+    info = _with_frames(info, n // max(info.channels, 1))
+    rms_db, peak_db = _db(float(np.sqrt(sum_squares / n)) if n else 0.0, peak)
     _check_levels(info, finite, rms_db, peak_db, limits)
     return info, rms_db, peak_db
-
-
-@contextmanager
-def _opened(path: str | Path) -> Iterator[sf.SoundFile]:
-    p = Path(path)
-    if not p.exists():
-        raise RejectedAudio("missing", f"{p.name} vanished before it was read")
-    if p.stat().st_size == 0:
-        raise RejectedAudio("empty", "0 bytes")
-    try:
-        f = sf.SoundFile(str(p))
-    except (sf.LibsndfileError, RuntimeError, ValueError) as e:
-        raise RejectedAudio("undecodable", str(e).strip()[:200]) from None
-    with f:
-        yield f
 
 
 def _check_levels(
