@@ -3,25 +3,19 @@ erased by mistake, and a consistent lake after each."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from voxlake import pipeline
 from voxlake.cli import main
-from voxlake.embed import index_writer
-from voxlake.features import dataset
 from voxlake.lake.store import Lake
+from voxlake.testing import completed_copy
 from voxlake.testing.consistency import inconsistencies
 
 
 @pytest.fixture
 def lake(processed_lake: Lake, tmp_path: Path) -> Lake:
-    copy = Lake(tmp_path / "lake")
-    shutil.copytree(processed_lake.root, copy.root)
-    dataset.update(copy, pipeline.mel_fingerprint(), 128)
-    index_writer.sync(copy)
+    copy = completed_copy(processed_lake, tmp_path / "lake")
     assert inconsistencies(copy) == []
     return copy
 

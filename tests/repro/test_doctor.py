@@ -8,20 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voxlake import pipeline
-from voxlake.embed import index_writer
-from voxlake.features import dataset as dataset_stats
 from voxlake.lake import catalog
 from voxlake.lake.store import Lake
 from voxlake.repro.doctor import doctor
+from voxlake.testing import completed_copy
 
 
 @pytest.fixture
 def lake(processed_lake: Lake, tmp_path: Path) -> Lake:
-    copy = Lake(tmp_path / "lake")
-    shutil.copytree(processed_lake.root, copy.root)
-    dataset_stats.update(copy, pipeline.mel_fingerprint(), 128)
-    index_writer.sync(copy)
+    copy = completed_copy(processed_lake, tmp_path / "lake")
     return copy
 
 

@@ -7,6 +7,7 @@ Nothing here imports Dagster; the Dagster layer's helpers are in
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +47,15 @@ def cli_process(*args: str, lake: Path) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def completed_copy(lake: Lake, dest: Path) -> Lake:
+    """A copy of a processed lake with its dataset stats and index brought up to date."""
+    from voxlake.embed import index_writer
+    from voxlake.features import dataset
+
+    copy = Lake(dest)
+    shutil.copytree(lake.root, copy.root)
+    dataset.update(copy, pipeline.mel_fingerprint(), pipeline.PipelineConfig().mel.n_mels)
+    index_writer.sync(copy)
+    return copy
