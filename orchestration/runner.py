@@ -22,13 +22,12 @@ from voxlake.embed import index_writer
 from voxlake.embed.embedders import DEFAULT as DEFAULT_EMBEDDER
 from voxlake.features import dataset as dataset_stats
 from voxlake.ingest.inbox import list_batches
-from voxlake.lake.lineage import stored_stage_hash
 from voxlake.lake.store import Lake
 from voxlake.orchestration.definitions import JOBS
 from voxlake.orchestration.interrupts import RunInterrupted, was_interrupted
 from voxlake.orchestration.partitions import voice_batches
 from voxlake.orchestration.sensors import pending_partitions
-from voxlake.pipeline import FINAL_STAGES
+from voxlake.pipeline import batch_complete
 from voxlake.resources import LakeResource
 
 PARTITIONS = voice_batches.name or "voice_batches"
@@ -165,9 +164,7 @@ def launch(
 
 def completed_batches(lake: Lake) -> list[str]:
     """Batches through every stage (their last stages have lineage)."""
-    return [
-        b for b in list_batches(lake) if all(stored_stage_hash(lake, b, s) for s in FINAL_STAGES)
-    ]
+    return [b for b in list_batches(lake) if batch_complete(lake, b)]
 
 
 def run_pending(

@@ -27,7 +27,7 @@ from voxlake.features.mel_file import write_log_mel
 from voxlake.features.stats import MelStats, to_decimals
 from voxlake.ingest.raw import ASSET as RAW
 from voxlake.lake.hashing import hash_array
-from voxlake.lake.lineage import StageResult
+from voxlake.lake.lineage import StageResult, stored_stage_hash
 from voxlake.lake.store import Lake
 from voxlake.stage import (
     Progress,
@@ -219,6 +219,11 @@ STAGE_ORDER = stage_order({s.name: s.after for s in BATCH_STAGES})  # raw first
 # Code versions are made when the code is loaded (a later edit on disk does not change them).
 CODE_VERSIONS = {s.name: s.code_version for s in BATCH_STAGES}
 FINAL_STAGES = tuple(n for n in STAGE_ORDER if n not in {s.after for s in BATCH_STAGES})
+
+
+def batch_complete(lake: Lake, batch: str) -> bool:
+    """Whether the batch went through every stage (its last stages have lineage)."""
+    return all(stored_stage_hash(lake, batch, s) for s in FINAL_STAGES)
 
 
 def run(

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from voxlake.embed import index_writer
 from voxlake.features import dataset as dataset_stats
 from voxlake.ingest.inbox import DROPPED_LOG, manifest_path, read_manifest
-from voxlake.lake.lineage import stored_stage_hash
 from voxlake.lake.schemas import GLOBAL_TABLES, TABLES
 from voxlake.lake.store import Lake
-from voxlake.pipeline import FINAL_STAGES
+from voxlake.pipeline import batch_complete
 
 KEPT_TABLES = frozenset({"erasures"})  # the audit of erasures outlives any batch
 
@@ -34,10 +33,6 @@ class DroppedBatch:
     voices: int
     files_removed: int
     inputs_logged: int
-
-
-def is_complete(lake: Lake, batch: str) -> bool:
-    return all(stored_stage_hash(lake, batch, s) for s in FINAL_STAGES)
 
 
 def _unlink_all(lake: Lake, batch: str) -> tuple[int, int]:
@@ -58,7 +53,7 @@ def _unlink_all(lake: Lake, batch: str) -> tuple[int, int]:
 def drop_batch(lake: Lake, batch: str, force: bool = False) -> DroppedBatch:
     """Remove `batch` everywhere (FileNotFoundError: no such batch; CompleteBatch)."""
     manifest = read_manifest(lake, batch)
-    if is_complete(lake, batch) and not force:
+    if batch_complete(lake, batch) and not force:
         raise CompleteBatch(
             f"batch {batch} is complete; dropping it removes its voices (to erase voices, "
             "use `voxlake forget`; to drop it anyway, --force)"

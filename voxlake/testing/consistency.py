@@ -15,14 +15,8 @@ from voxlake.ingest.inbox import list_batches, read_manifest
 from voxlake.ingest.raw import ASSET as RAW
 from voxlake.lake.lineage import stored_stage_hash
 from voxlake.lake.store import Lake
-from voxlake.pipeline import FINAL_STAGES
+from voxlake.pipeline import batch_complete
 from voxlake.repro.doctor import doctor
-
-
-def completed(lake: Lake) -> list[str]:
-    return [
-        b for b in list_batches(lake) if all(stored_stage_hash(lake, b, s) for s in FINAL_STAGES)
-    ]
 
 
 def inconsistencies(lake: Lake) -> list[str]:
@@ -44,7 +38,7 @@ def inconsistencies(lake: Lake) -> list[str]:
             problems.append(
                 f"batch {batch}: {len(entered)} files in, {len(outcomes)} outcomes; lost {lost}"
             )
-    done = set(completed(lake))
+    done = {b for b in list_batches(lake) if batch_complete(lake, b)}
     n_done = sum(v["batch"] in done for v in voices)
     stats = dataset_stats.load(lake)
     n_stats = stats.n_voices if stats is not None else 0
