@@ -74,3 +74,20 @@ def test_forgetting_a_referenced_voice_keeps_the_users_file_and_drops_the_refere
     assert (corpus / "spk" / "v0.wav").exists()
     assert scan_inbox(lake).new_batches == []  # the reference does not come back
     assert reference_files(lake, [corpus / "spk" / "v0.wav"]).new == 1  # unless given again
+
+
+def test_content_another_batch_holds_is_a_duplicate_of_that_batch(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake").ensure()
+    _wav(lake.inbox / "first.wav", 1)
+    (first,) = [m.batch for m in scan_inbox(lake).new_batches]
+    raw.ingest_batch(lake, first)
+    (lake.inbox / "again.wav").write_bytes((lake.inbox / "first.wav").read_bytes())
+    _wav(lake.inbox / "new.wav", 2)  # with a new file, the scan makes a batch of both
+    (second,) = [m.batch for m in scan_inbox(lake).new_batches]
+    raw.ingest_batch(lake, second)
+    (dup,) = lake.read_table("duplicates", second).to_pylist()
+    assert (dup["source_path"], dup["first_batch"]) == ("again.wav", first)
+    assert lake.read_table("voices", second)["source_path"].to_pylist() == ["new.wav"]
+    assert raw.voices_elsewhere(lake, second, [dup["voice_id"], "f" * 64]) == {
+        dup["voice_id"]: first
+    }

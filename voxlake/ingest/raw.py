@@ -12,11 +12,12 @@ import re
 import shutil
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from voxlake.audio import decode
@@ -46,13 +47,28 @@ def _copy_into_lake(src: Path, dst: Path) -> None:
     tmp.replace(dst)
 
 
-def _voices_elsewhere(lake: Lake, batch: str) -> dict[str, str]:
-    t = lake.read_table("voices")
-    return {
-        v: b
-        for v, b in zip(t["voice_id"].to_pylist(), t["batch"].to_pylist(), strict=True)
-        if b != batch
-    }
+def voices_elsewhere(lake: Lake, batch: str, ids: Iterable[str]) -> dict[str, str]:
+    """Which of `ids` other batches already hold (voice_id -> batch).
+
+    Only the voice_id and batch columns are read, filtered as they are scanned, so memory
+    is bounded by the batch, not by the lake (the scan still reads one column of every
+    batch's voices file: IO grows with the lake, about 70 bytes a voice)."""
+    wanted = sorted(set(ids))
+    files = [f.as_posix() for f in lake.table_files("voices") if f.parent.name != f"batch={batch}"]
+    if not wanted or not files:
+        return {}
+    con = duckdb.connect()
+    try:
+        con.execute("create temp table wanted (voice_id varchar)")
+        con.executemany("insert into wanted values (?)", [(v,) for v in wanted])
+        rows = con.execute(
+            "select voice_id, min(batch) from read_parquet(?) join wanted using (voice_id) "
+            "group by voice_id",
+            [files],
+        ).fetchall()
+    finally:
+        con.close()
+    return dict(rows)
 
 
 def raw_pairs(
@@ -118,7 +134,7 @@ def ingest_batch(
     progress: Callable[[int, int], None] | None = None,
 ) -> StageResult:
     manifest = read_manifest(lake, batch)
-    elsewhere = _voices_elsewhere(lake, batch)
+    elsewhere = voices_elsewhere(lake, batch, (f.voice_id for f in manifest.files if f.voice_id))
     voices: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     duplicates: list[dict[str, Any]] = []
@@ -141,6 +157,8 @@ def ingest_batch(
                 raise RejectedAudio("unreadable", e.strerror or str(e)) from None
             if entry.voice_id is not None and voice_id != entry.voice_id:
                 raise RejectedAudio("changed", "content changed after the inbox scan")
+            if entry.voice_id is None:  # unreadable at the scan: not looked up yet
+                elsewhere |= voices_elsewhere(lake, batch, [voice_id])
             if voice_id in first_seen or voice_id in elsewhere:
                 first = first_seen.get(voice_id) or elsewhere[voice_id]
                 duplicates.append({**base, "voice_id": voice_id, "first_batch": first})
