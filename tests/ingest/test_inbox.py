@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from voxlake.ingest.inbox import list_batches, read_manifest, scan_inbox
+from voxlake.ingest.inbox import InboxFile, list_batches, read_manifest, scan_inbox
 from voxlake.ingest.sidecar import labels_for
 from voxlake.lake.store import Lake
 
@@ -103,3 +103,45 @@ def test_a_huge_labels_file_is_one_problem_and_its_values_are_kept_verbatim(
     assert "no file 'gone0.wav'" in issue.detail and "9993 more" in issue.detail
     notes = [labels[n].extra.get("note", "") for n in names]
     assert notes == values  # stored verbatim, never evaluated
+
+
+def test_the_seen_index_is_derived_and_caught_up_from_the_manifests(tmp_path: Path) -> None:
+    from voxlake.ingest.inbox import Manifest, manifest_path
+    from voxlake.ingest.seen import INDEX
+    from voxlake.lake.store import atomic_write_json
+
+    lake = Lake(tmp_path).ensure()
+    _wav(lake.inbox / "a.wav", 0)
+    (first,) = scan_inbox(lake).new_batches
+    (lake.batches_dir / INDEX).unlink()  # deleted: rebuilt from the manifests
+    assert scan_inbox(lake).new_batches == []
+    # A scan that died after writing its manifest, before the index: the next one folds it in.
+    _wav(lake.inbox / "b.wav", 1)
+    entry = next(f for f in scan_inbox_dry(lake) if f.path == "b.wav")
+    atomic_write_json(
+        manifest_path(lake, "000002-crashed"), Manifest("000002-crashed", (entry,)).to_json()
+    )
+    again = scan_inbox(lake)
+    assert again.new_batches == [] and again.unchanged == 2
+    assert read_manifest(lake, first.batch) == first
+
+
+def scan_inbox_dry(lake: Lake) -> list[InboxFile]:
+    """The inbox as a scan would record it, without writing anything."""
+    from voxlake.ingest.inbox import _inspect, _key, walk_inbox
+
+    return [_inspect(lake.inbox, p, _key(lake.inbox, p)) for p in walk_inbox(lake.inbox)]
+
+
+def test_batched_references_leave_the_reference_log(tmp_path: Path) -> None:
+    from voxlake.ingest.inbox import REFERENCES_LOG, log_entries
+    from voxlake.ingest.references import reference_files
+
+    lake = Lake(tmp_path / "lake").ensure()
+    _wav(tmp_path / "src" / "a.wav", 0)
+    reference_files(lake, [tmp_path / "src"])
+    assert len(log_entries(lake, REFERENCES_LOG)) == 1
+    assert len(scan_inbox(lake).new_batches) == 1
+    assert log_entries(lake, REFERENCES_LOG) == []  # the index holds it now
+    assert reference_files(lake, [tmp_path / "src"]).known == 1
+    assert scan_inbox(lake).new_batches == []

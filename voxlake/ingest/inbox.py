@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from voxlake.ingest.seen import Key, seen_index
 from voxlake.lake.hashing import hash_file, hash_json
-from voxlake.lake.store import Lake, atomic_write_json
+from voxlake.lake.store import Lake, atomic_write_bytes, atomic_write_json
 
 SIDECAR_SUFFIXES = (".json", ".csv")
 RESENT_LOG = "_resent.jsonl"
@@ -149,29 +150,29 @@ def scan_inbox(lake: Lake, batch_size: int = DEFAULT_BATCH_SIZE) -> ScanResult:
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     lake.ensure()
-    with lake.lock("batches"):
-        existing = [read_manifest(lake, b) for b in list_batches(lake)]
-        seen = {f.key() for m in existing for f in m.files}
-        seen |= {f.key() for f in log_entries(lake, RESENT_LOG)}
-        seen |= {f.key() for f in log_entries(lake, DROPPED_LOG)}
-        known_ids = {f.voice_id for m in existing for f in m.files if f.voice_id}
+    with lake.lock("batches"), seen_index(lake) as index:
         result = ScanResult()
+        found = [(p, _key(lake.inbox, p)) for p in walk_inbox(lake.inbox)]
+        refs = log_entries(lake, REFERENCES_LOG)
+        already = index.seen([k for _, k in found] + [r.key() for r in refs])
         new: list[InboxFile] = []
-        for p in walk_inbox(lake.inbox):
-            key = _key(lake.inbox, p)
-            if key in seen:
+        for p, key in found:
+            if key in already:
                 result.unchanged += 1
                 continue
             new.append(_inspect(lake.inbox, p, key))
-        for ref in log_entries(lake, REFERENCES_LOG):  # hashed when they were referenced
-            if ref.key() not in seen:
-                seen.add(ref.key())
+        taken = set(already)
+        for ref in refs:  # hashed when they were referenced
+            if ref.key() not in taken:
+                taken.add(ref.key())
                 new.append(ref)
+        known_ids = index.known(f.voice_id for f in new if f.voice_id)
         if not any(f.voice_id is None or f.voice_id not in known_ids for f in new):
             result.resent = new
             _log_resent(lake, new)
             return result
-        seq = max((int(n) for m in existing if (n := m.batch.split("-")[0]).isdigit()), default=0)
+        names = list_batches(lake)
+        seq = max((int(n) for b in names if (n := b.split("-")[0]).isdigit()), default=0)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         for start in range(0, len(new), batch_size):
             chunk = tuple(new[start : start + batch_size])
@@ -179,8 +180,18 @@ def scan_inbox(lake: Lake, batch_size: int = DEFAULT_BATCH_SIZE) -> ScanResult:
             digest = hash_json([[f.path, f.voice_id] for f in chunk])[:8]
             manifest = Manifest(f"{seq:06d}-{digest}", chunk, now)
             atomic_write_json(manifest_path(lake, manifest.batch), manifest.to_json())
+            index.fold(manifest.batch, ((f.path, f.size, f.mtime_ns, f.voice_id) for f in chunk))
             result.new_batches.append(manifest)
+        _keep_pending_references(lake, refs, taken)
         return result
+
+
+def _keep_pending_references(lake: Lake, refs: list[InboxFile], batched: set[Key]) -> None:
+    """References in a batch leave the log (the index has them): the log stays small."""
+    pending = [r for r in refs if r.key() not in batched]
+    if len(pending) != len(refs):
+        text = "".join(json.dumps(r.to_json(), sort_keys=True) + "\n" for r in pending)
+        atomic_write_bytes(lake.batches_dir / REFERENCES_LOG, text.encode())
 
 
 def _log_resent(lake: Lake, entries: list[InboxFile]) -> None:

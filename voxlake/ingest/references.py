@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voxlake.ingest.inbox import REFERENCES_LOG, InboxFile, log_entries, walk_inbox
+from voxlake.ingest.seen import seen_index
 from voxlake.lake.hashing import hash_file
 from voxlake.lake.store import Lake, atomic_write_bytes
 
@@ -50,8 +51,9 @@ def reference_files(lake: Lake, paths: list[Path]) -> Referenced:
         entries.append(
             InboxFile(f.as_posix(), st.st_size, st.st_mtime_ns, hash_file(f), root.as_posix())
         )
-    with lake.lock("batches"):
+    with lake.lock("batches"), seen_index(lake) as index:
         known = {e.key() for e in log_entries(lake, REFERENCES_LOG)}
+        known |= index.seen(e.key() for e in entries)  # already in a batch
         fresh = [e for e in dict.fromkeys(entries) if e.key() not in known]
         if fresh:
             with open(lake.batches_dir / REFERENCES_LOG, "a") as fh:
@@ -61,8 +63,10 @@ def reference_files(lake: Lake, paths: list[Path]) -> Referenced:
 
 
 def drop_references(lake: Lake, voice_ids: set[str]) -> int:
-    """Forget: remove the voices' references, so that no later scan ingests them again."""
-    with lake.lock("batches"):
+    """Forget: remove the voices' references, so that no later scan ingests them again,
+    and their files from the scan's index, so that they can be ingested anew if sent."""
+    with lake.lock("batches"), seen_index(lake) as index:
+        index.forget(voice_ids)
         entries = log_entries(lake, REFERENCES_LOG)
         kept = [e for e in entries if e.voice_id not in voice_ids]
         if len(kept) != len(entries):
