@@ -10,12 +10,11 @@ voices as `forget` would, without the erasure record: it needs `force`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from voxlake.embed import index_writer
 from voxlake.features import dataset as dataset_stats
-from voxlake.ingest.inbox import DROPPED_LOG, manifest_path, read_manifest
+from voxlake.ingest.inbox import DROPPED_LOG, append_log, manifest_path, read_manifest
 from voxlake.lake.schemas import GLOBAL_TABLES, TABLES
 from voxlake.lake.store import Lake
 from voxlake.pipeline import batch_complete
@@ -63,9 +62,7 @@ def drop_batch(lake: Lake, batch: str, force: bool = False) -> DroppedBatch:
         for table in TABLES:
             if table not in GLOBAL_TABLES and table not in KEPT_TABLES:
                 lake.drop_batch(table, batch)
-        with open(lake.batches_dir / DROPPED_LOG, "a") as fh:
-            for f in manifest.files:
-                fh.write(json.dumps(f.to_json(), sort_keys=True) + "\n")
+        append_log(lake, DROPPED_LOG, list(manifest.files))
         dataset_stats.mark_changed(lake, batch, "")
         manifest_path(lake, batch).unlink()
     stats = dataset_stats.load(lake)

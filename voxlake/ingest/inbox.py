@@ -115,6 +115,22 @@ def list_batches(lake: Lake) -> list[str]:
     return sorted(p.stem for p in lake.batches_dir.glob("*.json") if not p.name.startswith("."))
 
 
+def _lines(entries: list[InboxFile]) -> str:
+    return "".join(json.dumps(e.to_json(), sort_keys=True) + "\n" for e in entries)
+
+
+def append_log(lake: Lake, name: str, entries: list[InboxFile]) -> None:
+    """Add entries to one of the batches folder's logs (call under the batches lock)."""
+    if entries:
+        with open(lake.batches_dir / name, "a") as fh:
+            fh.write(_lines(entries))
+
+
+def rewrite_log(lake: Lake, name: str, entries: list[InboxFile]) -> None:
+    """Replace one of the logs with `entries`, atomically (call under the batches lock)."""
+    atomic_write_bytes(lake.batches_dir / name, _lines(entries).encode())
+
+
 def log_entries(lake: Lake, name: str) -> list[InboxFile]:
     """The entries of one of the batches folder's logs (re-sent files, references)."""
     log = lake.batches_dir / name
@@ -169,7 +185,7 @@ def scan_inbox(lake: Lake, batch_size: int = DEFAULT_BATCH_SIZE) -> ScanResult:
         known_ids = index.known(f.voice_id for f in new if f.voice_id)
         if not any(f.voice_id is None or f.voice_id not in known_ids for f in new):
             result.resent = new
-            _log_resent(lake, new)
+            append_log(lake, RESENT_LOG, new)
             return result
         names = list_batches(lake)
         seq = max((int(n) for b in names if (n := b.split("-")[0]).isdigit()), default=0)
@@ -190,16 +206,7 @@ def _keep_pending_references(lake: Lake, refs: list[InboxFile], batched: set[Key
     """References in a batch leave the log (the index has them): the log stays small."""
     pending = [r for r in refs if r.key() not in batched]
     if len(pending) != len(refs):
-        text = "".join(json.dumps(r.to_json(), sort_keys=True) + "\n" for r in pending)
-        atomic_write_bytes(lake.batches_dir / REFERENCES_LOG, text.encode())
-
-
-def _log_resent(lake: Lake, entries: list[InboxFile]) -> None:
-    if not entries:
-        return
-    with open(lake.batches_dir / RESENT_LOG, "a") as fh:
-        for e in entries:
-            fh.write(json.dumps(e.to_json(), sort_keys=True) + "\n")
+        rewrite_log(lake, REFERENCES_LOG, pending)
 
 
 def copy_into_inbox(lake: Lake, paths: list[Path]) -> int:

@@ -12,16 +12,22 @@ make the lake read outside it.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from voxlake.ingest.inbox import REFERENCES_LOG, InboxFile, log_entries, walk_inbox
+from voxlake.ingest.inbox import (
+    REFERENCES_LOG,
+    InboxFile,
+    append_log,
+    log_entries,
+    rewrite_log,
+    walk_inbox,
+)
 from voxlake.ingest.seen import seen_index
 from voxlake.lake.hashing import hash_file
-from voxlake.lake.store import Lake, atomic_write_bytes
+from voxlake.lake.store import Lake
 
 
 @dataclass(frozen=True)
@@ -55,10 +61,7 @@ def reference_files(lake: Lake, paths: list[Path]) -> Referenced:
         known = {e.key() for e in log_entries(lake, REFERENCES_LOG)}
         known |= index.seen(e.key() for e in entries)  # already in a batch
         fresh = [e for e in dict.fromkeys(entries) if e.key() not in known]
-        if fresh:
-            with open(lake.batches_dir / REFERENCES_LOG, "a") as fh:
-                for e in fresh:
-                    fh.write(json.dumps(e.to_json(), sort_keys=True) + "\n")
+        append_log(lake, REFERENCES_LOG, fresh)
     return Referenced(len(fresh), len(entries) - len(fresh))
 
 
@@ -70,6 +73,5 @@ def drop_references(lake: Lake, voice_ids: set[str]) -> int:
         entries = log_entries(lake, REFERENCES_LOG)
         kept = [e for e in entries if e.voice_id not in voice_ids]
         if len(kept) != len(entries):
-            text = "".join(json.dumps(e.to_json(), sort_keys=True) + "\n" for e in kept)
-            atomic_write_bytes(lake.batches_dir / REFERENCES_LOG, text.encode())
+            rewrite_log(lake, REFERENCES_LOG, kept)
     return len(entries) - len(kept)
