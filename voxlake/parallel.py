@@ -3,14 +3,20 @@
 Workers are started with 'spawn' (no fork of a threaded parent) and each sets its numeric
 libraries to one thread. Results come back in input order, so what is written is the same
 for any worker count.
+
+A process keeps one warm pool per worker count and reuses it for every stage and batch it
+runs: a spawned worker imports torch and loads its models once (a few seconds each), not
+once per stage per batch. The per-voice functions hold no state between voices (the
+denoiser forks a pristine runtime for each), so reuse changes no output. An interrupt or a
+broken pool discards it; the next map starts a fresh one.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack
 from multiprocessing import get_context
 from typing import TypeVar
 
@@ -29,35 +35,47 @@ def _init_worker() -> None:
         pass
 
 
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    pool = _POOLS.get(workers)
+    if pool is None:
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker
+        )
+        _POOLS[workers] = pool
+    return pool
+
+
+def close_pools(wait: bool = True) -> None:
+    """Shut down the warm pools (queued voices are dropped)."""
+    while _POOLS:
+        _, pool = _POOLS.popitem()
+        pool.shutdown(wait=wait, cancel_futures=True)
+
+
+atexit.register(close_pools, False)
+
+
 def map_voices(
     fn: Callable[[T], R],
     items: Sequence[T],
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[R]:
-    """fn over items, in order; in-process for one worker, else over a spawn process pool."""
+    """fn over items, in order; in-process for one worker, else over the warm spawn pool."""
     total = len(items)
     results: list[R] = []
-    with ExitStack() as stack:
-        pool: ProcessPoolExecutor | None = None
-        if workers <= 1 or total <= 1:
-            it: Iterable[R] = map(fn, items)
-        else:
-            pool = stack.enter_context(
-                ProcessPoolExecutor(
-                    max_workers=min(workers, total),
-                    mp_context=get_context("spawn"),
-                    initializer=_init_worker,
-                )
-            )
-            it = pool.map(fn, items, chunksize=1)
-        try:
-            for r in it:
-                results.append(r)
-                if progress:
-                    progress(len(results), total)
-        except BaseException:
-            if pool is not None:  # an interrupt: drop the queued voices, do not wait for them
-                pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    pooled = workers > 1 and total > 1
+    it: Iterable[R] = _pool(workers).map(fn, items, chunksize=1) if pooled else map(fn, items)
+    try:
+        for r in it:
+            results.append(r)
+            if progress:
+                progress(len(results), total)
+    except BaseException:
+        if pooled:  # an interrupt or a broken pool: drop the queued voices, do not wait
+            close_pools(wait=False)
+        raise
     return results

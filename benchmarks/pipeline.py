@@ -1,0 +1,285 @@
+"""The pipeline against its models' own floor: `voxlake run` end to end, and each model
+alone on the same audio with the same number of workers.
+
+    python benchmarks/pipeline.py [--voices 300] [--workers 2] [--quick]
+
+One corpus (natural speech where `flite` is installed, else the synthesizer; 2-8 s voices
+at 16-48 kHz with white, pink or hum noise) goes through `voxlake run` three times, each
+on a fresh lake: DNSMOS off, `exact` and `fast`. Then each model alone, the way its
+library runs fastest here (one reused, warm instance per worker; inputs decoded and
+resampled beforehand, outside the timing), over `--workers` processes:
+- DeepFilterNet3's runtime on the 48 kHz raw signal;
+- the GE2E encoder (voxlake's front end and resemblyzer's network) on the denoised 16 kHz
+  signal;
+- the log-mel extractor on the denoised 16 kHz signal;
+- DNSMOS's ONNX model on exactly the windows `exact` scores (before and after).
+
+Keys: `x_realtime`; `model_floor_s` (DeepFilterNet3 + GE2E + mel) and `floor_ratio`
+(`voxlake run` with DNSMOS off over it); `stage_floor_ratio` (the four batch stages'
+time inside Dagster over it, leaving out the process start, imports and the dataset
+step); `limit_fraction` (DeepFilterNet3 alone over the run); `dnsmos_overhead`,
+`dnsmos_floor_ratio` (the extra time over the ONNX model's own), `dnsmos_fast_overhead`,
+`dnsmos_fast_ovrl_mae`, `dnsmos_fast_ovrl_max_diff`; per-stage times; per-voice overhead
+for 0.6 s voices (a second corpus); peak RSS. The last line is the JSON, also written to
+benchmarks/results/pipeline[_quick].json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import numpy as np
+import soundfile as sf
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ladder_real import generate
+
+from voxlake.audio import dnsmos
+from voxlake.audio.decode import resample
+from voxlake.audio.denoise import SAMPLE_RATE as DF_RATE
+from voxlake.audio.denoise import DeepFilterRuntime
+from voxlake.embed import ge2e
+from voxlake.features.mel import MelConfig, log_mel
+
+RESULTS = Path(__file__).parent / "results"
+STAGES = ("raw_voices", "denoised_voices", "voice_mel_stats", "voice_embeddings")
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def run_pipeline(src: Path, lake: Path, workers: int, dnsmos_mode: str) -> dict[str, Any]:
+    """`voxlake ingest` + `voxlake run` on a fresh lake: wall, peak RSS, step times."""
+    shutil.rmtree(lake, ignore_errors=True)
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env["VOXLAKE_PROGRESS"] = "off"
+    cli = [sys.executable, "-m", "voxlake.cli"]
+    subprocess.run(
+        [*cli, "ingest", str(src), "--lake", str(lake)], check=True, env=env, capture_output=True
+    )
+    cmd = ["/usr/bin/time", "-v", *cli, "run", "--lake", str(lake), "--workers", str(workers)]
+    if dnsmos_mode != "off":
+        cmd += ["--dnsmos", dnsmos_mode]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, text=True, capture_output=True, env=env)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"voxlake run failed:\n{proc.stdout}\n{proc.stderr}")
+    rss = [x for x in proc.stderr.splitlines() if "Maximum resident set size" in x]
+    return {"wall_s": wall, "peak_rss_mb": int(rss[0].split()[-1]) / 1024, **steps(lake)}
+
+
+def steps(lake: Path) -> dict[str, Any]:
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(lake / "dagster"))
+    out: dict[str, float] = {}
+    for run in instance.get_runs():
+        for s in instance.get_run_step_stats(run.run_id):
+            key = s.step_key
+            out[key] = out.get(key, 0.0) + (s.end_time or 0) - (s.start_time or 0)
+    return {"steps_s": out}
+
+
+def dnsmos_ovrl(lake: Path) -> dict[str, float]:
+    import duckdb
+
+    rows = duckdb.sql(
+        f"select voice_id, dnsmos_ovrl_in, dnsmos_ovrl_out "
+        f"from '{lake}/tables/denoise_metrics/**/*.parquet'"
+    ).fetchall()
+    return {f"{v}:{k}": x for v, i, o in rows for k, x in (("in", i), ("out", o))}
+
+
+# the models alone ----------------------------------------------------------------------
+
+_INPUTS: dict[str, list[np.ndarray]] = {}
+
+
+def _warm(_: int) -> int:
+    ge2e.embed(np.zeros(16_000, np.float32))
+    dnsmos._session()
+    _runtime()
+    return os.getpid()
+
+
+_RT: list[DeepFilterRuntime] = []
+
+
+def _runtime() -> DeepFilterRuntime:
+    if not _RT:
+        _RT.append(DeepFilterRuntime())
+    return _RT[0]
+
+
+def _df(i: int) -> float:
+    t0 = time.perf_counter()
+    _runtime().process(_INPUTS["raw48k"][i])
+    return time.perf_counter() - t0
+
+
+def _ge2e(i: int) -> float:
+    t0 = time.perf_counter()
+    ge2e.embed(_INPUTS["den16k"][i])
+    return time.perf_counter() - t0
+
+
+def _mel(i: int) -> float:
+    t0 = time.perf_counter()
+    log_mel(_INPUTS["den16k"][i], MelConfig())
+    return time.perf_counter() - t0
+
+
+def _windows(x: np.ndarray) -> list[np.ndarray]:
+    audio = np.clip(np.asarray(x, dtype=np.float32), -1.0, 1.0)
+    while len(audio) < dnsmos.NEED:
+        audio = np.concatenate([audio, audio])
+    return [audio[s : s + dnsmos.NEED] for s in dnsmos.window_starts(len(audio), "exact")]
+
+
+def _dnsmos(i: int) -> float:
+    sess = dnsmos._session()
+    segs = _windows(_INPUTS["raw16k"][i]) + _windows(_INPUTS["den16k"][i])
+    t0 = time.perf_counter()
+    for seg in segs:
+        sess.run(None, {"input_1": seg[np.newaxis, :]})
+    return time.perf_counter() - t0
+
+
+def models_alone(inputs: dict[str, list[np.ndarray]], workers: int) -> dict[str, float]:
+    """Wall seconds of each model over every voice, on `workers` warm processes."""
+    _INPUTS.update(inputs)  # inherited by the forked workers
+    n = len(inputs["raw48k"])
+    out = {}
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        list(pool.map(_warm, range(workers * 4)))
+        for name, fn in (
+            ("deepfilternet3", _df),
+            ("ge2e", _ge2e),
+            ("mel", _mel),
+            ("dnsmos_exact", _dnsmos),
+        ):
+            t0 = time.perf_counter()
+            list(pool.map(fn, range(n), chunksize=1))
+            out[name] = time.perf_counter() - t0
+    return out
+
+
+def load_inputs(lake: Path) -> dict[str, list[np.ndarray]]:
+    """The raw voices at 48 and 16 kHz and their denoised output at 16 kHz (from the lake)."""
+    import duckdb
+
+    rows = duckdb.sql(
+        f"select r.raw_path, d.denoised_path from "
+        f"'{lake}/tables/voices/**/*.parquet' r join "
+        f"'{lake}/tables/denoise_metrics/**/*.parquet' d using (voice_id) order by voice_id"
+    ).fetchall()
+    raw48, raw16, den16 = [], [], []
+    for raw, denoised in rows:
+        x, sr = sf.read(lake / raw, dtype="float32", always_2d=True)
+        mono = x.mean(axis=1)
+        raw48.append(resample(mono, sr, DF_RATE).astype(np.float32))
+        raw16.append(resample(mono, sr, 16_000).astype(np.float32))
+        y, ysr = sf.read(lake / denoised, dtype="float32")
+        den16.append(resample(y, ysr, 16_000).astype(np.float32))
+    return {"raw48k": raw48, "raw16k": raw16, "den16k": den16}
+
+
+def audio_seconds(src: Path) -> float:
+    return sum(sf.info(p).duration for p in src.rglob("*.wav"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--voices", type=int, default=300)
+    ap.add_argument("--short-voices", type=int, default=200)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.voices, args.short_voices = 24, 24
+    tmp = Path(tempfile.mkdtemp(prefix="voxlake-pipeline-bench-"))
+    try:
+        result = measure(tmp, args.voices, args.short_voices, args.workers)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    result["quick"] = args.quick
+    RESULTS.mkdir(exist_ok=True)
+    name = "pipeline_quick.json" if args.quick else "pipeline.json"
+    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+
+
+def stage_time(run: dict[str, Any]) -> float:
+    return float(sum(run["steps_s"].get(s, 0.0) for s in STAGES))
+
+
+def measure(tmp: Path, n: int, n_short: int, workers: int) -> dict[str, Any]:
+    src, short = tmp / "voices", tmp / "short"
+    speech = generate(src, n, (2.0, 8.0), tag="-pipeline")
+    generate(short, n_short, (0.6, 0.6), tag="-short")
+    audio_s = audio_seconds(src)
+    log(f"corpus: {n} voices, {audio_s:.0f} s of {speech} speech; {workers} workers")
+    runs: dict[str, dict[str, Any]] = {}
+    for mode in ("off", "exact", "fast"):
+        runs[mode] = run_pipeline(src, tmp / f"lake-{mode}", workers, mode)
+        log(f"voxlake run, DNSMOS {mode}: {runs[mode]['wall_s']:.1f} s")
+    alone = models_alone(load_inputs(tmp / "lake-off"), workers)
+    log("models alone: " + ", ".join(f"{k} {v:.1f} s" for k, v in alone.items()))
+    runs["short"] = run_pipeline(short, tmp / "lake-short", workers, "off")
+    short_inputs = load_inputs(tmp / "lake-short")
+    short_alone = models_alone(short_inputs, workers)
+    short_floor = short_alone["deepfilternet3"] + short_alone["ge2e"] + short_alone["mel"]
+    off, exact, fast = runs["off"], runs["exact"], runs["fast"]
+    floor = alone["deepfilternet3"] + alone["ge2e"] + alone["mel"]
+    exact_ovrl, fast_ovrl = dnsmos_ovrl(tmp / "lake-exact"), dnsmos_ovrl(tmp / "lake-fast")
+    diffs = [abs(fast_ovrl[k] - exact_ovrl[k]) for k in exact_ovrl]
+    dnsmos_extra = exact["wall_s"] - off["wall_s"]
+    return {
+        "voices": n,
+        "audio_s": round(audio_s, 1),
+        "speech": speech,
+        "workers": workers,
+        "cores": os.cpu_count(),
+        "run_s": round(off["wall_s"], 2),
+        "x_realtime": round(audio_s / off["wall_s"], 2),
+        "model_floor_s": round(floor, 2),
+        "models_alone_s": {k: round(v, 2) for k, v in alone.items()},
+        "floor_ratio": round(off["wall_s"] / floor, 3),
+        "stage_floor_ratio": round(stage_time(off) / floor, 3),
+        "limit_fraction": round(alone["deepfilternet3"] / off["wall_s"], 3),
+        "stage_s": {k: round(v, 2) for k, v in sorted(off["steps_s"].items())},
+        "dnsmos_exact_run_s": round(exact["wall_s"], 2),
+        "dnsmos_overhead": round(dnsmos_extra / off["wall_s"], 3),
+        "dnsmos_floor_ratio": round(dnsmos_extra / alone["dnsmos_exact"], 3),
+        "dnsmos_fast_run_s": round(fast["wall_s"], 2),
+        "dnsmos_fast_overhead": round((fast["wall_s"] - off["wall_s"]) / off["wall_s"], 3),
+        "dnsmos_fast_ovrl_mae": round(statistics.mean(diffs), 4),
+        "dnsmos_fast_ovrl_max_diff": round(max(diffs), 4),
+        "short_voices": n_short,
+        "short_voice_s": 0.6,
+        "per_voice_overhead_ms_0_6s": round(
+            1000 * workers * (stage_time(runs["short"]) - short_floor) / n_short, 1
+        ),
+        "short_stage_s": round(stage_time(runs["short"]), 2),
+        "short_model_floor_s": round(short_floor, 2),
+        "peak_rss_mb": round(max(r["peak_rss_mb"] for r in runs.values())),
+    }
+
+
+if __name__ == "__main__":
+    main()
