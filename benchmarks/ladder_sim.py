@@ -1,0 +1,279 @@
+"""The validation ladder, simulated: a new 500-voice batch's non-audio work in lakes that
+already hold 10^4 to 10^6 voices (and 10^7 where the tables fit on this disk).
+
+    python benchmarks/ladder_sim.py --template build/ladder/lake [--sizes 10000 100000 1000000]
+
+The old batches are clones of one real batch of the template lake (a lake the real
+pipeline made, e.g. by benchmarks/ladder_real.py): every table file, with the real
+schemas and partitioning, its voice ids and batch key replaced by unique synthetic ones;
+their manifests; their Dagster partitions; a LanceDB index of all their embeddings with
+its ANN index; and the dataset statistics over them. The new batch is another real batch
+of the template: its 500 raw files land in the inbox, and its tables are the real ones.
+
+Timed, for the new batch, each the way the pipeline runs it:
+- `sensor_tick`: the inbox sensor on the lake's instance (scan, manifest, partitions);
+- `duplicate_check`: the raw stage's lookup of the batch's ids in the other batches;
+- `mel_stats_update`: the batch's partial merged into the dataset statistics + its GX check;
+- `index_sync`: the batch upserted into the LanceDB index + the index's GX check;
+- `catalog_refresh`: the DuckDB catalog's views;
+- `gx_batch`: the GX suites of the batch's four tables;
+- `query_batch_summary`, `query_mel_stats_slices`, `query_search`: the catalog queries.
+The last line is the JSON, also written to benchmarks/results/ladder.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+RESULTS = Path(__file__).parent / "results"
+BATCH = 500
+TABLES = (
+    "voices",
+    "denoise_metrics",
+    "embeddings",
+    "voice_mel_stats",
+    "batch_mel_stats",
+    "lineage",
+    "voice_hashes",
+    "rejected",
+    "duplicates",
+    "quality_results",
+)
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def synthetic_ids(k: int, n: int) -> list[str]:
+    return [hashlib.blake2b(f"sim-{k}-{i}".encode(), digest_size=32).hexdigest() for i in range(n)]
+
+
+def _with(t: pa.Table, name: str, values: pa.Array) -> pa.Table:
+    return t.set_column(t.schema.get_field_index(name), name, values)
+
+
+def clone_table(t: pa.Table, batch: str, ids: dict[str, str]) -> pa.Table:
+    if "batch" in t.column_names:
+        t = _with(t, "batch", pa.array([batch] * t.num_rows, pa.string()))
+    if "voice_id" in t.column_names:
+        old = t.column("voice_id").to_pylist()
+        t = _with(t, "voice_id", pa.array([ids.get(v, v) for v in old], pa.string()))
+    return t
+
+
+def jitter(rows: pa.Table, k: int) -> pa.Table:
+    """Distinct unit vectors near the template's (an index of 2000 copies of 500 vectors
+    would not cluster like a real one)."""
+    v = np.stack(rows.column("vector").to_numpy(zero_copy_only=False)).astype(np.float32)
+    v += np.random.default_rng(k).normal(0, 0.05, v.shape).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    vectors = pa.FixedSizeListArray.from_arrays(pa.array(v.ravel()), v.shape[1])
+    return _with(rows, "vector", vectors.cast(rows.schema.field("vector").type))
+
+
+def build(lake_root: Path, template: Path, old_batch: str, n_old: int) -> None:
+    """Clone the template's `old_batch` into n_old / 500 batches of a fresh lake."""
+    from voxlake.embed import index_writer
+    from voxlake.embed.index_table import connect, state_path
+    from voxlake.features import dataset as dataset_stats
+    from voxlake.ingest.inbox import InboxFile, Manifest, manifest_path, read_manifest
+    from voxlake.lake.lineage import stored_stage_hash
+    from voxlake.lake.store import Lake, atomic_write_json
+
+    shutil.rmtree(lake_root, ignore_errors=True)
+    lake, src = Lake(lake_root).ensure(), Lake(template)
+    tables = {t: src.read_table(t, old_batch) for t in TABLES}
+    manifest = read_manifest(src, old_batch)
+    template_ids = sorted(tables["voices"].column("voice_id").to_pylist())
+    index_rows = index_writer._index_rows(src, old_batch)
+    emb_hash = stored_stage_hash(src, old_batch, "voice_embeddings") or ""
+    k_batches = n_old // BATCH
+    parts, seen = [], {}
+    for k in range(k_batches):
+        batch = f"{k + 1:06d}-{hashlib.sha256(str(k).encode()).hexdigest()[:8]}"
+        ids = dict(zip(template_ids, synthetic_ids(k, len(template_ids)), strict=True))
+        for name, t in tables.items():
+            if t.num_rows:
+                part = next(iter(src.table_files(name, old_batch))).stem
+                path = lake.table_file(name, batch, part=part)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(clone_table(t, batch, ids), path)
+        files = tuple(
+            InboxFile(
+                f"old/{batch}/{i}.wav", f.size, f.mtime_ns, ids.get(f.voice_id or "", f.voice_id)
+            )
+            for i, f in enumerate(manifest.files)
+        )
+        m = Manifest(batch, files, manifest.created_at)
+        atomic_write_json(manifest_path(lake, batch), m.to_json())
+        parts.append(jitter(clone_table(index_rows, batch, ids), k))
+        seen[batch] = emb_hash
+        if (k + 1) % 200 == 0:
+            log(f"  cloned {k + 1}/{k_batches} batches")
+    db = connect(lake)
+    tbl = db.create_table("voices", pa.concat_tables(parts))
+    index_writer._maintain_ann(lake, tbl, tbl.count_rows(), 10_000, True)
+    atomic_write_json(state_path(lake), seen)
+    fingerprint = tables["batch_mel_stats"].column("fingerprint")[0].as_py()
+    n_mels = len(tables["batch_mel_stats"].column("sum")[0])
+    dataset_stats.update(lake, fingerprint, n_mels, rebuild=True)
+
+
+def timed(fn: Callable[[], Any], repeats: int = 1) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def new_batch(lake_root: Path, template: Path, new: str) -> dict[str, float]:
+    """Land the template's batch `new` in the lake and time its non-audio work."""
+    import dagster as dg
+
+    from voxlake.embed import index_search, index_writer
+    from voxlake.features import dataset as dataset_stats
+    from voxlake.ingest import raw
+    from voxlake.ingest.inbox import list_batches
+    from voxlake.lake import catalog
+    from voxlake.lake.store import Lake
+    from voxlake.orchestration.sensors import voice_inbox
+    from voxlake.quality.checks import gx_check
+    from voxlake.resources import LakeResource
+
+    lake, src = Lake(lake_root), Lake(template)
+    out: dict[str, float] = {}
+    home = lake_root / "dagster"
+    home.mkdir(exist_ok=True)
+    instance = dg.DagsterInstance.from_config(str(home))
+    before = list_batches(lake)
+    instance.add_dynamic_partitions("voice_batches", before)
+    resource = LakeResource(root=str(lake_root))
+    with dg.build_sensor_context(instance=instance, resources={"lake": resource}) as ctx:
+        voice_inbox(ctx)  # warm: the seen-index catches up with the clones' manifests
+    raws = src.read_table("voices", new)
+    for rel in raws.column("raw_path").to_pylist():
+        shutil.copy2(src.root / rel, lake.inbox / Path(rel).name)
+    with dg.build_sensor_context(instance=instance, resources={"lake": resource}) as ctx:
+        t0 = time.perf_counter()
+        result = voice_inbox(ctx)
+        out["sensor_tick"] = time.perf_counter() - t0
+    assert isinstance(result, dg.SensorResult), result
+    (batch,) = sorted(set(list_batches(lake)) - set(before))
+    ids = {v: v for v in raws.column("voice_id").to_pylist()}
+    for name in TABLES:
+        for f in src.table_files(name, new):
+            path = lake.table_file(name, batch, part=f.stem)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(clone_table(pq.read_table(f), batch, ids), path)
+    out["duplicate_check"] = timed(lambda: raw.voices_elsewhere(lake, batch, ids), 3)
+    partial = lake.read_table("batch_mel_stats", batch)
+    fingerprint = partial.column("fingerprint")[0].as_py()
+    n_mels = len(partial.column("sum")[0])
+
+    def mel_stats() -> None:
+        dataset_stats.mark_changed(lake, batch, partial.column("partial_hash")[0].as_py())
+        dataset_stats.update(lake, fingerprint, n_mels)
+        gx_check(
+            lake, "mel_stats", "dataset_mel_stats", lake.read_table("dataset_mel_stats"), "", n_mels
+        )
+
+    out["mel_stats_update"] = timed(mel_stats)
+
+    def index() -> None:
+        index_writer.sync(lake)
+        ids_now = pa.table({"voice_id": index_search.voice_ids(lake)})
+        expected = lake.read_table("embeddings").num_rows
+        gx_check(lake, "voice_index", "index", ids_now, expected_rows=expected)
+
+    out["index_sync"] = timed(index)
+    out["catalog_refresh"] = timed(lambda: catalog.refresh(lake), 3)
+
+    def gx_batch() -> None:
+        for table in ("voices", "denoise_metrics", "embeddings", "voice_mel_stats"):
+            gx_check(lake, table, table, lake.read_table(table, batch), batch)
+
+    out["gx_batch"] = timed(gx_batch)
+    queries = {
+        "batch_summary": "select * from batch_summary",
+        "mel_stats_slices": (ROOT / "sql/queries/mel_stats_slices.sql").read_text(),
+    }
+    for name, sql in queries.items():
+        out[f"query_{name}"] = timed(lambda sql=sql: catalog.query(lake, sql), 3)
+    vec = index_search.vector_of(lake, next(iter(ids)))
+    out["query_search"] = timed(lambda: index_search.search(lake, vec, k=10), 5)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--template", type=Path, default=ROOT / "build/ladder/lake")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--work", type=Path, default=ROOT / "build/ladder_sim")
+    ap.add_argument("--keep", action="store_true", help="keep the built lakes")
+    ap.add_argument(
+        "--phase",
+        choices=("build", "measure", "both"),
+        default="both",
+        help="build the lakes (kept), measure lakes built before, or both",
+    )
+    args = ap.parse_args()
+    from voxlake.lake.store import Lake
+    from voxlake.pipeline import batch_complete
+
+    src = Lake(args.template.resolve())
+    done = [b for b in sorted(src.table_batches("voices")) if batch_complete(src, b)]
+    if len(done) < 2:
+        raise SystemExit("the template needs two complete batches (benchmarks/ladder_real.py)")
+    old, new = done[0], done[1]
+    results: dict[str, Any] = {"template": str(args.template), "batch_size": BATCH, "sizes": {}}
+    path = RESULTS / "ladder.json"
+    if args.phase != "build":  # imports and first-use costs, left out of every size's figures
+        warm = (args.work / "warm-up").resolve()
+        build(warm, src.root, old, BATCH)
+        new_batch(warm, src.root, new)
+        shutil.rmtree(warm, ignore_errors=True)
+    for n in args.sizes:
+        root = (args.work / f"lake_{n}").resolve()
+        if args.phase != "measure":
+            t0 = time.perf_counter()
+            build(root, src.root, old, n)
+            log(f"built a lake of {n} voices in {time.perf_counter() - t0:.0f} s")
+        if args.phase == "build":
+            continue
+        figures = new_batch(root, src.root, new)
+        figures = {k: round(v, 4) for k, v in figures.items()}
+        log(f"{n}: " + ", ".join(f"{k} {v:.3f}s" for k, v in figures.items()))
+        results["sizes"][str(n)] = figures
+        first = results["sizes"][str(args.sizes[0])]
+        results["ratio_to_smallest"] = {
+            k: round(v / first[k], 2) if first[k] else None for k, v in figures.items()
+        }
+        RESULTS.mkdir(exist_ok=True)
+        path.write_text(json.dumps(results, indent=2) + "\n")
+        if not args.keep and args.phase == "both":
+            shutil.rmtree(root, ignore_errors=True)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("VOXLAKE_PROGRESS", "off")
+    main()
