@@ -154,6 +154,10 @@ class Lake:
             return schema.empty_table()
         return pa.concat_tables([pq.read_table(f, schema=schema) for f in files])
 
+    def table_rows(self, table: str, batch: str | None = None) -> int:
+        """Row count of a table (or of one batch) from the Parquet footers alone."""
+        return sum(pq.read_metadata(f).num_rows for f in self.table_files(table, batch))
+
     def drop_batch(self, table: str, batch: str) -> None:
         shutil.rmtree(self.table_dir(table) / f"batch={batch}", ignore_errors=True)
 
