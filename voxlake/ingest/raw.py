@@ -12,12 +12,11 @@ import re
 import shutil
 import stat
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from voxlake.audio import decode
@@ -25,6 +24,7 @@ from voxlake.audio.decode import AudioLimits, RejectedAudio, measure_audio
 from voxlake.ingest import sidecar
 from voxlake.ingest.inbox import InboxFile, read_manifest, source_of
 from voxlake.ingest.sidecar import Labels, SidecarIssue, labels_for
+from voxlake.ingest.voice_keys import voices_elsewhere
 from voxlake.lake.fingerprint import code_version, fingerprint
 from voxlake.lake.hashing import hash_file
 from voxlake.lake.lineage import StageResult, record_stage
@@ -45,30 +45,6 @@ def _copy_into_lake(src: Path, dst: Path) -> None:
     tmp = dst.with_name(f".tmp-{dst.name}")
     shutil.copyfile(src, tmp)
     tmp.replace(dst)
-
-
-def voices_elsewhere(lake: Lake, batch: str, ids: Iterable[str]) -> dict[str, str]:
-    """Which of `ids` other batches already hold (voice_id -> batch).
-
-    Only the voice_id and batch columns are read, filtered as they are scanned, so memory
-    is bounded by the batch, not by the lake (the scan still reads one column of every
-    batch's voices file: IO grows with the lake, about 70 bytes a voice)."""
-    wanted = sorted(set(ids))
-    files = [f.as_posix() for f in lake.table_files("voices") if f.parent.name != f"batch={batch}"]
-    if not wanted or not files:
-        return {}
-    con = duckdb.connect()
-    try:
-        con.execute("create temp table wanted (voice_id varchar)")
-        con.executemany("insert into wanted values (?)", [(v,) for v in wanted])
-        rows = con.execute(
-            "select voice_id, min(batch) from read_parquet(?) join wanted using (voice_id) "
-            "group by voice_id",
-            [files],
-        ).fetchall()
-    finally:
-        con.close()
-    return dict(rows)
 
 
 def raw_pairs(
