@@ -27,6 +27,7 @@ SCHEMA = """
 create table if not exists voices (
     voice_id text, batch text, primary key (voice_id, batch)
 ) without rowid;
+create index if not exists voices_batch on voices (batch);
 create table if not exists folded (batch text primary key, signature text);
 """
 
@@ -64,7 +65,8 @@ def catch_up(con: sqlite3.Connection, lake: Lake) -> int:
             ids = pq.read_table(path, columns=["voice_id"]).column("voice_id").to_pylist()
         except FileNotFoundError:  # replaced or dropped since the listing: next time
             continue
-        con.execute("delete from voices where batch = ?", (batch,))
+        if batch in folded:  # a replaced file: its old rows go first
+            con.execute("delete from voices where batch = ?", (batch,))
         con.executemany(
             "insert or ignore into voices values (?, ?)", [(v, batch) for v in ids if v]
         )
