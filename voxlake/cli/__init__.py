@@ -14,28 +14,42 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+# command -> the module that registers it; a command imports only its own module (`voxlake
+# sql` does not load torch, Dagster or scipy), `voxlake --help` imports them all.
+COMMANDS = {
+    "demo": "demo",
+    "ingest": "ingest",
+    "run": "run",
+    "sql": "sql",
+    "search": "search",
+    "duplicates": "search",
+    "verify": "verify",
+    "doctor": "doctor",
+    "forget": "forget",
+    "drop-batch": "drop_batch",
+    "stats": "stats",
+    "export": "export",
+}
 
-def parser() -> argparse.ArgumentParser:
-    from voxlake.cli import (
-        demo,
-        doctor,
-        drop_batch,
-        export,
-        forget,
-        ingest,
-        run,
-        search,
-        sql,
-        stats,
-        verify,
-    )
 
+def parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    import importlib
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    wanted = [COMMANDS[args[0]]] if args and args[0] in COMMANDS else list(COMMANDS.values())
     p = argparse.ArgumentParser(prog="voxlake", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    commands = (demo, ingest, run, sql, search, verify, doctor, forget, drop_batch, stats, export)
-    for group in commands:
-        group.register(sub)
+    for name in dict.fromkeys(wanted):
+        importlib.import_module(f"voxlake.cli.{name}").register(sub)
     return p
+
+
+def _interrupted(e: BaseException) -> bool:
+    """Ctrl-C, SIGTERM, or a run that a signal stopped (only possible once runs were loaded)."""
+    runs = sys.modules.get("voxlake.orchestration.interrupts")
+    return isinstance(e, KeyboardInterrupt) or (
+        runs is not None and isinstance(e, runs.RunInterrupted)
+    )
 
 
 INTERRUPTED = (
@@ -54,18 +68,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from voxlake.lake.space import LOW_BYTES, caused_by_full_disk, free_bytes, full_disk_message
     from voxlake.lake.store import default_root
-    from voxlake.orchestration.interrupts import RunInterrupted
 
     warnings.filterwarnings("ignore")
-    args = parser().parse_args(argv)
+    args = parser(argv).parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         return int(args.fn(args))
-    except (KeyboardInterrupt, RunInterrupted) as e:
-        detail = f" ({e})" if isinstance(e, RunInterrupted) else ""
-        print(f"voxlake {args.command}: {INTERRUPTED}{detail}", file=sys.stderr)
-        return 130
-    except Exception as e:
+    except BaseException as e:
+        if _interrupted(e):
+            detail = "" if isinstance(e, KeyboardInterrupt) else f" ({e})"
+            print(f"voxlake {args.command}: {INTERRUPTED}{detail}", file=sys.stderr)
+            return 130
+        if not isinstance(e, Exception):
+            raise
         root = Path(args.lake or default_root()) if hasattr(args, "lake") else None
         if root is None or not (caused_by_full_disk(e) or free_bytes(root) < LOW_BYTES):
             raise
