@@ -13,7 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from voxlake.embed.index_table import AnnPolicy, ann_partitions, columns, connect, open_table
+from voxlake.embed.index_table import (
+    AnnPolicy,
+    ann_partitions,
+    columns,
+    connect,
+    open_table,
+    quote,
+)
 from voxlake.lake.schemas import EMBEDDING_DIM
 from voxlake.lake.store import Lake
 
@@ -74,11 +81,15 @@ def search(
     return hits[:k]
 
 
-def voice_ids(lake: Lake) -> list[str]:
+def voice_ids(lake: Lake, batches: list[str] | None = None) -> list[str]:
+    """The index's voice ids (of `batches` only, if given), sorted."""
     tbl = open_table(connect(lake))
-    if tbl is None:
+    if tbl is None or batches == []:
         return []
-    return sorted(columns(tbl, ["voice_id"]).column("voice_id").to_pylist())
+    if batches is None:
+        return sorted(columns(tbl, ["voice_id"]).column("voice_id").to_pylist())
+    q = tbl.search().where(f"batch IN ({quote(batches)})").select(["voice_id"]).limit(None)
+    return sorted(q.to_arrow().column("voice_id").to_pylist())
 
 
 def near_duplicates(

@@ -110,6 +110,16 @@ def _seen(lake: Lake) -> dict[str, str]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def check_total(lake: Lake, rows: int) -> None:
+    """The index must hold one row per embedding (counted from the Parquet footers)."""
+    total = lake.table_rows("embeddings")
+    if rows != total:
+        raise ValueError(
+            f"the voice index holds {rows} rows where the embeddings tables hold {total}; "
+            "`voxlake doctor` names what differs"
+        )
+
+
 def _lineage_cache_path(lake: Lake) -> Path:
     return lake.index_dir / "_lineage_seen.json"
 
