@@ -77,7 +77,7 @@ def voice_index(
 ) -> dg.MaterializeResult:
     """The LanceDB table of every embedding; only batches that changed are upserted."""
     lk = lake.lake()
-    result = index_writer.sync(lk, vector_index.ann_threshold)
+    result = index_writer.sync(lk, vector_index.ann_threshold, vector_index.optimize_after)
     # The suite checks the rows this sync wrote (a new batch's work, not the lake's); the
     # whole index must still hold exactly as many rows as the embeddings tables.
     changed = list(result.extra["changed_batches"])

@@ -14,7 +14,7 @@ from voxlake.audio.decode import AudioLimits
 from voxlake.audio.denoise import DenoiseConfig
 from voxlake.audio.dnsmos import MODES as DNSMOS_MODES
 from voxlake.embed.embedders import DEFAULT as DEFAULT_EMBEDDER
-from voxlake.embed.index_table import DEFAULT_ANN_THRESHOLD
+from voxlake.embed.index_table import DEFAULT_ANN_THRESHOLD, DEFAULT_OPTIMIZE_AFTER
 from voxlake.features.mel import MelConfig
 from voxlake.ingest.inbox import DEFAULT_BATCH_SIZE
 from voxlake.lake import catalog
@@ -83,6 +83,7 @@ class IndexResource(dg.ConfigurableResource):
     """The LanceDB index: rows from which an ANN index is built."""
 
     ann_threshold: int = DEFAULT_ANN_THRESHOLD
+    optimize_after: int = DEFAULT_OPTIMIZE_AFTER  # new rows searched exactly until then
 
 
 class CatalogResource(dg.ConfigurableResource):

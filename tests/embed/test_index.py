@@ -55,10 +55,15 @@ def test_exact_below_the_threshold_then_ivf_rq_kept_current(tmp_path: Path) -> N
     assert built.extra["ann"] == "IVF_RQ built, 35 partitions"  # round(sqrt(1200))
     assert index_table.ann_partitions(lake) == 35
     _add_batch(lake, "b3", 300, 3)
-    updated = index_writer.sync(lake, ann_threshold=1000)
+    waiting = index_writer.sync(lake, ann_threshold=1000, optimize_after=400)
+    assert waiting.extra["ann"] == "IVF_RQ current, 300 new rows searched exactly"
+    new = np.asarray(index_search.vector_of(lake, "b3-0007"))
+    assert index_search.search(lake, new, k=1)[0].voice_id == "b3-0007"  # found unindexed
+    _add_batch(lake, "b4", 200, 4)
+    updated = index_writer.sync(lake, ann_threshold=1000, optimize_after=400)
     assert updated.extra["ann"] == "IVF_RQ updated (optimize)"  # no retraining
     stats = _stats(lake)
-    assert stats.num_indexed_rows == 1500 and stats.num_unindexed_rows == 0  # type: ignore[attr-defined]
+    assert stats.num_indexed_rows == 1700 and stats.num_unindexed_rows == 0  # type: ignore[attr-defined]
     assert index_table.ann_partitions(lake) == 35
     # every voice finds itself first through the ANN index (probes + re-ranking)
     for i in range(0, 600, 37):

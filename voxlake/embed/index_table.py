@@ -23,6 +23,11 @@ DEFAULT_ANN_THRESHOLD = 100_000
 DEFAULT_NPROBES_FRACTION = 0.04
 DEFAULT_REFINE_FACTOR = 5
 REBUILD_GROWTH = 2.0  # retrain once sqrt(rows) exceeds this many times the partitions
+# Rows upserted since the last optimize that search scans exactly (LanceDB searches rows
+# the ANN index does not cover yet by brute force, so results stay complete). `optimize`
+# compacts the table: it rewrites the fragment being filled (up to 1M rows, ~1 GB), so it
+# runs once this many rows have piled up (40 batches of 500), not after every batch.
+DEFAULT_OPTIMIZE_AFTER = 20_000
 
 
 @dataclass(frozen=True)

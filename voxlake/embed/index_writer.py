@@ -22,6 +22,7 @@ import pyarrow as pa
 from voxlake.embed.index_table import (
     ASSET,
     DEFAULT_ANN_THRESHOLD,
+    DEFAULT_OPTIMIZE_AFTER,
     REBUILD_GROWTH,
     TABLE,
     AnnPolicy,
@@ -76,9 +77,17 @@ def _vector_index(tbl: Any) -> Any | None:
     return next((i for i in tbl.list_indices() if "vector" in i.columns), None)
 
 
-def _maintain_ann(lake: Lake, tbl: Any, rows: int, threshold: int, changed: bool) -> dict[str, Any]:
-    """Build the ANN index at the threshold; fold new rows in after upserts; retrain only
-    when the table has outgrown the index's partitions."""
+def _maintain_ann(
+    lake: Lake,
+    tbl: Any,
+    rows: int,
+    threshold: int,
+    changed: bool,
+    optimize_after: int = DEFAULT_OPTIMIZE_AFTER,
+) -> dict[str, Any]:
+    """Build the ANN index at the threshold; fold new rows in once `optimize_after` rows
+    wait outside it (searched exactly until then); retrain only when the table has
+    outgrown the index's partitions."""
     from lancedb.index import IvfRq
 
     idx = _vector_index(tbl)
@@ -93,15 +102,23 @@ def _maintain_ann(lake: Lake, tbl: Any, rows: int, threshold: int, changed: bool
         atomic_write_json(ann_path(lake), {"partitions": parts, "rows_at_build": rows})
         return {"ann": f"IVF_RQ built, {parts} partitions"}
     if changed:
+        stats = tbl.index_stats(idx.name)
+        waiting = int(getattr(stats, "num_unindexed_rows", 0) or 0)
+        if waiting <= optimize_after:
+            return {"ann": f"IVF_RQ current, {waiting} new rows searched exactly"}
         tbl.optimize()  # index the new rows into the existing index and compact the files
         return {"ann": "IVF_RQ updated (optimize)"}
     return {"ann": "IVF_RQ current"}
 
 
-def sync(lake: Lake, ann_threshold: int = DEFAULT_ANN_THRESHOLD) -> StageResult:
+def sync(
+    lake: Lake,
+    ann_threshold: int = DEFAULT_ANN_THRESHOLD,
+    optimize_after: int = DEFAULT_OPTIMIZE_AFTER,
+) -> StageResult:
     """Bring the index up to date with the lake's embeddings tables (single writer)."""
     with lake.lock("global"):
-        return _sync(lake, ann_threshold)
+        return _sync(lake, ann_threshold, optimize_after)
 
 
 def _seen(lake: Lake) -> dict[str, str]:
@@ -170,7 +187,7 @@ def behind(lake: Lake) -> list[str]:
     return sorted({*changed, *gone})
 
 
-def _sync(lake: Lake, ann_threshold: int) -> StageResult:
+def _sync(lake: Lake, ann_threshold: int, optimize_after: int) -> StageResult:
     db = connect(lake)
     state_file = state_path(lake)
     tbl = open_table(db)
@@ -201,7 +218,11 @@ def _sync(lake: Lake, ann_threshold: int) -> StageResult:
             tbl.delete(f"batch = '{batch}'")
             seen.pop(batch, None)
     n = tbl.count_rows() if tbl is not None else 0
-    ann = {} if tbl is None else _maintain_ann(lake, tbl, n, ann_threshold, bool(changed or gone))
+    ann = (
+        {}
+        if tbl is None
+        else _maintain_ann(lake, tbl, n, ann_threshold, bool(changed or gone), optimize_after)
+    )
     atomic_write_json(state_file, seen)
     atomic_write_json(_lineage_cache_path(lake), lineage_cache)
     # The index holds exactly its batches' embeddings as `seen` names them (each by its
