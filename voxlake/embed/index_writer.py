@@ -4,9 +4,10 @@
 stage hash) and deletes rows of voices that are gone; unchanged batches cost nothing.
 Search is exact (brute force, cosine) while the table is small (LanceDB's guidance: an
 index rarely pays under ~100K rows). Once the table reaches `ann_threshold` rows an
-IVF_RQ index (RaBitQ, 32 bytes a vector, sqrt(N) partitions) is built; after later
-upserts `optimize()` folds the new rows into it without retraining, and the index is
-retrained only when the table has outgrown it (sqrt(N) over twice its partitions).
+IVF_RQ index (RaBitQ, 32 bytes a vector, sqrt(N) partitions) is built; rows upserted
+later are searched exactly until `optimize_after` of them wait, then `optimize()` folds
+them into it without retraining, and the index is retrained only when the table has
+outgrown it (sqrt(N) over twice its partitions).
 Only one writer runs at a time (the lake's "global" lock).
 """
 
