@@ -130,6 +130,7 @@ def build(lake_root: Path, template: Path, old_batch: str, n_old: int) -> None:
             log(f"  cloned {k + 1}/{k_batches} batches")
     db = connect(lake)
     tbl = db.create_table("voices", pa.concat_tables(parts))
+    index_writer._key_indexes(tbl)
     index_writer._maintain_ann(lake, tbl, tbl.count_rows(), 10_000, True)
     atomic_write_json(state_path(lake), seen)
     # a lake synced before: the index's lineage cache is warm (its first fill is once)
