@@ -37,7 +37,7 @@ from voxlake.embed.index_table import (
 from voxlake.lake.fingerprint import code_version
 from voxlake.lake.hashing import hash_json
 from voxlake.lake.lineage import StageResult, stored_stage_hash, write_lineage
-from voxlake.lake.store import Lake, atomic_write_json
+from voxlake.lake.store import Lake, atomic_write_json, file_signature
 
 
 def _index_rows(lake: Lake, batch: str) -> pa.Table:
@@ -160,14 +160,6 @@ def _lineage_cache_path(lake: Lake) -> Path:
     return lake.index_dir / "_lineage_seen.json"
 
 
-def _signature(path: Path) -> list[int] | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return [st.st_ino, st.st_size, st.st_mtime_ns]
-
-
 def _current_and_cache(lake: Lake) -> tuple[dict[str, str], dict[str, Any]]:
     """Batch -> its embeddings stage hash, as the lineage tables say now. A lineage file
     is read only when its (inode, size, mtime) differs from the cache's (lineage files are
@@ -180,7 +172,7 @@ def _current_and_cache(lake: Lake) -> tuple[dict[str, str], dict[str, Any]]:
         cached = {}
     current, cache = {}, {}
     for b in lake.table_batches("embeddings"):
-        sig = _signature(lake.table_file("lineage", b, part="voice_embeddings"))
+        sig = file_signature(lake.table_file("lineage", b, part="voice_embeddings"))
         hit = cached.get(b)
         if sig is not None and hit and hit.get("sig") == sig:
             current[b] = str(hit["hash"])

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from voxlake.lake.store import Lake
+from voxlake.lake.store import Lake, file_signature
 
 INDEX = "_voices.sqlite"
 SCHEMA = """
@@ -42,11 +42,9 @@ def _signatures(lake: Lake) -> dict[str, str]:
         for e in entries:
             if not (e.name.startswith("batch=") and e.is_dir()):
                 continue
-            try:
-                st = os.stat(Path(e.path) / "part.parquet")
-            except FileNotFoundError:
-                continue
-            out[e.name.split("=", 1)[1]] = f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+            sig = file_signature(Path(e.path) / "part.parquet")
+            if sig is not None:
+                out[e.name.split("=", 1)[1]] = sig
     return out
 
 

@@ -51,6 +51,17 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.unlink(tmp)
 
 
+def file_signature(path: Path) -> str | None:
+    """ "inode:size:mtime_ns" of a file (None if absent). The lake replaces files
+    atomically and never edits them in place, so a changed file has a new signature:
+    derived indexes use it to read only what changed."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
 def atomic_write_json(path: Path, value: Any) -> None:
     atomic_write_bytes(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
 
