@@ -82,9 +82,12 @@ def count(lake: Lake) -> int:
     return int(tbl.count_rows()) if tbl is not None else 0
 
 
-def index_fingerprint(lake: Lake) -> str | None:
-    tbl = open_table(connect(lake))
-    if tbl is None:
-        return None
+def first_fingerprint(tbl: Any) -> str | None:
+    """The embedder fingerprint of the table's first row (the index holds only one)."""
     fps = tbl.search().select(["fingerprint"]).limit(1).to_arrow()["fingerprint"].to_pylist()
     return fps[0] if fps else None
+
+
+def index_fingerprint(lake: Lake) -> str | None:
+    tbl = open_table(connect(lake))
+    return None if tbl is None else first_fingerprint(tbl)

@@ -30,6 +30,7 @@ from voxlake.embed.index_table import (
     ann_partitions,
     ann_path,
     connect,
+    first_fingerprint,
     open_table,
     quote,
     state_path,
@@ -66,8 +67,7 @@ def _one_embedder(tbl: Any, incoming: set[str], untouched: list[str]) -> None:
     if tbl is None or not incoming or not untouched:
         return
     (fp,) = incoming
-    first = tbl.search().select(["fingerprint"]).limit(1).to_arrow()["fingerprint"].to_pylist()
-    if first == [fp]:  # the index holds one embedder (this check keeps it so): this one
+    if first_fingerprint(tbl) == fp:  # the index holds one embedder (kept so): this one
         return
     others = tbl.count_rows(f"fingerprint != '{fp}' AND batch IN ({quote(untouched)})")
     if others:
@@ -208,6 +208,8 @@ def _sync(lake: Lake, ann_threshold: int, optimize_after: int) -> StageResult:
     incoming = {b: _index_rows(lake, b) for b in changed}
     fingerprints = {fp for rows in incoming.values() for fp in rows["fingerprint"].to_pylist()}
     _one_embedder(tbl, fingerprints, [b for b in current if b not in incoming])
+    if tbl is not None and changed:
+        _key_indexes(tbl)  # an index made before they existed gains them once
     for batch in changed:
         rows = incoming[batch]
         if tbl is None:
@@ -217,8 +219,6 @@ def _sync(lake: Lake, ann_threshold: int, optimize_after: int) -> StageResult:
             tbl = db.create_table(TABLE, rows)
             _key_indexes(tbl)
         else:
-            if batch == changed[0]:
-                _key_indexes(tbl)  # an index made before they existed gains them once
             ids = rows["voice_id"].to_pylist()
             keep = f" AND voice_id NOT IN ({quote(ids)})" if ids else ""
             tbl.delete(f"batch = '{batch}'{keep}")
