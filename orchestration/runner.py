@@ -24,7 +24,7 @@ from voxlake.features import dataset as dataset_stats
 from voxlake.ingest.inbox import list_batches
 from voxlake.lake.store import Lake
 from voxlake.orchestration.definitions import JOBS
-from voxlake.orchestration.interrupts import RunInterrupted, was_interrupted
+from voxlake.orchestration.interrupts import RunInterrupted, signals_seen, was_interrupted
 from voxlake.orchestration.partitions import voice_batches
 from voxlake.orchestration.sensors import pending_partitions
 from voxlake.pipeline import batch_complete
@@ -154,10 +154,11 @@ def launch(
     tags = {**_cli_tags(), "voxlake/pid": str(os.getpid())}
     if partition:
         tags["dagster/partition"] = partition
-    result = dg.execute_job(
-        dg.reconstructable(JOBS[job]), instance, settings.run_config(ops), tags=tags
-    )
-    if was_interrupted(result):
+    with signals_seen() as seen:
+        result = dg.execute_job(
+            dg.reconstructable(JOBS[job]), instance, settings.run_config(ops), tags=tags
+        )
+    if was_interrupted(result) or seen:
         raise RunInterrupted(f"{job}{f' of batch {partition}' if partition else ''} was stopped")
     return result
 
