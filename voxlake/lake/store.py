@@ -30,9 +30,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from voxlake.lake.lease import Lease
 from voxlake.lake.schemas import GLOBAL_TABLES, TABLES
 
 DEFAULT_ROOT = ".voxlake"
+LEASE_ENV = "VOXLAKE_LEASE_URI"
 
 
 def default_root() -> Path:
@@ -69,8 +71,9 @@ def atomic_write_json(path: Path, value: Any) -> None:
 class Lake:
     """A lake rooted at one folder. Paths, table reads and atomic table writes."""
 
-    def __init__(self, root: str | Path | None = None):
+    def __init__(self, root: str | Path | None = None, lease_uri: str | None = None):
         self.root = Path(root).absolute() if root is not None else default_root()
+        self.lease_uri = os.environ.get(LEASE_ENV, "") if lease_uri is None else lease_uri
 
     def __repr__(self) -> str:
         return f"Lake({str(self.root)!r})"
@@ -184,21 +187,38 @@ class Lake:
 
         "global" serialises the dataset-wide writers (mel stats, index), "batches" the
         inbox scans, "catalog" the DuckDB catalog, "runs" the CLI's runs. `on_wait` is
-        called once if the lock is held by another process. Multi-machine runs need an
-        object store with its own single-writer guarantee (see the README).
+        called once if the lock is held by another process. With `lease_uri` set
+        ($VOXLAKE_LEASE_URI, an s3:// prefix every machine reaches) the lock is also a
+        lease on that store, so it holds across machines (`voxlake.lake.lease`).
         """
         self.root.mkdir(parents=True, exist_ok=True)
+        told = False
+
+        def waiting() -> None:
+            nonlocal told
+            if on_wait and not told:
+                on_wait()
+            told = True
+
         with open(self.root / f".{name}.lock", "w") as fh:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                if on_wait:
-                    on_wait()
+                waiting()
                 fcntl.flock(fh, fcntl.LOCK_EX)
             try:
-                yield
+                if self.lease_uri:
+                    with self._lease(name).hold(on_wait=waiting):
+                        yield
+                else:
+                    yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _lease(self, name: str) -> Lease:
+        from voxlake.lake.objectstore import open_store
+
+        return Lease(open_store(self.lease_uri), name)
 
     def sweep_stale_temp(self, older_than_s: float = 3600.0) -> int:
         """Remove temp files left by killed writers (only old ones: a live writer's stay)."""
@@ -218,7 +238,7 @@ class Lake:
         """A throw-away lake under scratch/ (removed afterwards)."""
         path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self._mk(self.scratch_dir)))
         try:
-            yield Lake(path).ensure()
+            yield Lake(path, lease_uri="").ensure()  # private to this process: no lease
         finally:
             shutil.rmtree(path, ignore_errors=True)
 

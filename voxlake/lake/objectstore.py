@@ -1,0 +1,183 @@
+"""One layer for a lake's objects on a store: a local folder or an S3 bucket prefix.
+
+Built on obstore (the Rust `object_store` crate): one API for a local folder and S3, with
+the two conditional writes a lake without rename needs (create-if-absent and
+replace-if-unchanged, S3's If-None-Match / If-Match), which pyarrow.fs lacks and fsspec's
+S3 layer offers only in part. DuckDB and pyarrow read the same store through obstore's
+fsspec adapter (`fsspec_filesystem`), so nothing downloads an extension at run time.
+
+An S3 URI takes its endpoint, region and credentials from the environment, as every AWS
+tool does (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+AWS_ALLOW_HTTP for a plain-HTTP endpoint), or from `StoreConfig` fields.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import obstore
+from obstore.exceptions import (
+    AlreadyExistsError,
+    PermissionDeniedError,
+    PreconditionError,
+    UnauthenticatedError,
+)
+from obstore.store import LocalStore, S3Store
+
+REMOTE_SCHEMES = ("s3://",)
+ObjectStore = LocalStore | S3Store
+
+
+class StoreAccessError(RuntimeError):
+    """The store cannot be reached or refuses these credentials (said at start)."""
+
+
+class Conflict(RuntimeError):
+    """A conditional write lost: the object exists, or changed since it was read."""
+
+
+def is_remote(uri: str | Path) -> bool:
+    return str(uri).startswith(REMOTE_SCHEMES)
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where a store is and how to reach it; an empty field falls back to the environment."""
+
+    uri: str
+    endpoint: str = ""
+    region: str = ""
+    access_key_id: str = ""
+    secret_access_key: str = field(default="", repr=False)
+
+    @property
+    def bucket_and_prefix(self) -> tuple[str, str]:
+        rest = self.uri.split("://", 1)[1]
+        bucket, _, prefix = rest.partition("/")
+        return bucket, prefix.strip("/")
+
+    def endpoint_or_env(self) -> str:
+        return self.endpoint or os.environ.get("AWS_ENDPOINT_URL", "")
+
+
+def open_store(config: StoreConfig | str | Path) -> ObjectStore:
+    """The store behind a URI or folder (a folder is created if missing)."""
+    cfg = config if isinstance(config, StoreConfig) else StoreConfig(str(config))
+    if not is_remote(cfg.uri):
+        return LocalStore(Path(cfg.uri).absolute(), mkdir=True)
+    bucket, prefix = cfg.bucket_and_prefix
+    endpoint = cfg.endpoint_or_env()
+    overrides: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "endpoint": endpoint,
+            "region": cfg.region,
+            "access_key_id": cfg.access_key_id,
+            "secret_access_key": cfg.secret_access_key,
+        }.items()
+        if v
+    }
+    allow_http = endpoint.startswith("http://")
+    return S3Store(
+        bucket,
+        prefix=prefix or None,
+        config=overrides,  # type: ignore[arg-type]
+        client_options={"allow_http": allow_http, "timeout": "30s", "connect_timeout": "5s"},
+        retry_config={
+            "max_retries": 3,
+            "retry_timeout": timedelta(seconds=30),
+            "backoff": {
+                "init_backoff": timedelta(milliseconds=100),
+                "max_backoff": timedelta(seconds=2),
+                "base": 2.0,
+            },
+        },
+    )
+
+
+def check_access(store: ObjectStore, uri: str) -> None:
+    """List one object: wrong credentials or an unknown bucket fail here, in one line,
+    before any work starts."""
+    try:
+        next(iter(obstore.list(store, chunk_size=1)), None)
+    except (PermissionDeniedError, UnauthenticatedError) as e:
+        raise StoreAccessError(f"{uri}: the store refused these credentials ({_first(e)})") from e
+    except Exception as e:  # a missing bucket lists as a 404; else connection, DNS, TLS ...
+        text = str(e)
+        if isinstance(e, FileNotFoundError) or "404" in text or "NoSuchBucket" in text:
+            raise StoreAccessError(f"{uri}: no such bucket ({_first(e)})") from e
+        if "403" in text or "401" in text:
+            raise StoreAccessError(f"{uri}: the store refused these credentials") from e
+        raise StoreAccessError(f"{uri}: the store cannot be reached ({_first(e)})") from e
+
+
+def _first(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:200] if text else type(e).__name__
+
+
+def read_json(store: ObjectStore, key: str) -> tuple[Any, str] | None:
+    """(value, e_tag) of a JSON object, or None if absent."""
+    try:
+        got = obstore.get(store, key)
+    except FileNotFoundError:
+        return None
+    etag = got.meta["e_tag"] or ""
+    return json.loads(bytes(got.bytes())), etag
+
+
+def _encode(value: Any) -> bytes:
+    return (json.dumps(value, sort_keys=True) + "\n").encode()
+
+
+def create_json(store: ObjectStore, key: str, value: Any) -> str:
+    """Write `key` only if it does not exist; its new e_tag, or Conflict."""
+    try:
+        return obstore.put(store, key, _encode(value), mode="create")["e_tag"] or ""
+    except AlreadyExistsError as e:
+        raise Conflict(f"{key} exists") from e
+
+
+def replace_json(store: ObjectStore, key: str, value: Any, e_tag: str) -> str:
+    """Replace `key` only if it still has `e_tag`; its new e_tag, or Conflict."""
+    try:
+        return obstore.put(store, key, _encode(value), mode={"e_tag": e_tag})["e_tag"] or ""
+    except (PreconditionError, FileNotFoundError) as e:
+        raise Conflict(f"{key} changed since it was read") from e
+
+
+def fsspec_filesystem(config: StoreConfig | str) -> Any:
+    """An fsspec filesystem over the same S3 store, for DuckDB's `register_filesystem`
+    and pyarrow. obstore's adapter misses globs written with the scheme; this one strips
+    it."""
+    from obstore.fsspec import FsspecStore
+
+    cfg = config if isinstance(config, StoreConfig) else StoreConfig(config)
+    endpoint = cfg.endpoint_or_env()
+
+    class S3Filesystem(FsspecStore):
+        def glob(self, path: Any, **kwargs: Any) -> Any:
+            if isinstance(path, str) and path.startswith("s3://"):
+                path = path[len("s3://") :]
+            return super().glob(path, **kwargs)
+
+    config_fields = {
+        k: v
+        for k, v in {
+            "endpoint": endpoint,
+            "region": cfg.region,
+            "access_key_id": cfg.access_key_id,
+            "secret_access_key": cfg.secret_access_key,
+        }.items()
+        if v
+    }
+    return S3Filesystem(  # type: ignore[call-overload]
+        "s3",
+        config=config_fields,
+        client_options={"allow_http": endpoint.startswith("http://")},
+    )

@@ -1,0 +1,130 @@
+"""An S3 API server on loopback for tests: moto in server mode, in its own process.
+
+No real object store can be installed on these machines; moto speaks the S3 HTTP API
+(conditional writes included) and, with authentication on, refuses unknown keys, so the
+code under test talks HTTP to it exactly as it would to S3. What moto cannot show (S3's
+behaviour under real load, real IAM policies) is not claimed by any test that uses it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+REGION = "us-east-1"
+# moto serves this many requests before it starts checking signatures: the IAM calls that
+# create the test user, its key and its policy.
+SETUP_REQUESTS = 3
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint: str
+    bucket: str
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    pid: int
+
+    def uri(self, prefix: str) -> str:
+        return f"s3://{self.bucket}/{prefix.strip('/')}"
+
+    def env(self) -> dict[str, str]:
+        """What a process needs in its environment to reach this server."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+            "AWS_REGION": REGION,
+            "AWS_ALLOW_HTTP": "true",
+        }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the S3 server exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError("the S3 server did not start")
+
+
+def _test_user(endpoint: str) -> tuple[str, str]:
+    """An IAM user allowed everything; its access key."""
+    import boto3
+
+    iam = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="setup",
+        aws_secret_access_key="setup",
+    )
+    iam.create_user(UserName="voxlake")
+    key = iam.create_access_key(UserName="voxlake")["AccessKey"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+    iam.put_user_policy(UserName="voxlake", PolicyName="all", PolicyDocument=json.dumps(policy))
+    return str(key["AccessKeyId"]), str(key["SecretAccessKey"])
+
+
+@contextmanager
+def s3_server(bucket: str = "voxlake") -> Iterator[S3Server]:
+    """A moto S3 server on 127.0.0.1 that checks credentials, with one bucket; this
+    process's environment points at it while the block runs. The server is stopped after."""
+    import boto3
+
+    port = _free_port()
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(SETUP_REQUESTS)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(port, proc)
+        endpoint = f"http://127.0.0.1:{port}"
+        key_id, secret = _test_user(endpoint)
+        s3 = S3Server(endpoint, bucket, key_id, secret, proc.pid)
+        boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name=REGION,
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+        ).create_bucket(Bucket=bucket)
+        saved = {k: os.environ.get(k) for k in s3.env()}
+        os.environ.update(s3.env())
+        try:
+            yield s3
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
