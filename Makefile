@@ -7,7 +7,7 @@ LAKE ?= .voxlake
 VOICES ?= 24
 STAMP := $(VENV)/.installed
 
-.PHONY: flite install demo test test-fast ui lint typecheck bench clean verify-ci release-check
+.PHONY: flite postgres install demo test test-fast ui lint typecheck bench clean verify-ci release-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,7 +28,14 @@ flite:
 		|| (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q flite >/dev/null 2>&1)) \
 		|| echo "flite could not be installed: the demo uses its synthesized voices"
 
-test: $(STAMP) flite
+# A PostgreSQL server for the cluster-mode tests (started on loopback by the tests).
+postgres:
+	@command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 \
+		|| apt-get install -y -q postgresql >/dev/null 2>&1 \
+		|| (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q postgresql >/dev/null 2>&1) \
+		|| echo "postgresql could not be installed: the cluster-mode tests will fail"
+
+test: $(STAMP) flite postgres
 	$(BIN)/python -m pytest -q -m "not slow"
 	$(BIN)/python -m pytest -q -m slow
 

@@ -42,6 +42,20 @@ concurrency:
     default_limit: 1  # pool voxlake_global: one writer of mel_stats / voice_index at a time
 """
 
+# Cluster mode: runs, events, schedules and pool slots in one Postgres that every machine's
+# daemon, webserver, workers and CLI share; the pool then serialises the global writers
+# across machines. The URL (credentials included) stays in the environment.
+POSTGRES_ENV = "VOXLAKE_POSTGRES_URL"
+POSTGRES_INSTANCE_YAML = (
+    f"""\
+storage:
+  postgres:
+    postgres_url:
+      env: {POSTGRES_ENV}
+"""
+    + INSTANCE_YAML
+)
+
 
 @dataclass(frozen=True)
 class RunSettings:
@@ -97,11 +111,12 @@ def failure_reason(result: dg.JobExecutionResult) -> str:
 
 
 def ensure_home(home: Path) -> Path:
-    """A Dagster home with voxlake's instance settings (kept if the user wrote their own)."""
+    """A Dagster home with voxlake's instance settings (kept if the user wrote their own):
+    SQLite in the home, or Postgres where $VOXLAKE_POSTGRES_URL is set."""
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
     if not cfg.exists():
-        cfg.write_text(INSTANCE_YAML)
+        cfg.write_text(POSTGRES_INSTANCE_YAML if os.environ.get(POSTGRES_ENV) else INSTANCE_YAML)
     return home
 
 

@@ -37,9 +37,15 @@ def process_all(lake: Lake) -> list[str]:
     return keys
 
 
-def cli_process(*args: str, lake: Path) -> subprocess.Popen[str]:
-    """`voxlake ARGS --lake LAKE` as its own process (to be signalled or killed)."""
-    env = {**os.environ, "DAGSTER_HOME": str(lake / "dagster"), "VOXLAKE_PROGRESS": "lines"}
+def cli_process(*args: str, lake: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`voxlake ARGS --lake LAKE` as its own process (to be signalled or killed); `env`
+    adds to (or overrides) the environment, DAGSTER_HOME included."""
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(lake / "dagster"),
+        "VOXLAKE_PROGRESS": "lines",
+        **(env or {}),
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "voxlake.cli", *args, "--lake", str(lake)],
         env=env,
