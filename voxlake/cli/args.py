@@ -29,7 +29,13 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def open_lake(args: argparse.Namespace) -> Lake:
-    return Lake(args.lake or default_root()).ensure()
+    where = str(args.lake or default_root())
+    if where.startswith("s3://"):
+        raise SystemExit(
+            f"voxlake {args.command}: {where}: a lake on an object store is read with "
+            "`voxlake sql` only, so far; this command needs a local lake"
+        )
+    return Lake(where).ensure()
 
 
 def refresh_catalog(lake: Lake) -> None:

@@ -11,15 +11,21 @@ import duckdb
 from voxlake.cli.args import Subparsers, add_command, open_lake
 from voxlake.cli.table import add_format_option, format_rows
 from voxlake.lake import catalog
+from voxlake.lake.objectstore import StoreAccessError, is_remote
+from voxlake.lake.store import default_root
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
     sql = args.query
     if Path(sql).suffix == ".sql" and Path(sql).exists():
         sql = Path(sql).read_text()
+    where = str(args.lake or default_root())
     try:
-        cols, rows = catalog.query(open_lake(args), sql)
-    except (duckdb.Error, catalog.RefusedQuery) as e:
+        if is_remote(where):
+            cols, rows = catalog.query_store(where, sql)
+        else:
+            cols, rows = catalog.query(open_lake(args), sql)
+    except (duckdb.Error, catalog.RefusedQuery, StoreAccessError) as e:
         print(f"voxlake sql: {str(e).splitlines()[0]}", file=sys.stderr)
         return 1
     print(format_rows(cols, rows, args.format))
@@ -27,7 +33,11 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def register(sub: Subparsers) -> None:
-    p = add_command(sub, "sql", "run a read-only SQL query (or a .sql file) on the catalog")
+    p = add_command(
+        sub,
+        "sql",
+        "run a read-only SQL query (or a .sql file) on the catalog; --lake may be s3://B/P",
+    )
     p.add_argument("query")
     add_format_option(p)
     p.set_defaults(fn=cmd_sql)

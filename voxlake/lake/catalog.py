@@ -142,23 +142,70 @@ def _confined(lake: Lake) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def query(lake: Lake, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run read-only SQL confined to the lake; returns the last statement's columns and rows."""
-    ensure(lake)
+def _statements(sql: str) -> list[Any]:
     statements = duckdb.extract_statements(sql)
     for st in statements:
         if st.type not in ALLOWED:
             kind = st.type.name.lower()
             raise RefusedQuery(f"{CONFINED}: a {kind} statement is refused (select only)")
+    return statements
+
+
+def query(lake: Lake, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run read-only SQL confined to the lake; returns the last statement's columns and rows."""
+    ensure(lake)
+    statements = _statements(sql)
+    with _confined(lake) as con:
+        return _run(con, statements)
+
+
+def query_store(uri: str, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The same read-only, confined SQL on a lake on an object store (s3://bucket/prefix).
+
+    DuckDB reads the Parquet through the store's fsspec filesystem (no httpfs extension is
+    downloaded); the views are built in memory for the query, and the connection may read
+    nothing outside <uri>/tables/."""
+    from obstore import list_with_delimiter
+
+    from voxlake.lake.objectstore import check_access, fsspec_filesystem, open_store
+
+    statements = _statements(sql)
+    store = open_store(uri)
+    check_access(store, uri)
+    root = uri.rstrip("/")
+    listed = list_with_delimiter(store, "tables/")["common_prefixes"]
+    present = {p.rstrip("/").rsplit("/", 1)[-1] for p in listed}
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+    }
+    with duckdb.connect(config=config) as con:
+        con.register_filesystem(fsspec_filesystem(root))
+        for name, schema in TABLES.items():
+            if name in present:
+                _create_view(con, name, _quote(f"{root}/tables/{name}/**/*.parquet"))
+            else:
+                empty = schema.empty_table()  # noqa: F841 - read by DuckDB's replacement scan
+                con.execute(f'create table "{name}" as select * from empty')
+        for path in view_files():
+            con.execute(path.read_text())
+        con.execute(f"set allowed_directories = [{_quote(root + '/tables/')}]")
+        con.execute("set enable_external_access = false")
+        con.execute("set lock_configuration = true")
+        return _run(con, statements)
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection, statements: list[Any]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
     cols: list[str] = []
     rows: list[tuple[Any, ...]] = []
-    with _confined(lake) as con:
-        for st in statements:
-            try:
-                cur = con.execute(st.query)
-            except duckdb.PermissionException as e:
-                detail = str(e).splitlines()[0].removeprefix("Permission Error: ")
-                raise RefusedQuery(f"{CONFINED}: {detail}") from None
-            cols = [d[0] for d in cur.description] if cur.description else []
-            rows = cur.fetchall()
+    for st in statements:
+        try:
+            cur = con.execute(st.query)
+        except duckdb.PermissionException as e:
+            detail = str(e).splitlines()[0].removeprefix("Permission Error: ")
+            raise RefusedQuery(f"{CONFINED}: {detail}") from None
+        cols = [d[0] for d in cur.description] if cur.description else []
+        rows = cur.fetchall()
     return cols, rows

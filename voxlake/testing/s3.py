@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 REGION = "us-east-1"
 # moto serves this many requests before it starts checking signatures: the IAM calls that
@@ -128,3 +129,17 @@ def s3_server(bucket: str = "voxlake") -> Iterator[S3Server]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def upload_tree(folder: Path, uri: str, under: str = "") -> int:
+    """Copy the files below `folder/under` to the store at `uri`, keeping their paths
+    relative to `folder`; returns how many."""
+    import obstore
+
+    from voxlake.lake.objectstore import open_store
+
+    store = open_store(uri)
+    files = [f for f in sorted((folder / under).rglob("*")) if f.is_file()]
+    for f in files:
+        obstore.put(store, f.relative_to(folder).as_posix(), f.read_bytes())
+    return len(files)
