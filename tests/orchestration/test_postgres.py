@@ -4,7 +4,6 @@ dataset-wide writers to one at a time holds across processes that share only Pos
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -103,6 +102,7 @@ def test_a_pool_slot_held_on_another_machine_makes_the_global_writers_wait(
         assert storage.claim_concurrency_slot(
             "voxlake_global", other.run_id, "mel_stats"
         ).is_claimed
+        refreshed = _runs(postgres_url).count(("refresh_dataset", "SUCCESS"))
         proc = subprocess.Popen(
             [sys.executable, "-c", REFRESH, str(lake.root)],
             stdout=subprocess.PIPE,
@@ -126,5 +126,5 @@ def test_a_pool_slot_held_on_another_machine_makes_the_global_writers_wait(
     finally:
         for k in env:
             os.environ.pop(k, None)
-    assert json.loads(json.dumps(_runs(postgres_url)))  # the runs are all in Postgres
+    assert _runs(postgres_url).count(("refresh_dataset", "SUCCESS")) == refreshed + 1
     assert inconsistencies(lake) == []

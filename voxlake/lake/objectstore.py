@@ -64,6 +64,16 @@ class StoreConfig:
     def endpoint_or_env(self) -> str:
         return self.endpoint or os.environ.get("AWS_ENDPOINT_URL", "")
 
+    def overrides(self) -> dict[str, str]:
+        """The fields set here (over the environment's), in obstore's S3 config keys."""
+        fields = {
+            "endpoint": self.endpoint_or_env(),
+            "region": self.region,
+            "access_key_id": self.access_key_id,
+            "secret_access_key": self.secret_access_key,
+        }
+        return {k: v for k, v in fields.items() if v}
+
 
 def open_store(config: StoreConfig | str | Path) -> ObjectStore:
     """The store behind a URI or folder (a folder is created if missing)."""
@@ -71,22 +81,11 @@ def open_store(config: StoreConfig | str | Path) -> ObjectStore:
     if not is_remote(cfg.uri):
         return LocalStore(Path(cfg.uri).absolute(), mkdir=True)
     bucket, prefix = cfg.bucket_and_prefix
-    endpoint = cfg.endpoint_or_env()
-    overrides: dict[str, Any] = {
-        k: v
-        for k, v in {
-            "endpoint": endpoint,
-            "region": cfg.region,
-            "access_key_id": cfg.access_key_id,
-            "secret_access_key": cfg.secret_access_key,
-        }.items()
-        if v
-    }
-    allow_http = endpoint.startswith("http://")
+    allow_http = cfg.endpoint_or_env().startswith("http://")
     return S3Store(
         bucket,
         prefix=prefix or None,
-        config=overrides,  # type: ignore[arg-type]
+        config=cfg.overrides(),  # type: ignore[arg-type]
         client_options={"allow_http": allow_http, "timeout": "30s", "connect_timeout": "5s"},
         retry_config={
             "max_retries": 3,
@@ -158,7 +157,6 @@ def fsspec_filesystem(config: StoreConfig | str) -> Any:
     from obstore.fsspec import FsspecStore
 
     cfg = config if isinstance(config, StoreConfig) else StoreConfig(config)
-    endpoint = cfg.endpoint_or_env()
 
     class S3Filesystem(FsspecStore):
         def glob(self, path: Any, **kwargs: Any) -> Any:
@@ -166,18 +164,8 @@ def fsspec_filesystem(config: StoreConfig | str) -> Any:
                 path = path[len("s3://") :]
             return super().glob(path, **kwargs)
 
-    config_fields = {
-        k: v
-        for k, v in {
-            "endpoint": endpoint,
-            "region": cfg.region,
-            "access_key_id": cfg.access_key_id,
-            "secret_access_key": cfg.secret_access_key,
-        }.items()
-        if v
-    }
     return S3Filesystem(  # type: ignore[call-overload]
         "s3",
-        config=config_fields,
-        client_options={"allow_http": endpoint.startswith("http://")},
+        config=cfg.overrides(),
+        client_options={"allow_http": cfg.endpoint_or_env().startswith("http://")},
     )
