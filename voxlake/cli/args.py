@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from voxlake.lake import catalog
+from voxlake.lake.objectstore import is_remote
 from voxlake.lake.store import Lake, default_root
 
 Subparsers = Any  # argparse's private _SubParsersAction
@@ -30,7 +31,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 def open_lake(args: argparse.Namespace) -> Lake:
     where = str(args.lake or default_root())
-    if where.startswith("s3://"):
+    if is_remote(where):
         raise SystemExit(
             f"voxlake {args.command}: {where}: a lake on an object store is read with "
             "`voxlake sql` only, so far; this command needs a local lake"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from voxlake.lake.schemas import TABLES
@@ -79,6 +80,16 @@ def _create_view(con: duckdb.DuckDBPyConnection, name: str, source: str) -> None
     )
 
 
+def _create_empty(con: duckdb.DuckDBPyConnection, name: str, schema: pa.Schema) -> None:
+    empty = schema.empty_table()  # noqa: F841 - read by DuckDB's replacement scan
+    con.execute(f'create table "{name}" as select * from empty')
+
+
+def _create_derived_views(con: duckdb.DuckDBPyConnection) -> None:
+    for path in view_files():
+        con.execute(path.read_text())
+
+
 def refresh(lake: Lake) -> Refreshed:
     """Create or replace every view. A damaged table file is left out of its view (and
     reported) instead of taking the catalog down."""
@@ -103,10 +114,8 @@ def refresh(lake: Lake) -> Refreshed:
             if files:
                 with_data.append(name)
             else:
-                empty = schema.empty_table()  # noqa: F841 - read by DuckDB's replacement scan
-                con.execute(f'create table "{name}" as select * from empty')
-        for path in view_files():
-            con.execute(path.read_text())
+                _create_empty(con, name, schema)
+        _create_derived_views(con)
         return Refreshed(with_data, damaged)
 
 
@@ -129,16 +138,22 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _confined(lake: Lake) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(
-        str(lake.catalog_path),
-        read_only=True,
-        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
-    )
-    tables = lake.root / "tables"
-    con.execute(f"set allowed_directories = [{_quote(tables.as_posix() + '/')}]")
+NO_EXTENSION_DOWNLOADS: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+
+
+def _lock_down(con: duckdb.DuckDBPyConnection, tables_dir: str) -> None:
+    """From here on the connection reads files below `tables_dir` only, for good."""
+    con.execute(f"set allowed_directories = [{_quote(tables_dir)}]")
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")
+
+
+def _confined(lake: Lake) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(lake.catalog_path), read_only=True, config=NO_EXTENSION_DOWNLOADS)
+    _lock_down(con, (lake.root / "tables").as_posix() + "/")
     return con
 
 
@@ -175,23 +190,15 @@ def query_store(uri: str, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     root = uri.rstrip("/")
     listed = list_with_delimiter(store, "tables/")["common_prefixes"]
     present = {p.rstrip("/").rsplit("/", 1)[-1] for p in listed}
-    config: dict[str, str | bool | int | float | list[str]] = {
-        "autoinstall_known_extensions": False,
-        "autoload_known_extensions": False,
-    }
-    with duckdb.connect(config=config) as con:
+    with duckdb.connect(config=NO_EXTENSION_DOWNLOADS) as con:
         con.register_filesystem(fsspec_filesystem(root))
         for name, schema in TABLES.items():
             if name in present:
                 _create_view(con, name, _quote(f"{root}/tables/{name}/**/*.parquet"))
             else:
-                empty = schema.empty_table()  # noqa: F841 - read by DuckDB's replacement scan
-                con.execute(f'create table "{name}" as select * from empty')
-        for path in view_files():
-            con.execute(path.read_text())
-        con.execute(f"set allowed_directories = [{_quote(root + '/tables/')}]")
-        con.execute("set enable_external_access = false")
-        con.execute("set lock_configuration = true")
+                _create_empty(con, name, schema)
+        _create_derived_views(con)
+        _lock_down(con, root + "/tables/")
         return _run(con, statements)
 
 
