@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -107,10 +108,13 @@ def check_access(store: ObjectStore, uri: str) -> None:
     except (PermissionDeniedError, UnauthenticatedError) as e:
         raise StoreAccessError(f"{uri}: the store refused these credentials ({_first(e)})") from e
     except Exception as e:  # a missing bucket lists as a 404; else connection, DNS, TLS ...
-        text = str(e)
-        if isinstance(e, FileNotFoundError) or "404" in text or "NoSuchBucket" in text:
+        # The HTTP status as the store reported it (not any 3 digits: the text also holds
+        # the request's duration in ms and the endpoint's port).
+        status = re.search(r"status code: (\d{3})", str(e))
+        code = status.group(1) if status else ""
+        if isinstance(e, FileNotFoundError) or code == "404" or "NoSuchBucket" in str(e):
             raise StoreAccessError(f"{uri}: no such bucket ({_first(e)})") from e
-        if "403" in text or "401" in text:
+        if code in ("401", "403"):
             raise StoreAccessError(f"{uri}: the store refused these credentials") from e
         raise StoreAccessError(f"{uri}: the store cannot be reached ({_first(e)})") from e
 
