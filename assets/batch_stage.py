@@ -57,21 +57,23 @@ def batch_stage_asset(
         mel: MelResource,
         embedder: EmbedderResource,
     ) -> dg.MaterializeResult:
-        lk, batch = lake.lake(), context.partition_key
+        batch = context.partition_key
         cfg = pipeline_config(compute, denoiser, mel, embedder)
-        with stage_progress(f"{stage.name} {batch}", context.log.info) as progress:
-            result = pipeline.run(lk, batch, stage, cfg, progress)
-        checks = [
-            gx_check(
-                lk,
-                stage.name,
-                t,
-                lk.read_table(t, batch),
-                batch,
-                expected_rows=result.rows if t == stage.output_table else 1,
-            )
-            for t in tables
-        ]
-        return materialize_result(result, checks, **metadata(lk, batch))
+        with lake.batch_session(batch, reads=(stage.input_table,)) as lk:
+            with stage_progress(f"{stage.name} {batch}", context.log.info) as progress:
+                result = pipeline.run(lk, batch, stage, cfg, progress)
+            checks = [
+                gx_check(
+                    lk,
+                    stage.name,
+                    t,
+                    lk.read_table(t, batch),
+                    batch,
+                    expected_rows=result.rows if t == stage.output_table else 1,
+                )
+                for t in tables
+            ]
+            shown = metadata(lk, batch)
+        return materialize_result(result, checks, **shown)
 
     return _asset

@@ -41,16 +41,17 @@ def mel_stats(
     lake: LakeResource, mel: MelResource, catalog: CatalogResource
 ) -> dg.MaterializeResult:
     """Dataset mel statistics: the exact merge of every batch partial, updated incrementally."""
-    lk, cfg = lake.lake(), mel.config()
-    update = dataset_stats.update(lk, pipeline.mel_fingerprint(cfg), cfg.n_mels)
-    check = gx_check(
-        lk,
-        "mel_stats",
-        "dataset_mel_stats",
-        lk.read_table("dataset_mel_stats"),
-        expected_rows=cfg.n_mels if update.final else 0,
-    )
-    catalog.refresh(lk)
+    cfg = mel.config()
+    with lake.dataset_session() as lk:
+        update = dataset_stats.update(lk, pipeline.mel_fingerprint(cfg), cfg.n_mels)
+        check = gx_check(
+            lk,
+            "mel_stats",
+            "dataset_mel_stats",
+            lk.read_table("dataset_mel_stats"),
+            expected_rows=cfg.n_mels if update.final else 0,
+        )
+        catalog.refresh(lk)
     extra: dict[str, object] = {}
     if update.final is not None:
         final = update.final
@@ -76,14 +77,14 @@ def voice_index(
     lake: LakeResource, vector_index: IndexResource, catalog: CatalogResource
 ) -> dg.MaterializeResult:
     """The LanceDB table of every embedding; only batches that changed are upserted."""
-    lk = lake.lake()
-    result = index_writer.sync(lk, vector_index.ann_threshold, vector_index.optimize_after)
-    # The suite checks the rows this sync wrote (a new batch's work, not the lake's); the
-    # whole index must still hold exactly as many rows as the embeddings tables.
-    changed = list(result.extra["changed_batches"])
-    ids = pa.table({"voice_id": index_search.voice_ids(lk, changed)})
-    expected = sum(lk.table_rows("embeddings", b) for b in changed)  # Parquet footers
-    check = gx_check(lk, "voice_index", "index", ids, expected_rows=expected)
-    index_writer.check_total(lk, result.rows)
-    catalog.refresh(lk)
+    with lake.dataset_session() as lk:
+        result = index_writer.sync(lk, vector_index.ann_threshold, vector_index.optimize_after)
+        # The suite checks the rows this sync wrote (a new batch's work, not the lake's);
+        # the whole index must still hold exactly as many rows as the embeddings tables.
+        changed = list(result.extra["changed_batches"])
+        ids = pa.table({"voice_id": index_search.voice_ids(lk, changed)})
+        expected = sum(lk.table_rows("embeddings", b) for b in changed)  # Parquet footers
+        check = gx_check(lk, "voice_index", "index", ids, expected_rows=expected)
+        index_writer.check_total(lk, result.rows)
+        catalog.refresh(lk)
     return materialize_result(result, [check])

@@ -25,17 +25,22 @@ from .results import BATCH_SCOPE, materialize_result
 )
 def raw_voices(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """The batch's inbox files copied into the lake by content hash; refusals with reasons."""
-    lk, batch = lake.lake(), context.partition_key
-    with stage_progress(f"raw_voices {batch}", context.log.info) as progress:
-        result = ingest.ingest_batch(lk, batch, lake.limits(), progress)
-    inputs = len(read_manifest(lk, batch).files)
-    checks = [
-        gx_check(
-            lk, "raw_voices", "voices", lk.read_table("voices", batch), batch, limits=lake.limits()
-        ),
-        gx_check(lk, "raw_voices", "rejected", lk.read_table("rejected", batch), batch),
-        gx_check(
-            lk, "raw_voices", "accounted", ingest.accounted(lk, batch), batch, expected_rows=inputs
-        ),
-    ]
+    batch = context.partition_key
+    with lake.batch_session(batch, inbox=True) as lk:
+        with stage_progress(f"raw_voices {batch}", context.log.info) as progress:
+            result = ingest.ingest_batch(lk, batch, lake.limits(), progress)
+        inputs = len(read_manifest(lk, batch).files)
+        voices = lk.read_table("voices", batch)
+        checks = [
+            gx_check(lk, "raw_voices", "voices", voices, batch, limits=lake.limits()),
+            gx_check(lk, "raw_voices", "rejected", lk.read_table("rejected", batch), batch),
+            gx_check(
+                lk,
+                "raw_voices",
+                "accounted",
+                ingest.accounted(lk, batch),
+                batch,
+                expected_rows=inputs,
+            ),
+        ]
     return materialize_result(result, checks)

@@ -43,7 +43,9 @@ def reproducibility(
 ) -> dg.MaterializeResult:
     """Recompute the batch from its raw audio and compare every stage's BLAKE3 hash."""
     cfg = pipeline_config(compute, denoiser, mel, embedder)
-    checks = verify(lake.lake(), context.partition_key, config.runs, cfg, config.cross)
+    batch = context.partition_key
+    with lake.batch_session(batch, reads=("voices", "denoise_metrics")) as lk:
+        checks = verify(lk, batch, config.runs, cfg, config.cross)
     bad = mismatches(checks)
     return dg.MaterializeResult(
         metadata={

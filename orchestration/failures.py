@@ -14,4 +14,5 @@ def record_batch_failure(context: dg.HookContext) -> None:
     if not batch:
         return
     lake: LakeResource = context.resources.lake
-    record_failure(lake.lake(), batch, context.step_key or "", context.op_exception)
+    with lake.batch_session(batch) as lk:
+        record_failure(lk, batch, context.step_key or "", context.op_exception)

@@ -12,10 +12,11 @@ from voxlake.resources import LakeResource
 
 def pending_partitions(instance: dg.DagsterInstance, lake: LakeResource) -> list[str]:
     """Scan the inbox (writing manifests for new batches); batches not yet partitions."""
-    lk = lake.lake()
-    scan_inbox(lk, lake.batch_size)
+    with lake.inbox_session() as lk:
+        scan_inbox(lk, lake.batch_size)
+        batches = list_batches(lk)
     known = set(instance.get_dynamic_partitions(voice_batches.name or "voice_batches"))
-    return [b for b in list_batches(lk) if b not in known]
+    return [b for b in batches if b not in known]
 
 
 @dg.sensor(

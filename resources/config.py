@@ -6,6 +6,9 @@ its run config (`resources: {denoiser: {config: {dnsmos: fast}}}`); the CLI does
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -18,12 +21,21 @@ from voxlake.embed.index_table import DEFAULT_ANN_THRESHOLD, DEFAULT_OPTIMIZE_AF
 from voxlake.features.mel import MelConfig
 from voxlake.ingest.inbox import DEFAULT_BATCH_SIZE
 from voxlake.lake import catalog
+from voxlake.lake.objectstore import StoreConfig, is_remote
+from voxlake.lake.remote import StoreLake
 from voxlake.lake.store import Lake, default_root
 from voxlake.pipeline import PipelineConfig
 
 
 class LakeResource(dg.ConfigurableResource):
-    """Where the lake lives, how big a batch may be, and what a voice must satisfy."""
+    """Where the lake lives, how big a batch may be, and what a voice must satisfy.
+
+    `root` is a folder, or an object-store URI (`s3://bucket/prefix`) for cluster mode.
+    On a store, the endpoint, region and keys come from these fields (set them with
+    `dg.EnvVar`) or else from the AWS_* environment, and each step works on a working copy
+    under `cache` ($VOXLAKE_CACHE or ~/.cache/voxlake): `voxlake.lake.remote`. Assets use
+    the sessions, which are the local lake itself when `root` is a folder.
+    """
 
     root: str = ""  # "" means $VOXLAKE_HOME or ./.voxlake
     batch_size: int = DEFAULT_BATCH_SIZE
@@ -31,9 +43,57 @@ class LakeResource(dg.ConfigurableResource):
     max_duration_s: float = AudioLimits.max_duration_s
     silence_dbfs: float = AudioLimits.silence_dbfs
     max_rms_dbfs: float = AudioLimits.max_rms_dbfs
+    cache: str = ""
+    endpoint: str = ""
+    region: str = ""
+    access_key_id: str = ""
+    secret_access_key: str = ""
+
+    def _uri(self) -> str:
+        return self.root or os.environ.get("VOXLAKE_HOME", "")
+
+    def on_store(self) -> bool:
+        return is_remote(self._uri())
 
     def lake(self) -> Lake:
+        if self.on_store():
+            raise ValueError(f"{self._uri()} is on a store: use a session of the lake resource")
         return Lake(self.root or default_root()).ensure()
+
+    def store_lake(self) -> StoreLake:
+        cfg = StoreConfig(
+            self._uri(), self.endpoint, self.region, self.access_key_id, self.secret_access_key
+        )
+        return StoreLake.of(cfg, self.cache)
+
+    @contextmanager
+    def batch_session(
+        self, batch: str, reads: tuple[str, ...] = (), inbox: bool = False
+    ) -> Iterator[Lake]:
+        """The lake for one batch's step (on a store: what it reads, pushed after)."""
+        if not self.on_store():
+            yield self.lake()
+            return
+        with self.store_lake().batch_session(batch, reads, inbox) as lake:
+            yield lake
+
+    @contextmanager
+    def dataset_session(self) -> Iterator[Lake]:
+        """The lake for a dataset-wide step (on a store: under the global lease)."""
+        if not self.on_store():
+            yield self.lake()
+            return
+        with self.store_lake().dataset_session() as lake:
+            yield lake
+
+    @contextmanager
+    def inbox_session(self) -> Iterator[Lake]:
+        """The lake for an inbox scan (on a store: under the batches lease)."""
+        if not self.on_store():
+            yield self.lake()
+            return
+        with self.store_lake().inbox_session() as lake:
+            yield lake
 
     def limits(self) -> AudioLimits:
         return AudioLimits(

@@ -1,0 +1,141 @@
+"""Steps on a lake whose root is an object store: what each kind of step pulls and leases.
+
+A step is one of three kinds, and each pulls only what it reads (`voxlake.lake.mirror`
+does the moving):
+- a batch step (`batch_session`): the batch's manifest, commit and table parts, and the
+  files its input tables name (the inbox files for the raw stage, the raw audio for the
+  denoiser, the denoised audio for mel and embeddings). O(batch), whatever the lake's size.
+- a dataset step (`dataset_session`, mel statistics and the index): the store-wide
+  "global" lease, then every committed table part, the stats accumulator and the index.
+- the inbox scan (`inbox_session`): the "batches" lease, the manifests and the inbox.
+
+Each pushes what it changed and commits the batches it wrote before it returns; a step
+that raises pushes nothing, so a failed step leaves the store as it was.
+
+Working copies live under a cache folder of this machine ($VOXLAKE_CACHE, default
+~/.cache/voxlake), one slot per process at a time (an fcntl claim), reused by later steps.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from voxlake.lake.lease import Lease
+from voxlake.lake.mirror import WorkingCopy, commit_key
+from voxlake.lake.objectstore import ObjectStore, StoreConfig, check_access, open_store
+from voxlake.lake.schemas import GLOBAL_TABLES, TABLES
+from voxlake.lake.store import Lake
+
+CACHE_ENV = "VOXLAKE_CACHE"
+BATCH_TABLES = tuple(sorted(t for t in TABLES if t not in GLOBAL_TABLES))
+# Which table's path column names the files a batch step reads.
+PATH_COLUMNS = {"voices": "raw_path", "denoise_metrics": "denoised_path"}
+SLOTS = 64
+
+
+def default_cache() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "voxlake").absolute()
+
+
+@dataclass(frozen=True)
+class StoreLake:
+    """A lake on a store, and where this machine keeps its working copies."""
+
+    config: StoreConfig
+    cache: Path
+
+    @staticmethod
+    def of(config: StoreConfig, cache: str | Path = "") -> StoreLake:
+        return StoreLake(config, Path(cache).absolute() if cache else default_cache())
+
+    @property
+    def uri(self) -> str:
+        return self.config.uri
+
+    def store(self) -> ObjectStore:
+        store = open_store(self.config)
+        check_access(store, self.uri)
+        return store
+
+    @contextmanager
+    def _copy(self) -> Iterator[WorkingCopy]:
+        """A working copy no other process uses meanwhile (the first free slot)."""
+        bucket, prefix = self.config.bucket_and_prefix
+        base = self.cache / bucket / (prefix or "_root")
+        base.mkdir(parents=True, exist_ok=True)
+        for slot in range(SLOTS):
+            fh = open(base / f".slot-{slot}.lock", "w")  # noqa: SIM115 (held while in use)
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.close()
+                continue
+            try:
+                yield WorkingCopy(self.store(), base / f"slot-{slot}")
+            finally:
+                fh.close()
+            return
+        raise RuntimeError(f"{base}: all {SLOTS} working-copy slots are in use")
+
+    @contextmanager
+    def batch_session(
+        self, batch: str, reads: tuple[str, ...] = (), inbox: bool = False
+    ) -> Iterator[Lake]:
+        """`reads`: tables whose named files the step reads; `inbox`: the manifest's files."""
+        with self._copy() as wc:
+            if inbox:  # the raw stage: the voices other batches hold (its duplicate check)
+                wc.pull_committed("tables/voices/")
+            wc.pull_keys([f"batches/{batch}.json"])
+            wc.pull_object(commit_key(batch))
+            for table in BATCH_TABLES:
+                wc.pull_prefix(f"tables/{table}/batch={batch}/")
+            lake = wc.lake()
+            if inbox:
+                manifest = json.loads((lake.batches_dir / f"{batch}.json").read_text())
+                wc.pull_keys(
+                    f"inbox/{f['path']}" for f in manifest["files"] if f.get("root") is None
+                )
+            for table in reads:
+                col = PATH_COLUMNS[table]
+                wc.pull_keys(p for p in lake.read_table(table, batch).column(col).to_pylist() if p)
+            yield lake
+            wc.push()
+
+    @contextmanager
+    def dataset_session(self) -> Iterator[Lake]:
+        with self._copy() as wc, Lease(wc.store, "global").hold():
+            wc.pull_prefix("batches/", keep=lambda rel: rel.endswith(".json"))
+            wc.pull_committed("tables/")
+            wc.pull_prefix("stats/")
+            wc.pull_prefix("index/")
+            yield wc.lake()
+            wc.push()
+
+    @contextmanager
+    def inbox_session(self) -> Iterator[Lake]:
+        with self._copy() as wc, Lease(wc.store, "batches").hold():
+            wc.pull_prefix("batches/")
+            wc.pull_prefix("inbox/")
+            yield wc.lake()
+            wc.push()
+
+    def snapshot(self, folder: Path) -> Lake:
+        """A local copy of the lake's committed state (tables, stats, index, manifests),
+        without audio: what `verify --export-manifest`, `doctor`-style reads and tests use."""
+        wc = WorkingCopy(self.store(), folder)
+        wc.pull_prefix("batches/", keep=lambda rel: not rel.rsplit("/", 1)[-1].startswith("_s"))
+        wc.pull_committed("tables/")
+        wc.pull_prefix("stats/")
+        wc.pull_prefix("index/")
+        wc.save()
+        return wc.lake()
+
+    def publish(self, lake: Lake) -> int:
+        """Push a local lake to the store, committing every batch; returns objects sent."""
+        return WorkingCopy(self.store(), lake.root).push().uploaded
