@@ -17,15 +17,22 @@ from .results import DATASET_SCOPE, materialize_result
 
 GLOBAL_POOL = "voxlake_global"  # one writer of the dataset-wide assets at a time
 
-# eager(), less the two clauses that let one batch hold back all others: a failed (so
-# missing) batch, or one stuck in progress. The assets read whatever batches have
-# succeeded, so they follow each new one.
+# eager(), less the two clauses that let one batch hold back all others (a failed, so
+# missing, batch, or one stuck in progress), and with its reset changed. eager() stops
+# waiting at the tick after it requests a run, so a batch that lands while that run is
+# under way (after the run has read the batches) is forgotten, and the dataset stays one
+# batch behind until another batch comes (seen on a cluster of two workers). Here the
+# wait ends only when the asset is materialised after the newest batch (Dagster compares
+# their timestamps when both land between two ticks). A failed dataset run is retried
+# when a batch lands, not at every tick. The assets read whatever batches have succeeded,
+# so an extra run finds nothing to do.
+_AC = dg.AutomationCondition
+_NEW_BATCH = _AC.any_deps_match(_AC.newly_updated())
 FOLLOWS_BATCHES = (
-    dg.AutomationCondition.eager()
-    .without(~dg.AutomationCondition.any_deps_missing())
-    .without(~dg.AutomationCondition.any_deps_in_progress())
-    .with_label("after any batch")
-)
+    (_AC.newly_missing() | _NEW_BATCH.since(_AC.newly_updated()))
+    & ~_AC.in_progress()
+    & ~(_AC.execution_failed() & ~_NEW_BATCH)
+).with_label("after any batch")
 
 
 @dg.asset(

@@ -9,6 +9,10 @@ from voxlake.orchestration.jobs import ingest_batch_job
 from voxlake.orchestration.partitions import voice_batches
 from voxlake.resources import LakeResource
 
+# A batch's run is one process (on a cluster: one Celery worker's task); the stages spread
+# its voices over the worker's cores themselves.
+BATCH_RUN_CONFIG = {"execution": {"config": {"in_process": {}}}}
+
 
 def pending_partitions(instance: dg.DagsterInstance, lake: LakeResource) -> list[str]:
     """Scan the inbox (writing manifests for new batches); batches not yet partitions."""
@@ -31,6 +35,9 @@ def voice_inbox(
         return dg.SkipReason("no new voices in the inbox")
     context.log.info(f"new batches: {', '.join(keys)}")
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(partition_key=k, run_key=f"ingest-{k}") for k in keys],
+        run_requests=[
+            dg.RunRequest(partition_key=k, run_key=f"ingest-{k}", run_config=BATCH_RUN_CONFIG)
+            for k in keys
+        ],
         dynamic_partitions_requests=[voice_batches.build_add_request(keys)],
     )

@@ -47,6 +47,22 @@ def test_a_failed_batch_does_not_freeze_the_dataset() -> None:
         assert _requested(_tick(instance, idle.cursor)) == DATASET
 
 
+def test_a_batch_that_lands_while_the_dataset_runs_gets_a_run_of_its_own() -> None:
+    """The dataset run reads the batches, finishes, and a batch that was under way
+    meanwhile lands after it, both between two ticks (seen on a cluster of two workers):
+    eager() took the asset's own materialisation as having handled that batch."""
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("voice_batches", ["b1", "b2"])
+        start = _tick(instance)
+        _materialized(instance, "b1")
+        first = _tick(instance, start.cursor)
+        assert _requested(first) == DATASET
+        for key in DATASET:  # the dataset run, which read b1 only
+            instance.report_runless_asset_event(dg.AssetMaterialization(key))
+        _materialized(instance, "b2")  # b2 lands after it, before the next tick
+        assert _requested(_tick(instance, first.cursor)) == DATASET
+
+
 def test_the_default_automation_starts_running() -> None:
     sensors = [
         s for s in defs.sensors or [] if isinstance(s, dg.AutomationConditionSensorDefinition)
