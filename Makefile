@@ -7,7 +7,7 @@ LAKE ?= .voxlake
 VOICES ?= 24
 STAMP := $(VENV)/.installed
 
-.PHONY: flite postgres install demo test test-fast ui lint typecheck bench clean verify-ci release-check
+.PHONY: flite postgres redis cluster-test install demo test test-fast ui lint typecheck bench clean verify-ci release-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,7 +35,20 @@ postgres:
 		|| (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q postgresql >/dev/null 2>&1) \
 		|| echo "postgresql could not be installed: the cluster-mode tests will fail"
 
-test: $(STAMP) flite postgres
+# Redis, the Celery broker of the cluster-mode test (started on loopback by it).
+redis:
+	@command -v redis-server >/dev/null \
+		|| apt-get install -y -q redis-server >/dev/null 2>&1 \
+		|| (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q redis-server >/dev/null 2>&1) \
+		|| echo "redis-server could not be installed: the cluster-mode test will fail"
+
+# Cluster mode on real servers on loopback (PostgreSQL, Redis, an S3 emulator, the Dagster
+# daemon, Celery workers; one worker SIGKILLed mid-batch), checked against an embedded run.
+# Ends with one JSON line (benchmarks/results/cluster.json); non-zero on any failure.
+cluster-test: $(STAMP) postgres redis
+	$(BIN)/python benchmarks/cluster.py $(CLUSTER_ARGS)
+
+test: $(STAMP) flite postgres redis
 	$(BIN)/python -m pytest -q -m "not slow"
 	$(BIN)/python -m pytest -q -m slow
 

@@ -153,9 +153,13 @@ class WorkingCopy:
         copies of objects the store no longer has. Returns the number fetched."""
         listed = {m["path"]: m["e_tag"] for m in self.list(prefix) if keep(m["path"])}
         wanted = [rel for rel, etag in listed.items() if not self._held(rel, etag)]
-        for rel in [r for r in self.record if r.startswith(prefix) and r not in listed]:
+        gone = [r for r in self.record if r.startswith(prefix) and r not in listed]
+        for rel in gone:
             (self.root / rel).unlink(missing_ok=True)
             del self.record[rel]
+        if any(r.startswith("batches/") for r in gone):  # derived from what is gone: rebuild
+            for rel in NOT_PUSHED:
+                (self.root / rel).unlink(missing_ok=True)
         with ThreadPoolExecutor(TRANSFER_THREADS) as pool:
             return sum(pool.map(self._fetch, sorted(wanted)))
 

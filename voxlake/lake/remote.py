@@ -21,11 +21,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import resource
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from voxlake.lake.hashing import hash_json
 from voxlake.lake.lease import Lease
 from voxlake.lake.mirror import WorkingCopy, commit_key
 from voxlake.lake.objectstore import ObjectStore, StoreConfig, check_access, open_store
@@ -37,6 +40,49 @@ BATCH_TABLES = tuple(sorted(t for t in TABLES if t not in GLOBAL_TABLES))
 # Which table's path column names the files a batch step reads.
 PATH_COLUMNS = {"voices": "raw_path", "denoise_metrics": "denoised_path"}
 SLOTS = 64
+
+
+STEPS_LOG = "steps.jsonl"
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children (a stage's process pool)."""
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class StepClock:
+    """What one step cost this machine: wall time pulling, working and pushing, and the
+    CPU time of the work on the working copy (the stages' own work). One JSON line per
+    step in <cache>/steps.jsonl: what the cluster's cost is measured against."""
+
+    def __init__(self, cache: Path, step: str):
+        self.path, self.step = cache / STEPS_LOG, step
+        self.marks: dict[str, float] = {}
+        self.t0 = self.t1 = self.t2 = time.perf_counter()
+        self.c0 = 0.0
+
+    def pulled(self) -> None:
+        self.marks["pull_s"] = time.perf_counter() - self.t0
+        self.t1, self.c0 = time.perf_counter(), _cpu_s()
+
+    def worked(self) -> None:
+        self.marks["work_s"] = time.perf_counter() - self.t1
+        self.marks["work_cpu_s"] = _cpu_s() - self.c0
+        self.t2 = time.perf_counter()
+
+    def pushed(self) -> None:
+        self.marks["push_s"] = time.perf_counter() - self.t2
+        line = {
+            "step": self.step,
+            "pid": os.getpid(),
+            **{k: round(v, 4) for k, v in self.marks.items()},
+        }
+        with open(self.path, "a") as fh:
+            fh.write(json.dumps(line, sort_keys=True) + "\n")
 
 
 def default_cache() -> Path:
@@ -67,7 +113,9 @@ class StoreLake:
     def _copy(self) -> Iterator[WorkingCopy]:
         """A working copy no other process uses meanwhile (the first free slot)."""
         bucket, prefix = self.config.bucket_and_prefix
-        base = self.cache / bucket / (prefix or "_root")
+        # One folder per store (endpoint included: two stores may share a bucket's name).
+        where = hash_json([self.config.endpoint_or_env(), bucket, prefix])[:12]
+        base = self.cache / f"{bucket}-{where}"
         base.mkdir(parents=True, exist_ok=True)
         for slot in range(SLOTS):
             fh = open(base / f".slot-{slot}.lock", "w")  # noqa: SIM115 (held while in use)
@@ -88,6 +136,7 @@ class StoreLake:
         self, batch: str, reads: tuple[str, ...] = (), inbox: bool = False
     ) -> Iterator[Lake]:
         """`reads`: tables whose named files the step reads; `inbox`: the manifest's files."""
+        clock = StepClock(self.cache, f"batch {batch}")
         with self._copy() as wc:
             if inbox:  # the raw stage: the voices other batches hold (its duplicate check)
                 wc.pull_committed("tables/voices/")
@@ -104,18 +153,25 @@ class StoreLake:
             for table in reads:
                 col = PATH_COLUMNS[table]
                 wc.pull_keys(p for p in lake.read_table(table, batch).column(col).to_pylist() if p)
+            clock.pulled()
             yield lake
+            clock.worked()
             wc.push()
+        clock.pushed()
 
     @contextmanager
     def dataset_session(self) -> Iterator[Lake]:
+        clock = StepClock(self.cache, "dataset")
         with self._copy() as wc, Lease(wc.store, "global").hold():
             wc.pull_prefix("batches/", keep=lambda rel: rel.endswith(".json"))
             wc.pull_committed("tables/")
             wc.pull_prefix("stats/")
             wc.pull_prefix("index/")
+            clock.pulled()
             yield wc.lake()
+            clock.worked()
             wc.push()
+        clock.pushed()
 
     @contextmanager
     def inbox_session(self) -> Iterator[Lake]:
@@ -125,10 +181,13 @@ class StoreLake:
             yield wc.lake()
             wc.push()
 
-    def snapshot(self, folder: Path) -> Lake:
-        """A local copy of the lake's committed state (tables, stats, index, manifests),
-        without audio: what `verify --export-manifest`, `doctor`-style reads and tests use."""
+    def snapshot(self, folder: Path, audio: bool = False) -> Lake:
+        """A local copy of the lake's committed state (tables, stats, index, manifests; the
+        audio and features too with `audio`): for `verify --export-manifest`, `doctor`."""
         wc = WorkingCopy(self.store(), folder)
+        if audio:
+            wc.pull_prefix("audio/")
+            wc.pull_prefix("features/")
         wc.pull_prefix("batches/", keep=lambda rel: not rel.rsplit("/", 1)[-1].startswith("_s"))
         wc.pull_committed("tables/")
         wc.pull_prefix("stats/")

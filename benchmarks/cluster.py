@@ -1,0 +1,444 @@
+"""voxlake in cluster mode on real servers on loopback, checked against an embedded run.
+
+`make cluster-test` runs this. It starts PostgreSQL (Debian's), Redis (Debian's) as the
+Celery broker, an S3 API server (moto in server mode: an emulator, since no real object
+store can be installed here), the Dagster daemon and Celery workers, each worker its own
+process tree with its own working-copy folder. Then:
+
+1. voices land in the lake's inbox prefix on the store in `--batches` rounds; the daemon's
+   sensor makes each round a batch and queues its run; the runs go to the workers;
+2. with `--kill`, the worker running the first batch is SIGKILLed once that batch is in
+   its denoising step, and a fresh worker is started in its place; Dagster's run
+   monitoring notices the lost worker and resumes the run on a live one;
+3. the automation brings the dataset statistics and the voice index up to date;
+4. the same files go through the embedded pipeline (local folder, in-process) round by
+   round, and the two lakes' hash manifests are compared.
+
+It measures the CPU time of every process it started (sampled per process), and splits
+the workers' time into the stages' own work (the steps' `work_cpu_s`, see
+`voxlake.lake.remote.StepClock`) and the rest. Its last line is one JSON object, also
+written to benchmarks/results/cluster[_quick].json; it exits non-zero on any failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import obstore
+import psutil
+
+from voxlake.demo import corpus
+from voxlake.lake.objectstore import StoreConfig, open_store
+from voxlake.lake.remote import CACHE_ENV, STEPS_LOG, StoreLake
+from voxlake.lake.store import Lake
+from voxlake.orchestration.cluster import BROKER_ENV, worker_command, write_cluster_home
+from voxlake.orchestration.runner import POSTGRES_ENV, RunSettings, launch
+from voxlake.orchestration.sensors import pending_partitions
+from voxlake.repro import manifest
+from voxlake.resources import LakeResource
+from voxlake.testing import postgres as pg
+from voxlake.testing import redis as rd
+from voxlake.testing.consistency import inconsistencies
+from voxlake.testing.s3 import s3_server
+
+RESULTS = Path(__file__).parent / "results"
+PARTITIONS = "voice_batches"
+TASK_TAG = "dagster-celery/task_id"
+
+
+class CpuMeter(threading.Thread):
+    """CPU seconds of process trees, by group: each live process sampled every `period_s`,
+    its last reading kept (a process that lived less than a period is missed)."""
+
+    def __init__(self, period_s: float = 0.5):
+        super().__init__(daemon=True)
+        self.period_s = period_s
+        self.roots: list[tuple[str, int]] = []
+        self.seen: dict[tuple[int, float], tuple[str, float]] = {}
+        self.stop = threading.Event()
+
+    def watch(self, group: str, pid: int) -> None:
+        self.roots.append((group, pid))
+        self.sample()
+
+    def sample(self) -> None:
+        for group, pid in list(self.roots):
+            try:
+                root = psutil.Process(pid)
+                procs = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                continue
+            for p in procs:
+                try:
+                    t = p.cpu_times()
+                    self.seen[(p.pid, p.create_time())] = (group, t.user + t.system)
+                except psutil.Error:
+                    continue
+
+    def run(self) -> None:
+        while not self.stop.wait(self.period_s):
+            self.sample()
+
+    def totals(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for group, cpu in self.seen.values():
+            out[group] = out.get(group, 0.0) + cpu
+        return {k: round(v, 2) for k, v in sorted(out.items())}
+
+
+def _postmaster(url: str) -> int:
+    port = url.rsplit(":", 1)[1].split("/", 1)[0]
+    for p in psutil.process_iter(["name", "cmdline", "ppid"]):
+        cmd = p.info["cmdline"] or []
+        if p.info["name"] == "postgres" and "-p" in " ".join(cmd) and port in cmd:
+            return int(p.pid)
+    raise RuntimeError(f"no postmaster on port {port}")
+
+
+def _rounds(folder: Path, batches: int, per_batch: int) -> list[Path]:
+    """One folder of new voices per round (distinct seeds: distinct content); the first
+    round also holds the corpus's odd files, to be quarantined."""
+    out = []
+    for i in range(batches):
+        d = folder / f"round-{i + 1}"
+        corpus.generate(d, folder / "clean" / d.name, per_batch, 3, seed=100 + i, bad_files=i == 0)
+        out.append(d)
+    return out
+
+
+def _upload(store: Any, round_dir: Path) -> int:
+    files = [f for f in sorted(round_dir.rglob("*")) if f.is_file()]
+    for f in files:
+        obstore.put(
+            store, f"inbox/{round_dir.name}/{f.relative_to(round_dir).as_posix()}", f.read_bytes()
+        )
+    return len(files)
+
+
+def _wait(what: str, done: Any, timeout_s: float, poll_s: float = 1.0) -> float:
+    t0 = time.monotonic()
+    while not done():
+        if time.monotonic() - t0 > timeout_s:
+            raise TimeoutError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(poll_s)
+    return time.monotonic() - t0
+
+
+def _batch_runs(instance: dg.DagsterInstance, batch: str) -> list[dg.DagsterRun]:
+    return list(instance.get_runs(dg.RunsFilter(tags={"dagster/partition": batch})))
+
+
+def _in_step(instance: dg.DagsterInstance, batch: str, step: str) -> dg.DagsterRun | None:
+    for run in _batch_runs(instance, batch):
+        if run.status != dg.DagsterRunStatus.STARTED:
+            continue
+        starts = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
+        if any(e.step_key == step for e in starts):
+            return run
+    return None
+
+
+def _settled(instance: dg.DagsterInstance, batches: list[str]) -> bool:
+    """Every batch has a successful run, nothing is queued or running, and the dataset
+    assets were materialised after the last batch finished."""
+    busy = instance.get_runs(
+        dg.RunsFilter(
+            statuses=[
+                dg.DagsterRunStatus.QUEUED,
+                dg.DagsterRunStatus.NOT_STARTED,
+                dg.DagsterRunStatus.STARTING,
+                dg.DagsterRunStatus.STARTED,
+            ]
+        )
+    )
+    if busy:
+        return False
+    last = 0.0
+    for b in batches:
+        ok = [r for r in _batch_runs(instance, b) if r.status == dg.DagsterRunStatus.SUCCESS]
+        if not ok:
+            return False
+        stats = [instance.get_run_stats(r.run_id) for r in ok]
+        last = max(last, min(s.end_time or 0.0 for s in stats))
+    for asset in ("mel_stats", "voice_index"):
+        event = instance.get_latest_materialization_event(dg.AssetKey(asset))
+        if event is None or event.timestamp < last:
+            return False
+    return True
+
+
+class Cluster:
+    """The daemon and the workers, started and stopped as process groups."""
+
+    def __init__(self, work: Path, env: dict[str, str], meter: CpuMeter):
+        self.work, self.env, self.meter = work, env, meter
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _start(self, name: str, cmd: list[str], env: dict[str, str], cwd: Path) -> None:
+        cwd.mkdir(parents=True, exist_ok=True)
+        log = open(self.work / f"{name}.log", "wb")  # noqa: SIM115 (the process's log)
+        proc = subprocess.Popen(
+            cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.procs[name] = proc
+        self.meter.watch(name, proc.pid)
+
+    def start_daemon(self, home: Path) -> None:
+        exe = str(Path(sys.executable).parent / "dagster-daemon")
+        env = {**self.env, CACHE_ENV: str(self.work / "daemon" / "cache")}
+        cmd = [exe, "run", "-w", str(home / "workspace.yaml")]
+        self._start("daemon", cmd, env, self.work / "daemon")
+
+    def start_worker(self, name: str, home: Path) -> None:
+        own = self.work / name  # its own folders: nothing of another worker's is visible
+        (own / "tmp").mkdir(parents=True, exist_ok=True)
+        env = {
+            **self.env,
+            CACHE_ENV: str(own / "cache"),
+            "TMPDIR": str(own / "tmp"),
+            "PYTHONPATH": str(home / "celery"),
+        }
+        self._start(name, worker_command(name), env, own)
+
+    def kill(self, name: str) -> None:
+        proc = self.procs[name]
+        self.meter.sample()
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def _worker_of(broker: str, run: dg.DagsterRun) -> str:
+    """The worker name (our -n prefix) running a Celery-launched run."""
+    from celery import Celery
+
+    app = Celery(broker=broker, backend=broker)
+    info = app.AsyncResult(run.tags[TASK_TAG]).info
+    host = info.get("hostname", "") if isinstance(info, dict) else ""
+    return str(host).split("@", 1)[0]
+
+
+def _embedded(rounds: list[Path], folder: Path, workers: int) -> Lake:
+    """The same rounds through the embedded pipeline (local lake, in-process runs)."""
+    lake = Lake(folder).ensure()
+    settings = RunSettings(str(lake.root), workers=workers)
+    with dg.instance_for_test() as instance:
+        for d in rounds:
+            shutil.copytree(d, lake.inbox / d.name)
+            new = pending_partitions(instance, LakeResource(root=str(lake.root)))
+            instance.add_dynamic_partitions(PARTITIONS, new)
+            for b in new:
+                if not launch("ingest_batch", instance, settings, b).success:
+                    raise RuntimeError(f"the embedded run of batch {b} failed")
+        if not launch("refresh_dataset", instance, settings).success:
+            raise RuntimeError("the embedded dataset refresh failed")
+    return lake
+
+
+def _hashes(lake: Lake) -> dict[str, Any]:
+    m = manifest.export(lake)
+    return {"batches": m["batches"], "dataset": m["dataset"]}
+
+
+def _steps(work: Path) -> list[dict[str, Any]]:
+    out = []
+    for log in sorted(work.glob(f"*/cache/{STEPS_LOG}")):
+        out += [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
+    return out
+
+
+def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    result: dict[str, Any] = {"workers": args.workers, "batches": args.batches}
+    rounds = _rounds(work / "voices", args.batches, args.voices_per_batch)
+    meter = CpuMeter()
+    meter.start()
+    with ExitStack() as stack:
+        t0 = time.monotonic()
+        pg_url = stack.enter_context(pg.postgres_server())
+        broker, redis_pid = stack.enter_context(rd.redis_server())
+        s3 = stack.enter_context(s3_server())
+        meter.watch("postgres", _postmaster(pg_url))
+        meter.watch("broker", redis_pid)
+        meter.watch("s3", s3.pid)
+        result["servers_start_s"] = round(time.monotonic() - t0, 1)
+        uri = s3.uri("lake")
+        home = write_cluster_home(work / "home", broker)
+        env = {
+            **os.environ,
+            **s3.env(),
+            "DAGSTER_HOME": str(home),
+            "VOXLAKE_HOME": uri,
+            POSTGRES_ENV: pg_url,
+            BROKER_ENV: broker,
+            "VOXLAKE_PROGRESS": "off",
+        }
+        os.environ.update({k: env[k] for k in ("DAGSTER_HOME", POSTGRES_ENV, BROKER_ENV)})
+        cluster = Cluster(work, env, meter)
+        stack.callback(cluster.stop)
+        cluster.start_daemon(home)
+        for i in range(args.workers):
+            cluster.start_worker(f"w{i + 1}", home)
+        store = open_store(uri)
+        instance = stack.enter_context(dg.DagsterInstance.get())
+        batches: list[str] = []
+        t_start = time.monotonic()
+        killed: dict[str, Any] = {}
+        for i, d in enumerate(rounds):
+            _upload(store, d)
+            _wait(
+                f"the sensor to make batch {i + 1}",
+                lambda n=i: len(instance.get_dynamic_partitions(PARTITIONS)) > n,
+                args.timeout,
+            )
+            batches = sorted(instance.get_dynamic_partitions(PARTITIONS))
+            if args.kill and i == 0:
+                batch = batches[0]
+                _wait(
+                    "the first batch to reach denoising",
+                    lambda b=batch: _in_step(instance, b, "denoised_voices") is not None,
+                    args.timeout,
+                    0.2,
+                )
+                running = _in_step(instance, batch, "denoised_voices")
+                assert running is not None
+                victim = _worker_of(broker, running)
+                cluster.kill(victim)
+                killed = {"batch": batch, "worker": victim, "at": time.monotonic()}
+                cluster.start_worker(f"w{args.workers + 1}", home)  # the lost machine's stand-in
+        _wait(
+            "every batch and the dataset assets",
+            lambda: _settled(instance, batches),
+            args.timeout,
+            2.0,
+        )
+        wall = time.monotonic() - t_start
+        meter.sample()
+        cluster.stop()
+        meter.stop.set()
+        cpu = meter.totals()
+
+        runs = list(instance.get_runs())
+        result["runs"] = {
+            "total": len(runs),
+            "failed": sum(r.status == dg.DagsterRunStatus.FAILURE for r in runs),
+            "resumed_or_retried": sum(
+                ("dagster/parent_run_id" in r.tags) or ("dagster/retry_number" in r.tags)
+                for r in runs
+            ),
+        }
+        copy = StoreLake.of(StoreConfig(uri), work / "reader").snapshot(
+            work / "snapshot", audio=True
+        )
+
+    embedded = _embedded(rounds, work / "embedded", workers=1)
+    voices = copy.read_table("voices")
+    result["voices"] = voices.num_rows
+    result["s3_lake"] = f"{uri} (moto {_version('moto')} in server mode: an S3 emulator)"
+    result["postgres"] = _pg_version()
+    result["broker"] = "redis (Debian redis-server), celery " + _version("celery")
+    problems = inconsistencies(copy)
+    result["problems"] = problems
+    result["identical_to_embedded"] = _hashes(copy) == _hashes(embedded)
+    result["globals_consistent"] = not any(p.startswith(("dataset", "the index")) for p in problems)
+    if args.kill:
+        b = killed["batch"]
+        ids = {
+            t: sorted(copy.read_table(t, b).column("voice_id").to_pylist())
+            for t in ("voices", "denoise_metrics", "voice_mel_stats", "embeddings")
+        }
+        want = sorted(embedded.read_table("voices", b).column("voice_id").to_pylist())
+        result["worker_killed_recovered"] = bool(want) and all(v == want for v in ids.values())
+        result["killed"] = {"batch": b, "worker": killed["worker"]}
+    steps = _steps(work)
+    work_cpu = sum(s["work_cpu_s"] for s in steps)
+    worker_cpu = sum(v for k, v in cpu.items() if k.startswith("w"))
+    servers = {k: cpu.get(k, 0.0) for k in ("postgres", "broker", "s3", "daemon")}
+    overhead = sum(servers.values()) + max(0.0, worker_cpu - work_cpu)
+    result["cpu_s"] = {
+        **servers,
+        "workers_total": round(worker_cpu, 2),
+        "stages_work": round(work_cpu, 2),
+        "workers_outside_work": round(worker_cpu - work_cpu, 2),
+        "transfer_wall_s": round(sum(s["pull_s"] + s["push_s"] for s in steps), 2),
+    }
+    result["cluster_cpu_fraction"] = round(overhead / work_cpu, 3) if work_cpu else None
+    result["wall_s"] = round(wall, 1)
+    result["voices_per_s"] = round(result["voices"] / wall, 3) if wall else None
+    return result
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import version
+
+    return version(dist)
+
+
+def _pg_version() -> str:
+    exe = pg.pg_bin("postgres")
+    out = subprocess.run([exe or "postgres", "--version"], capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--batches", type=int, default=3)
+    p.add_argument("--voices-per-batch", type=int, default=4)
+    p.add_argument("--kill", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds per wait")
+    p.add_argument("--keep", help="keep the work folder here (logs of every process)")
+    p.add_argument("--out", help="result file (default: results/cluster.json)")
+    args = p.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on the way out
+    work = Path(args.keep or tempfile.mkdtemp(prefix="voxlake-cluster-"))
+    work.mkdir(parents=True, exist_ok=True)
+    ok = False
+    try:
+        result = run(args, work)
+        ok = (
+            result["identical_to_embedded"]
+            and result["globals_consistent"]
+            and not result["problems"]
+            and result.get("worker_killed_recovered", True)
+        )
+        result["ok"] = ok
+    except Exception as e:
+        result = {"ok": False, "error": f"{type(e).__name__}: {e}"[:2000], "work": str(work)}
+        for log in sorted(work.glob("*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-15:]
+            print(f"--- {log.name}\n" + "\n".join(tail), file=sys.stderr)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    out = Path(args.out) if args.out else RESULTS / "cluster.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+    print(json.dumps(result, sort_keys=True))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

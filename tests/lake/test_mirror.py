@@ -1,0 +1,122 @@
+"""The working copy of a store lake (an S3 API server on loopback: moto): what a step
+pushes, in what order, and what readers trust. A worker killed between two parts of a
+batch leaves a batch no reader trusts; two writers of one batch cannot both commit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import obstore
+import pytest
+
+from voxlake.lake.mirror import (
+    CommitConflict,
+    WorkingCopy,
+    commit_key,
+    committed,
+    consistent_parts,
+)
+from voxlake.lake.objectstore import ObjectStore, open_store
+from voxlake.testing.s3 import S3Server, s3_server
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Server]:
+    with s3_server() as server:
+        yield server
+
+
+@pytest.fixture
+def store(s3: S3Server, request: pytest.FixtureRequest) -> ObjectStore:
+    return open_store(s3.uri(f"mirror-tests/{request.node.name}"))
+
+
+def _write(root: Path, rel: str, data: bytes) -> None:
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_bytes(data)
+
+
+def _listing(store: ObjectStore) -> list[tuple[str, str]]:
+    return [(m["path"], m["e_tag"] or "") for c in obstore.list(store, "tables/") for m in c]
+
+
+def _trusted(store: ObjectStore) -> tuple[list[str], list[str]]:
+    batches = sorted(
+        {p.split("batch=")[1].split("/")[0] for p, _ in _listing(store) if "batch=" in p}
+    )
+    return consistent_parts(_listing(store), committed(store, batches))
+
+
+def test_a_push_commits_each_batch_it_wrote_and_skips_what_is_machine_local(
+    store: ObjectStore, tmp_path: Path
+) -> None:
+    wc = WorkingCopy(store, tmp_path / "a")
+    _write(wc.root, "audio/raw/ab/abc.wav", b"audio")
+    _write(wc.root, "tables/voices/batch=b1/part.parquet", b"v1")
+    _write(wc.root, "tables/embeddings/batch=b1/part.parquet", b"e1")
+    _write(wc.root, "tables/dataset_mel_stats/part.parquet", b"global")
+    for local in ("catalog.duckdb", "batches/_seen.sqlite", ".global.lock", "dagster/x"):
+        _write(wc.root, local, b"here only")
+    pushed = wc.push()
+    assert pushed.commits == (commit_key("b1"),)
+    names = sorted(m["path"] for c in obstore.list(store) for m in c)
+    assert names == [
+        "audio/raw/ab/abc.wav",
+        commit_key("b1"),
+        "tables/dataset_mel_stats/part.parquet",
+        "tables/embeddings/batch=b1/part.parquet",
+        "tables/voices/batch=b1/part.parquet",
+    ]
+    trusted, held = _trusted(store)
+    assert held == [] and len(trusted) == 3
+    assert wc.push().uploaded == 0  # nothing changed: nothing sent
+
+
+def test_a_part_written_without_its_commit_holds_the_batch_back(
+    store: ObjectStore, tmp_path: Path
+) -> None:
+    wc = WorkingCopy(store, tmp_path / "a")
+    _write(wc.root, "tables/voices/batch=b1/part.parquet", b"v1")
+    _write(wc.root, "tables/embeddings/batch=b1/part.parquet", b"e1")
+    _write(wc.root, "tables/voices/batch=b2/part.parquet", b"v2")
+    wc.push()
+    # A rerun of b1 on a worker killed after its first part: the new part, no new commit.
+    obstore.put(store, "tables/voices/batch=b1/part.parquet", b"v1 rewritten")
+    trusted, held = _trusted(store)
+    assert held == ["b1"]
+    assert trusted == ["tables/voices/batch=b2/part.parquet"]
+    reader = WorkingCopy(store, tmp_path / "reader")
+    assert reader.pull_committed("tables/") == ["b1"]
+    assert not (reader.root / "tables/embeddings/batch=b1/part.parquet").exists()
+    assert (reader.root / "tables/voices/batch=b2/part.parquet").read_bytes() == b"v2"
+
+
+def test_two_writers_of_one_batch_cannot_both_commit(store: ObjectStore, tmp_path: Path) -> None:
+    first = WorkingCopy(store, tmp_path / "a")
+    _write(first.root, "tables/voices/batch=b1/part.parquet", b"one")
+    first.push()
+    late = WorkingCopy(store, tmp_path / "b")  # read the batch before the first commit
+    _write(late.root, "tables/voices/batch=b1/part.parquet", b"two")
+    with pytest.raises(CommitConflict, match="batch b1"):
+        late.push()
+    parts = json.loads(bytes(obstore.get(store, commit_key("b1")).bytes()))["parts"]
+    assert list(parts) == ["tables/voices/batch=b1/part.parquet"]
+
+
+def test_a_pull_mirrors_removals_and_rebuilds_what_it_derived(
+    store: ObjectStore, tmp_path: Path
+) -> None:
+    writer = WorkingCopy(store, tmp_path / "w")
+    _write(writer.root, "batches/b1.json", b"{}")
+    _write(writer.root, "batches/b2.json", b"{}")
+    writer.push()
+    reader = WorkingCopy(store, tmp_path / "r")
+    assert reader.pull_prefix("batches/") == 2
+    assert reader.pull_prefix("batches/") == 0  # held, same e_tags: nothing fetched
+    _write(reader.root, "batches/_seen.sqlite", b"derived from b1 and b2")
+    obstore.delete(store, "batches/b2.json")  # a batch dropped elsewhere
+    reader.pull_prefix("batches/")
+    assert not (reader.root / "batches/b2.json").exists()
+    assert not (reader.root / "batches/_seen.sqlite").exists()
