@@ -45,6 +45,7 @@ from voxlake.lake.objectstore import StoreConfig, open_store
 from voxlake.lake.remote import CACHE_ENV, STEPS_LOG, StoreLake
 from voxlake.lake.store import Lake
 from voxlake.orchestration.cluster import BROKER_ENV, worker_command, write_cluster_home
+from voxlake.orchestration.dataset_sensor import dataset_behind
 from voxlake.orchestration.runner import POSTGRES_ENV, RunSettings, launch
 from voxlake.orchestration.sensors import pending_partitions
 from voxlake.repro import manifest
@@ -151,9 +152,15 @@ def _in_step(instance: dg.DagsterInstance, batch: str, step: str) -> dg.DagsterR
     return None
 
 
+def _resumed(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
+    """Whether run monitoring resumed this run after its worker was lost."""
+    events = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
+    return any("Resuming run" in (e.message or "") for e in events)
+
+
 def _settled(instance: dg.DagsterInstance, batches: list[str]) -> bool:
-    """Every batch has a successful run, nothing is queued or running, and the dataset
-    assets were materialised after the last batch finished."""
+    """Every batch has a successful run, nothing is queued or running, and a run that began
+    after the last batch finished wrote the dataset assets."""
     busy = instance.get_runs(
         dg.RunsFilter(
             statuses=[
@@ -166,18 +173,10 @@ def _settled(instance: dg.DagsterInstance, batches: list[str]) -> bool:
     )
     if busy:
         return False
-    last = 0.0
     for b in batches:
-        ok = [r for r in _batch_runs(instance, b) if r.status == dg.DagsterRunStatus.SUCCESS]
-        if not ok:
+        if not any(r.status == dg.DagsterRunStatus.SUCCESS for r in _batch_runs(instance, b)):
             return False
-        stats = [instance.get_run_stats(r.run_id) for r in ok]
-        last = max(last, min(s.end_time or 0.0 for s in stats))
-    for asset in ("mel_stats", "voice_index"):
-        event = instance.get_latest_materialization_event(dg.AssetKey(asset))
-        if event is None or event.timestamp < last:
-            return False
-    return True
+    return dataset_behind(instance) is None
 
 
 class Cluster:
@@ -344,10 +343,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         result["runs"] = {
             "total": len(runs),
             "failed": sum(r.status == dg.DagsterRunStatus.FAILURE for r in runs),
-            "resumed_or_retried": sum(
-                ("dagster/parent_run_id" in r.tags) or ("dagster/retry_number" in r.tags)
-                for r in runs
-            ),
+            "retried": sum("dagster/retry_number" in r.tags for r in runs),
+            "resumed": sum(_resumed(instance, r) for r in runs),
         }
         copy = StoreLake.of(StoreConfig(uri), work / "reader").snapshot(
             work / "snapshot", audio=True

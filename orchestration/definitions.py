@@ -7,6 +7,7 @@ return the resolved jobs, so that `dg.reconstructable` can hand them to any exec
 import dagster as dg
 
 from voxlake.assets import ALL_ASSETS
+from voxlake.orchestration.dataset_sensor import dataset_follows_batches
 from voxlake.orchestration.jobs import ingest_batch_job, refresh_dataset_job, verify_batch_job
 from voxlake.orchestration.sensors import voice_inbox
 from voxlake.resources import default_resources
@@ -16,6 +17,7 @@ defs = dg.Definitions(
     jobs=[ingest_batch_job, refresh_dataset_job, verify_batch_job],
     sensors=[
         voice_inbox,
+        dataset_follows_batches,  # the safety net: a batch that landed during a dataset run
         # Automation on by default: new batches reach mel_stats and voice_index unattended.
         dg.AutomationConditionSensorDefinition(
             "voxlake_automation",

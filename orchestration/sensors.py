@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dagster as dg
 
 from voxlake.ingest.inbox import list_batches, scan_inbox
@@ -11,7 +13,7 @@ from voxlake.resources import LakeResource
 
 # A batch's run is one process (on a cluster: one Celery worker's task); the stages spread
 # its voices over the worker's cores themselves.
-BATCH_RUN_CONFIG = {"execution": {"config": {"in_process": {}}}}
+BATCH_RUN_CONFIG: dict[str, Any] = {"execution": {"config": {"in_process": {}}}}
 
 
 def pending_partitions(instance: dg.DagsterInstance, lake: LakeResource) -> list[str]:

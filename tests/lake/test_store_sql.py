@@ -4,18 +4,23 @@ same confinement (nothing outside <lake>/tables/, no writes)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from voxlake.lake import catalog
-from voxlake.lake.objectstore import StoreAccessError
+from voxlake.lake.objectstore import StoreAccessError, StoreConfig
+from voxlake.lake.remote import StoreLake
 from voxlake.lake.store import Lake
-from voxlake.testing.s3 import S3Server, s3_server, upload_tree
+from voxlake.testing.s3 import S3Server, s3_server
 
 QUERIES = [
     "select count(*) as n from voices",
@@ -33,9 +38,11 @@ def s3() -> Iterator[S3Server]:
 
 
 @pytest.fixture(scope="module")
-def store_lake(s3: S3Server, processed_lake: Lake) -> str:
+def store_lake(s3: S3Server, processed_lake: Lake, tmp_path_factory: pytest.TempPathFactory) -> str:
     uri = s3.uri("lakes/processed")
-    assert upload_tree(processed_lake.root, uri, "tables") > 0
+    copy = tmp_path_factory.mktemp("published") / "lake"
+    shutil.copytree(processed_lake.root / "tables", copy / "tables")
+    assert StoreLake.of(StoreConfig(uri)).publish(Lake(copy)) > 0  # parts, then commits
     return uri
 
 
@@ -86,3 +93,30 @@ def test_wrong_credentials_are_one_line_at_start(
     )
     assert out.returncode == 1
     assert "refused these credentials" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_batch_whose_parts_do_not_match_its_commit_is_left_out_whole(
+    s3: S3Server, processed_lake: Lake, tmp_path: Path
+) -> None:
+    """A worker killed while rewriting a batch has replaced some of its parts and not its
+    commit: readers see none of that batch (not old rows of one table beside new rows of
+    another) until a rerun commits it."""
+    import obstore
+
+    from voxlake.lake.objectstore import open_store
+
+    uri = s3.uri("lakes/half-written")
+    copy = tmp_path / "lake"
+    shutil.copytree(processed_lake.root / "tables", copy / "tables")
+    StoreLake.of(StoreConfig(uri)).publish(Lake(copy))
+    sql = "select count(*) from voices"
+    assert catalog.query_store(uri, sql)[1] == catalog.query(processed_lake, sql)[1]
+    batch = processed_lake.table_batches("voices")[0]
+    part = f"tables/voices/batch={batch}/part.parquet"
+    rows = processed_lake.read_table("voices", batch)
+    buf = io.BytesIO()
+    pq.write_table(rows.slice(0, 1), buf)  # a rewrite that got as far as this one part
+    obstore.put(open_store(uri), part, buf.getvalue())
+    for table in ("voices", "embeddings", "denoise_metrics"):
+        got = catalog.query_store(uri, f"select count(*) from {table} where batch = '{batch}'")
+        assert got[1] == [(0,)], table

@@ -71,3 +71,36 @@ def test_the_default_automation_starts_running() -> None:
     graph = defs.resolve_asset_graph()
     for key in DATASET:
         assert graph.get(dg.AssetKey(key)).automation_condition == FOLLOWS_BATCHES
+
+
+def test_the_safety_net_sees_a_batch_that_landed_during_the_dataset_run() -> None:
+    """Real runs on a real instance: the dataset run begins, a batch output lands (a run of
+    its own), then the dataset run materialises. By event order the dataset looks newer;
+    by what the run could have read it is behind, and the sensor asks for one more run."""
+    from voxlake.orchestration.dataset_sensor import dataset_behind, dataset_follows_batches
+
+    @dg.asset(name="batch_output")
+    def batch_output() -> None:
+        return None
+
+    with dg.instance_for_test() as instance:
+
+        @dg.asset(name="dataset")
+        def dataset() -> None:
+            assert dg.materialize([batch_output], instance=instance).success  # lands meanwhile
+
+        def behind() -> str | None:
+            return dataset_behind(instance, ["batch_output"], ["dataset"])
+
+        assert behind() is None  # nothing yet
+        assert dg.materialize([batch_output], instance=instance).success
+        assert behind() is not None  # a batch, and no dataset run yet
+        assert dg.materialize([dataset], instance=instance).success
+        assert behind() is not None  # the batch that landed during the run
+        again = dg.asset(name="dataset")(lambda: None)  # the run the sensor asks for
+        assert dg.materialize([again], instance=instance).success
+        assert behind() is None  # a run that began after the batch
+        context = dg.build_sensor_context(instance=instance)
+        assert isinstance(dataset_follows_batches(context), dg.SkipReason)  # nothing yet
+        _materialized(instance, "b1")  # the real assets: a batch, and no dataset run
+        assert isinstance(dataset_follows_batches(context), dg.RunRequest)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import obstore
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -180,21 +181,29 @@ def query_store(uri: str, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     DuckDB reads the Parquet through the store's fsspec filesystem (no httpfs extension is
     downloaded); the views are built in memory for the query, and the connection may read
     nothing outside <uri>/tables/."""
-    from obstore import list_with_delimiter
-
+    from voxlake.lake.mirror import committed, consistent_parts
     from voxlake.lake.objectstore import check_access, fsspec_filesystem, open_store
 
     statements = _statements(sql)
     store = open_store(uri)
     check_access(store, uri)
     root = uri.rstrip("/")
-    listed = list_with_delimiter(store, "tables/")["common_prefixes"]
-    present = {p.rstrip("/").rsplit("/", 1)[-1] for p in listed}
+    # Only what readers may trust: a batch whose parts all match its commit (a batch being
+    # rewritten, or left half-written by a killed worker, is left out until committed).
+    listing = [(m["path"], m["e_tag"] or "") for c in obstore.list(store, "tables/") for m in c]
+    batches = sorted(
+        {p.split("/batch=", 1)[1].split("/", 1)[0] for p, _ in listing if "/batch=" in p}
+    )
+    trusted, _held = consistent_parts(listing, committed(store, batches))
+    by_table: dict[str, list[str]] = {}
+    for path in trusted:
+        if path.endswith(".parquet"):
+            by_table.setdefault(path.split("/", 2)[1], []).append(f"{root}/{path}")
     with duckdb.connect(config=NO_EXTENSION_DOWNLOADS) as con:
         con.register_filesystem(fsspec_filesystem(root))
         for name, schema in TABLES.items():
-            if name in present:
-                _create_view(con, name, _quote(f"{root}/tables/{name}/**/*.parquet"))
+            if name in by_table:
+                _create_view(con, name, "[" + ", ".join(map(_quote, by_table[name])) + "]")
             else:
                 _create_empty(con, name, schema)
         _create_derived_views(con)

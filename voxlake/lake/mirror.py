@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import obstore
 
@@ -123,10 +122,10 @@ class WorkingCopy:
         atomic_write_json(self.root / RECORD, self.record)
 
     # pull
-    def list(self, prefix: str) -> list[dict[str, Any]]:
-        return [
-            m for chunk in obstore.list(self.store, prefix=prefix, chunk_size=1000) for m in chunk
-        ]
+    def listing(self, prefix: str) -> list[tuple[str, str]]:
+        """(path, e_tag) of every object under `prefix`."""
+        chunks = obstore.list(self.store, prefix=prefix, chunk_size=1000)
+        return [(m["path"], m["e_tag"] or "") for chunk in chunks for m in chunk]
 
     def _held(self, rel: str, etag: str | None) -> bool:
         got = self.record.get(rel)
@@ -151,7 +150,7 @@ class WorkingCopy:
     def pull_prefix(self, prefix: str, keep: Callable[[str], bool] = lambda rel: True) -> int:
         """Mirror everything under `prefix`: fetch what is new or changed, remove local
         copies of objects the store no longer has. Returns the number fetched."""
-        listed = {m["path"]: m["e_tag"] for m in self.list(prefix) if keep(m["path"])}
+        listed = {path: etag for path, etag in self.listing(prefix) if keep(path)}
         wanted = [rel for rel, etag in listed.items() if not self._held(rel, etag)]
         gone = [r for r in self.record if r.startswith(prefix) and r not in listed]
         for rel in gone:
@@ -181,8 +180,7 @@ class WorkingCopy:
             p.stem.split("=", 1)[1]: json.loads(p.read_text())["parts"]
             for p in sorted((self.root / COMMITS).glob("batch=*.json"))
         }
-        listing = [(m["path"], m["e_tag"]) for m in self.list(prefix)]
-        trusted, held = consistent_parts(listing, commits)
+        trusted, held = consistent_parts(self.listing(prefix), commits)
         keep = set(trusted)
         self.pull_prefix(prefix, keep=keep.__contains__)
         return held
