@@ -284,7 +284,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         meter.watch("s3", s3.pid)
         result["servers_start_s"] = round(time.monotonic() - t0, 1)
         uri = s3.uri("lake")
-        home = write_cluster_home(work / "home", broker)
+        home = write_cluster_home(work / "home")
         env = {
             **os.environ,
             **s3.env(),

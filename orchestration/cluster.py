@@ -61,27 +61,29 @@ load_from:
 """
 
 
-def worker_config(broker_url: str) -> str:
-    """The Celery settings module of a worker (ack on receipt: a lost worker's run is
-    resumed by Dagster's run monitoring, never redelivered by the broker as well)."""
-    return (
-        f"broker_url = {broker_url!r}\n"
-        f"result_backend = {broker_url!r}\n"
-        "worker_prefetch_multiplier = 1\n"
-        "task_acks_late = False\n"
-        "task_track_started = True\n"
-        "broker_connection_retry_on_startup = True\n"
-    )
+# What a worker's Celery app reads. The broker's URL (credentials included) stays in the
+# environment. Ack on receipt: a lost worker's run is resumed by Dagster's run monitoring,
+# never redelivered by the broker as well.
+WORKER_CONFIG = f"""\
+import os
+
+broker_url = os.environ["{BROKER_ENV}"]
+result_backend = os.environ["{BROKER_ENV}"]
+worker_prefetch_multiplier = 1
+task_acks_late = False
+task_track_started = True
+broker_connection_retry_on_startup = True
+"""
 
 
-def write_cluster_home(home: Path, broker_url: str) -> Path:
+def write_cluster_home(home: Path) -> Path:
     """Write the three files into `home` (created if missing); returns it."""
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text(CLUSTER_INSTANCE_YAML)
     (home / "workspace.yaml").write_text(WORKSPACE_YAML)
     celery = home / "celery"
     celery.mkdir(exist_ok=True)
-    (celery / "dagster_celery_config.py").write_text(worker_config(broker_url))
+    (celery / "dagster_celery_config.py").write_text(WORKER_CONFIG)
     return home
 
 

@@ -7,12 +7,14 @@ before the run's own materialisation, so by timestamps it looks handled, and the
 stays one batch behind until the next batch (seen on a cluster of two workers). This
 sensor compares the newest batch output with the *start* of the run behind each
 dataset-wide asset's latest materialisation, from the instance alone (no lake is read), and
-asks for one more run. The run key (one per batch output) keeps it to one request; the
-`voxlake_global` pool keeps that run behind any other.
+asks for one more run, once the automation has had a tick to do so itself (`GRACE_S`), so
+that the two do not both run the dataset. The run key (one per batch output) keeps it to
+one request; the `voxlake_global` pool keeps that run behind any other.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import dagster as dg
@@ -21,6 +23,7 @@ from voxlake.orchestration.jobs import refresh_dataset_job
 from voxlake.pipeline import FINAL_STAGES
 
 DATASET_ASSETS = ("mel_stats", "voice_index")
+GRACE_S = 75.0  # the automation ticks every 30 s; its run starts within a tick or two
 IN_FLIGHT = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -79,4 +82,6 @@ def dataset_follows_batches(
     behind = dataset_behind(context.instance)
     if behind is None:
         return dg.SkipReason("the dataset statistics and the index are current")
+    if time.time() - float(behind.rsplit("-", 1)[1]) < GRACE_S:
+        return dg.SkipReason("a batch is new: the automation runs the dataset first")
     return dg.RunRequest(run_key=f"dataset-after-{behind}")

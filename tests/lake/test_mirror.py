@@ -5,20 +5,23 @@ batch leaves a batch no reader trusts; two writers of one batch cannot both comm
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import obstore
 import pytest
 
+from voxlake.lake import mirror
 from voxlake.lake.mirror import (
     CommitConflict,
+    StoreFailed,
     WorkingCopy,
     commit_key,
     committed,
     consistent_parts,
 )
-from voxlake.lake.objectstore import ObjectStore, open_store
+from voxlake.lake.objectstore import ObjectStore, StoreConfig, open_store
 from voxlake.testing.s3 import S3Server, s3_server
 
 
@@ -120,3 +123,34 @@ def test_a_pull_mirrors_removals_and_rebuilds_what_it_derived(
     reader.pull_prefix("batches/")
     assert not (reader.root / "batches/b2.json").exists()
     assert not (reader.root / "batches/_seen.sqlite").exists()
+
+
+def test_a_store_lost_mid_push_fails_the_step_and_its_batch_stays_untrusted(
+    s3: S3Server, store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The network to the store goes after the first table part of a rewrite is sent: the
+    step fails with a clear error (Dagster then retries the run), and readers hold the
+    batch back rather than mix its old and new parts."""
+    wc = WorkingCopy(store, tmp_path / "a")
+    _write(wc.root, "tables/voices/batch=b1/part.parquet", b"v1")
+    _write(wc.root, "tables/embeddings/batch=b1/part.parquet", b"e1")
+    wc.push()
+    _write(wc.root, "tables/voices/batch=b1/part.parquet", b"v1 again")
+    _write(wc.root, "tables/embeddings/batch=b1/part.parquet", b"e1 again")
+    with socket.socket() as s:  # a port nothing listens on: the store, unreachable
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    unreachable = open_store(StoreConfig(s3.uri("mirror-tests/unreachable"), endpoint=dead))
+    upload = WorkingCopy._upload
+
+    def first_then_lost(self: WorkingCopy, rel: str) -> int:
+        sent = upload(self, rel)
+        self.store = unreachable  # every later request of this step fails
+        return sent
+
+    monkeypatch.setattr(WorkingCopy, "_upload", first_then_lost)
+    monkeypatch.setattr(mirror, "TRANSFER_THREADS", 1)  # one part, then the loss
+    with pytest.raises(StoreFailed, match="the store failed while pushing"):
+        wc.push()
+    trusted, held = _trusted(store)
+    assert held == ["b1"] and trusted == []

@@ -3,6 +3,9 @@ in, and automation is on by default. Evaluated by Dagster's own automation engin
 
 from __future__ import annotations
 
+import time
+from unittest import mock
+
 import dagster as dg
 
 from voxlake.assets.dataset import FOLLOWS_BATCHES
@@ -77,6 +80,7 @@ def test_the_safety_net_sees_a_batch_that_landed_during_the_dataset_run() -> Non
     """Real runs on a real instance: the dataset run begins, a batch output lands (a run of
     its own), then the dataset run materialises. By event order the dataset looks newer;
     by what the run could have read it is behind, and the sensor asks for one more run."""
+    from voxlake.orchestration import dataset_sensor
     from voxlake.orchestration.dataset_sensor import dataset_behind, dataset_follows_batches
 
     @dg.asset(name="batch_output")
@@ -103,4 +107,7 @@ def test_the_safety_net_sees_a_batch_that_landed_during_the_dataset_run() -> Non
         context = dg.build_sensor_context(instance=instance)
         assert isinstance(dataset_follows_batches(context), dg.SkipReason)  # nothing yet
         _materialized(instance, "b1")  # the real assets: a batch, and no dataset run
-        assert isinstance(dataset_follows_batches(context), dg.RunRequest)
+        assert isinstance(dataset_follows_batches(context), dg.SkipReason)  # automation first
+        later = time.time() + dataset_sensor.GRACE_S + 1
+        with mock.patch.object(dataset_sensor.time, "time", return_value=later):
+            assert isinstance(dataset_follows_batches(context), dg.RunRequest)

@@ -1,5 +1,5 @@
 """The `voxlake` command: demo, ingest, run, sql, search, duplicates, verify, doctor, forget,
-drop-batch, stats, export.
+drop-batch, stats, export, cluster.
 
 One thin module per command group: each parses, calls the core (or a run of the code
 location's jobs) and prints.
@@ -29,6 +29,7 @@ COMMANDS = {
     "drop-batch": "drop_batch",
     "stats": "stats",
     "export": "export",
+    "cluster": "cluster",
 }
 
 

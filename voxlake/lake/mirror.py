@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import obstore
+from obstore.exceptions import BaseError
 
 from voxlake.lake.objectstore import Conflict, ObjectStore, create_json, read_json, replace_json
 from voxlake.lake.store import Lake, atomic_write_bytes, atomic_write_json, file_signature
@@ -41,6 +43,26 @@ TRANSFER_THREADS = 8
 NOT_PUSHED_TOP = frozenset({"dagster", "scratch", "inbox", "demo", "catalog.duckdb", ".mirror"})
 NOT_PUSHED = frozenset({"batches/_seen.sqlite", "batches/_voices.sqlite"})  # derived here
 FIRST = ("audio/", "features/")  # content-addressed: pushed before anything names them
+
+
+class StoreFailed(RuntimeError):
+    """The store failed in the middle of a step's pull or push (unreachable, refused). The
+    step fails and is retried; nothing it had pushed is trusted, its batch's commit being
+    unchanged."""
+
+
+@contextmanager
+def _store_errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except (Conflict, FileNotFoundError):
+        raise
+    except (BaseError, OSError, TimeoutError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise StoreFailed(
+            f"the store failed while {action} ({first}); nothing of this step is trusted "
+            "until a rerun commits it"
+        ) from e
 
 
 class CommitConflict(RuntimeError):
@@ -150,7 +172,8 @@ class WorkingCopy:
     def pull_prefix(self, prefix: str, keep: Callable[[str], bool] = lambda rel: True) -> int:
         """Mirror everything under `prefix`: fetch what is new or changed, remove local
         copies of objects the store no longer has. Returns the number fetched."""
-        listed = {path: etag for path, etag in self.listing(prefix) if keep(path)}
+        with _store_errors(f"pulling {prefix}"):
+            listed = {path: etag for path, etag in self.listing(prefix) if keep(path)}
         wanted = [rel for rel, etag in listed.items() if not self._held(rel, etag)]
         gone = [r for r in self.record if r.startswith(prefix) and r not in listed]
         for rel in gone:
@@ -159,7 +182,7 @@ class WorkingCopy:
         if any(r.startswith("batches/") for r in gone):  # derived from what is gone: rebuild
             for rel in NOT_PUSHED:
                 (self.root / rel).unlink(missing_ok=True)
-        with ThreadPoolExecutor(TRANSFER_THREADS) as pool:
+        with _store_errors(f"pulling {prefix}"), ThreadPoolExecutor(TRANSFER_THREADS) as pool:
             return sum(pool.map(self._fetch, sorted(wanted)))
 
     def pull_object(self, rel: str) -> bool:
@@ -189,7 +212,7 @@ class WorkingCopy:
         """Fetch these objects unless held (content-addressed: a held copy is current);
         missing ones are skipped."""
         wanted = sorted({k for k in keys if not self._held(k, None)})
-        with ThreadPoolExecutor(TRANSFER_THREADS) as pool:
+        with _store_errors("pulling a step's files"), ThreadPoolExecutor(TRANSFER_THREADS) as pool:
             return sum(pool.map(self._fetch, wanted))
 
     # push
@@ -223,13 +246,13 @@ class WorkingCopy:
         tables = [r for r in changed if r.startswith("tables/")]
         rest = [r for r in changed if r not in set(first) | set(tables)]
         sent = 0
-        with ThreadPoolExecutor(TRANSFER_THREADS) as pool:
+        with _store_errors("pushing"), ThreadPoolExecutor(TRANSFER_THREADS) as pool:
             for group in (first, rest, tables):
                 sent += sum(pool.map(self._upload, group))
-        if gone:
-            obstore.delete(self.store, gone)
-            for rel in gone:
-                del self.record[rel]
+            if gone:
+                obstore.delete(self.store, gone)
+                for rel in gone:
+                    del self.record[rel]
         touched = sorted({b for r in [*tables, *gone] if (b := _batch_of(r)) is not None})
         commits = tuple(self._commit(b) for b in touched)
         self.save()
