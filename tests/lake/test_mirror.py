@@ -154,3 +154,22 @@ def test_a_store_lost_mid_push_fails_the_step_and_its_batch_stays_untrusted(
         wc.push()
     trusted, held = _trusted(store)
     assert held == ["b1"] and trusted == []
+
+
+def test_what_a_failed_step_left_is_never_pushed_by_a_later_one(
+    store: ObjectStore, tmp_path: Path
+) -> None:
+    """A step that raised (or was killed) wrote a batch's part and pushed nothing; the next
+    step in the same working copy starts by discarding it, so it never reaches the store
+    under a commit."""
+    wc = WorkingCopy(store, tmp_path / "slot")
+    _write(wc.root, "tables/voices/batch=b1/part.parquet", b"committed")
+    wc.push()
+    _write(wc.root, "tables/voices/batch=b1/part.parquet", b"from a failed step")
+    _write(wc.root, "tables/voices/batch=b2/part.parquet", b"from a failed step")
+    later = WorkingCopy(store, tmp_path / "slot")  # the next step in this slot
+    assert later.discard() == 2
+    assert later.push().uploaded == 0
+    assert _trusted(store) == (["tables/voices/batch=b1/part.parquet"], [])
+    later.pull_committed("tables/")
+    assert (later.root / "tables/voices/batch=b1/part.parquet").read_bytes() == b"committed"

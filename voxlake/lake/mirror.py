@@ -234,6 +234,20 @@ class WorkingCopy:
         gone = [r for r in self.record if _pushed(r) and r not in present]
         return sorted(changed), sorted(gone)
 
+    def discard(self) -> int:
+        """Drop what this copy changed and never pushed (a step that raised, or a process
+        killed mid-step): a later step in this slot must not push or commit it. Changed
+        files go, and their record with them, so the next pull fetches the store's."""
+        changed, gone = self._changed()
+        for rel in changed:
+            (self.root / rel).unlink(missing_ok=True)
+            self.record.pop(rel, None)
+        for rel in gone:
+            self.record.pop(rel, None)
+        if changed or gone:
+            self.save()
+        return len(changed) + len(gone)
+
     def _upload(self, rel: str) -> int:
         data = (self.root / rel).read_bytes()
         put = obstore.put(self.store, rel, data)

@@ -111,7 +111,8 @@ class StoreLake:
 
     @contextmanager
     def _copy(self) -> Iterator[WorkingCopy]:
-        """A working copy no other process uses meanwhile (the first free slot)."""
+        """A working copy no other process uses meanwhile (the first free slot), cleared of
+        anything a step left there unpushed."""
         bucket, prefix = self.config.bucket_and_prefix
         # One folder per store (endpoint included: two stores may share a bucket's name).
         where = hash_json([self.config.endpoint_or_env(), bucket, prefix])[:12]
@@ -125,7 +126,9 @@ class StoreLake:
                 fh.close()
                 continue
             try:
-                yield WorkingCopy(self.store(), base / f"slot-{slot}")
+                wc = WorkingCopy(self.store(), base / f"slot-{slot}")
+                wc.discard()  # what a step that failed or was killed here left unpushed
+                yield wc
             finally:
                 fh.close()
             return
