@@ -41,6 +41,7 @@ import obstore
 import psutil
 
 from voxlake.demo import corpus
+from voxlake.ingest.inbox import SIDECAR_SUFFIXES, list_batches, read_manifest
 from voxlake.lake.objectstore import StoreConfig, open_store
 from voxlake.lake.remote import CACHE_ENV, STEPS_LOG, StoreLake
 from voxlake.lake.store import Lake
@@ -121,12 +122,13 @@ def _rounds(folder: Path, batches: int, per_batch: int) -> list[Path]:
 
 
 def _upload(store: Any, round_dir: Path) -> int:
+    """Land a round in the store's inbox; returns how many voices (not label sidecars)."""
     files = [f for f in sorted(round_dir.rglob("*")) if f.is_file()]
     for f in files:
         obstore.put(
             store, f"inbox/{round_dir.name}/{f.relative_to(round_dir).as_posix()}", f.read_bytes()
         )
-    return len(files)
+    return sum(f.suffix.lower() not in SIDECAR_SUFFIXES for f in files)
 
 
 def _wait(what: str, done: Any, timeout_s: float, poll_s: float = 1.0) -> float:
@@ -240,21 +242,37 @@ def _worker_of(broker: str, run: dg.DagsterRun) -> str:
     return str(host).split("@", 1)[0]
 
 
-def _embedded(rounds: list[Path], folder: Path, workers: int) -> Lake:
-    """The same rounds through the embedded pipeline (local lake, in-process runs)."""
+def _embedded(copy: Lake, voices: Path, folder: Path, workers: int) -> Lake:
+    """The same files through the embedded pipeline (local lake, in-process runs), batch by
+    batch as the cluster's sensor grouped them (its manifests), so the batches are the same."""
     lake = Lake(folder).ensure()
     settings = RunSettings(str(lake.root), workers=workers)
     with dg.instance_for_test() as instance:
-        for d in rounds:
-            shutil.copytree(d, lake.inbox / d.name)
+        for batch in list_batches(copy):
+            for f in read_manifest(copy, batch).files:
+                dst = lake.inbox / f.path
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(voices / f.path, dst)
             new = pending_partitions(instance, LakeResource(root=str(lake.root)))
+            if new != [batch]:
+                raise RuntimeError(f"the embedded scan made {new}, the cluster {batch}")
             instance.add_dynamic_partitions(PARTITIONS, new)
-            for b in new:
-                if not launch("ingest_batch", instance, settings, b).success:
-                    raise RuntimeError(f"the embedded run of batch {b} failed")
+            if not launch("ingest_batch", instance, settings, batch).success:
+                raise RuntimeError(f"the embedded run of batch {batch} failed")
         if not launch("refresh_dataset", instance, settings).success:
             raise RuntimeError("the embedded dataset refresh failed")
     return lake
+
+
+def _sensed(store: Any) -> int:
+    """How many inbox files the store's batch manifests hold."""
+    total = 0
+    for chunk in obstore.list(store, "batches/"):
+        for m in chunk:
+            name = m["path"].rsplit("/", 1)[-1]
+            if name.endswith(".json") and not name.startswith("_"):
+                total += len(json.loads(bytes(obstore.get(store, m["path"]).bytes()))["files"])
+    return total
 
 
 def _hashes(lake: Lake) -> dict[str, Any]:
@@ -270,7 +288,7 @@ def _steps(work: Path) -> list[dict[str, Any]]:
 
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    result: dict[str, Any] = {"workers": args.workers, "batches": args.batches}
+    result: dict[str, Any] = {"workers": args.workers, "rounds": args.batches}
     rounds = _rounds(work / "voices", args.batches, args.voices_per_batch)
     meter = CpuMeter()
     meter.start()
@@ -297,24 +315,26 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         os.environ.update({k: env[k] for k in ("DAGSTER_HOME", POSTGRES_ENV, BROKER_ENV)})
         cluster = Cluster(work, env, meter)
         stack.callback(cluster.stop)
+        store = open_store(uri)
+        uploaded = 0
+        if args.all_at_once:  # every round lands before the daemon starts: full batches
+            uploaded = sum(_upload(store, d) for d in rounds)
         cluster.start_daemon(home)
         for i in range(args.workers):
             cluster.start_worker(f"w{i + 1}", home)
-        store = open_store(uri)
         instance = stack.enter_context(dg.DagsterInstance.get())
-        batches: list[str] = []
         t_start = time.monotonic()
         killed: dict[str, Any] = {}
-        for i, d in enumerate(rounds):
-            _upload(store, d)
+        for i, d in enumerate([rounds[0]] if args.all_at_once else rounds):
+            if not args.all_at_once:
+                uploaded += _upload(store, d)
             _wait(
                 f"the sensor to make batch {i + 1}",
                 lambda n=i: len(instance.get_dynamic_partitions(PARTITIONS)) > n,
                 args.timeout,
             )
-            batches = sorted(instance.get_dynamic_partitions(PARTITIONS))
             if args.kill and i == 0:
-                batch = batches[0]
+                batch = sorted(instance.get_dynamic_partitions(PARTITIONS))[0]
                 _wait(
                     "the first batch to reach denoising",
                     lambda b=batch: _in_step(instance, b, "denoised_voices") is not None,
@@ -327,6 +347,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 cluster.kill(victim)
                 killed = {"batch": batch, "worker": victim, "at": time.monotonic()}
                 cluster.start_worker(f"w{args.workers + 1}", home)  # the lost machine's stand-in
+        _wait("the sensor to take every file", lambda: _sensed(store) == uploaded, args.timeout)
+        batches = sorted(instance.get_dynamic_partitions(PARTITIONS))
         _wait(
             "every batch and the dataset assets",
             lambda: _settled(instance, batches),
@@ -352,12 +374,13 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
     voices = copy.read_table("voices")
     result["voices"] = voices.num_rows
+    result["batches"] = len(list_batches(copy))
     result["s3_lake"] = f"{uri} (moto {_version('moto')} in server mode: an S3 emulator)"
     result["postgres"] = _pg_version()
     result["broker"] = "redis (Debian redis-server), celery " + _version("celery")
     problems = inconsistencies(copy)
     result["problems"] = problems
-    embedded = _embedded(rounds, work / "embedded", workers=1) if args.compare else None
+    embedded = _embedded(copy, work / "voices", work / "embedded", 1) if args.compare else None
     result["identical_to_embedded"] = embedded is not None and _hashes(copy) == _hashes(embedded)
     result["globals_consistent"] = not any(p.startswith(("dataset", "the index")) for p in problems)
     if args.kill and embedded is not None:
@@ -402,7 +425,7 @@ def _pg_version() -> str:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--batches", type=int, default=3)
+    p.add_argument("--batches", type=int, default=3, help="rounds of new voices")
     p.add_argument("--voices-per-batch", type=int, default=4)
     p.add_argument("--kill", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument(
@@ -410,6 +433,11 @@ def main() -> int:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="also run the files embedded and compare the hash manifests",
+    )
+    p.add_argument(
+        "--all-at-once",
+        action="store_true",
+        help="land every round before the daemon starts (batches of batch_size, not rounds)",
     )
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per wait")
     p.add_argument("--keep", help="keep the work folder here (logs of every process)")

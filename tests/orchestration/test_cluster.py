@@ -34,7 +34,7 @@ def test_a_cluster_with_a_killed_worker_gives_the_embedded_lake(tmp_path: Path) 
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert proc.returncode == 0, json.dumps(result, indent=1) + proc.stderr[-3000:]
     assert result == json.loads(out.read_text())
-    assert result["workers"] == 2 and result["batches"] == 3
+    assert result["workers"] == 2 and result["rounds"] == 3 and result["batches"] >= 3
     assert result["voices"] > 0 and result["problems"] == []
     assert result["identical_to_embedded"] is True
     assert result["globals_consistent"] is True
