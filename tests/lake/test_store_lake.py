@@ -97,3 +97,41 @@ def test_a_store_lake_gives_the_embedded_hashes(
         "_leases",
         "lineage",
     }, names
+
+
+def test_the_cli_pulls_a_store_lake_and_checks_the_copy(
+    s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`voxlake cluster publish` moves a local lake onto the store; `cluster pull` brings
+    its committed state back, where `doctor` finds it whole; a command that needs a local
+    lake says how to get one."""
+    import subprocess
+    import sys
+
+    import dagster as dg
+
+    from voxlake.testing import cli_process
+
+    for k, v in s3.env().items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("VOXLAKE_CACHE", str(tmp_path / "cache"))
+    local = make_lake(tmp_path / "local", voices=3, bad_files=False)
+    with dg.instance_for_test() as instance:
+        _run_all(str(local.root), instance)
+    uri = s3.uri("lakes/published")
+
+    def voxlake(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "voxlake.cli", *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+    out = voxlake("cluster", "publish", "--lake", str(local.root), "--to", uri)
+    assert out.returncode == 0 and "objects sent" in out.stdout, out.stderr[-2000:]
+    dest = tmp_path / "pulled"
+    out = voxlake("cluster", "pull", str(dest), "--lake", uri, "--audio")
+    assert out.returncode == 0 and "1 batches" in out.stdout, out.stderr[-2000:]
+    assert _stage_hashes(Lake(dest)) == _stage_hashes(local)
+    doctor = cli_process("doctor", lake=dest)
+    stdout, stderr = doctor.communicate(timeout=600)
+    assert doctor.returncode == 0 and "healthy" in stdout, stdout + stderr
+    refused = voxlake("doctor", "--lake", uri)
+    assert refused.returncode != 0 and "voxlake cluster pull" in refused.stderr

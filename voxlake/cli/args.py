@@ -33,8 +33,9 @@ def open_lake(args: argparse.Namespace) -> Lake:
     where = str(args.lake or default_root())
     if is_remote(where):
         raise SystemExit(
-            f"voxlake {args.command}: {where}: a lake on an object store is read with "
-            "`voxlake sql` only, so far; this command needs a local lake"
+            f"voxlake {args.command}: {where} is on an object store: its runs go through a "
+            "cluster's daemon and workers, and `voxlake sql` reads it in place; for this "
+            "command, `voxlake cluster pull DEST --lake URI` first and run it on DEST"
         )
     return Lake(where).ensure()
 
