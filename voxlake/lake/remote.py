@@ -178,11 +178,15 @@ class StoreLake:
 
     @contextmanager
     def inbox_session(self) -> Iterator[Lake]:
+        clock = StepClock(self.cache, "inbox")
         with self._copy() as wc, Lease(wc.store, "batches").hold():
             wc.pull_prefix("batches/")
             wc.pull_prefix("inbox/")
+            clock.pulled()
             yield wc.lake()
+            clock.worked()
             wc.push()
+        clock.pushed()
 
     def snapshot(self, folder: Path, audio: bool = False) -> Lake:
         """A local copy of the lake's committed state (tables, stats, index, manifests; the
