@@ -46,7 +46,7 @@ from voxlake.lake.objectstore import StoreConfig, open_store
 from voxlake.lake.remote import CACHE_ENV, STEPS_LOG, StoreLake
 from voxlake.lake.store import Lake
 from voxlake.orchestration.cluster import BROKER_ENV, worker_command, write_cluster_home
-from voxlake.orchestration.dataset_sensor import dataset_behind
+from voxlake.orchestration.dataset_sensor import IN_FLIGHT, dataset_behind
 from voxlake.orchestration.runner import POSTGRES_ENV, RunSettings, launch
 from voxlake.orchestration.sensors import pending_partitions
 from voxlake.repro import manifest
@@ -169,17 +169,7 @@ def _resumed(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
 def _settled(instance: dg.DagsterInstance, batches: list[str]) -> bool:
     """Every batch has a successful run, nothing is queued or running, and a run that began
     after the last batch finished wrote the dataset assets."""
-    busy = instance.get_runs(
-        dg.RunsFilter(
-            statuses=[
-                dg.DagsterRunStatus.QUEUED,
-                dg.DagsterRunStatus.NOT_STARTED,
-                dg.DagsterRunStatus.STARTING,
-                dg.DagsterRunStatus.STARTED,
-            ]
-        )
-    )
-    if busy:
+    if instance.get_runs(dg.RunsFilter(statuses=IN_FLIGHT)):
         return False
     for b in batches:
         if not any(r.status == dg.DagsterRunStatus.SUCCESS for r in _batch_runs(instance, b)):

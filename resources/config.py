@@ -7,8 +7,8 @@ its run config (`resources: {denoiser: {config: {dnsmos: fast}}}`); the CLI does
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import dagster as dg
@@ -67,33 +67,28 @@ class LakeResource(dg.ConfigurableResource):
         return StoreLake.of(cfg, self.cache)
 
     @contextmanager
+    def _session(
+        self, on_store: Callable[[StoreLake], AbstractContextManager[Lake]]
+    ) -> Iterator[Lake]:
+        if not self.on_store():
+            yield self.lake()
+            return
+        with on_store(self.store_lake()) as lake:
+            yield lake
+
     def batch_session(
         self, batch: str, reads: tuple[str, ...] = (), inbox: bool = False
-    ) -> Iterator[Lake]:
+    ) -> AbstractContextManager[Lake]:
         """The lake for one batch's step (on a store: what it reads, pushed after)."""
-        if not self.on_store():
-            yield self.lake()
-            return
-        with self.store_lake().batch_session(batch, reads, inbox) as lake:
-            yield lake
+        return self._session(lambda store: store.batch_session(batch, reads, inbox))
 
-    @contextmanager
-    def dataset_session(self) -> Iterator[Lake]:
+    def dataset_session(self) -> AbstractContextManager[Lake]:
         """The lake for a dataset-wide step (on a store: under the global lease)."""
-        if not self.on_store():
-            yield self.lake()
-            return
-        with self.store_lake().dataset_session() as lake:
-            yield lake
+        return self._session(StoreLake.dataset_session)
 
-    @contextmanager
-    def inbox_session(self) -> Iterator[Lake]:
+    def inbox_session(self) -> AbstractContextManager[Lake]:
         """The lake for an inbox scan (on a store: under the batches lease)."""
-        if not self.on_store():
-            yield self.lake()
-            return
-        with self.store_lake().inbox_session() as lake:
-            yield lake
+        return self._session(StoreLake.inbox_session)
 
     def limits(self) -> AudioLimits:
         return AudioLimits(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 
 import pytest
 
 from voxlake.lake.store import Lake
 from voxlake.testing import make_lake, process_all
+from voxlake.testing.s3 import S3Server, s3_server
 
 warnings.filterwarnings("ignore")
 
@@ -21,3 +23,10 @@ def processed_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     lake = make_lake(tmp_path_factory.mktemp("processed"))
     process_all(lake)
     return lake
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Server]:
+    """An S3 API server on loopback (moto, an emulator), one per test module."""
+    with s3_server() as server:
+        yield server

@@ -9,20 +9,13 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from voxlake.lake.lease import Lease, LeaseLost, LeaseTimeout
 from voxlake.lake.objectstore import ObjectStore, open_store
-from voxlake.testing.s3 import S3Server, s3_server
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    with s3_server() as server:
-        yield server
+from voxlake.testing.s3 import S3Server
 
 
 @pytest.fixture

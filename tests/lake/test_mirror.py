@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import obstore
@@ -18,17 +17,10 @@ from voxlake.lake.mirror import (
     StoreFailed,
     WorkingCopy,
     commit_key,
-    committed,
-    consistent_parts,
+    trusted_on_store,
 )
 from voxlake.lake.objectstore import ObjectStore, StoreConfig, open_store
-from voxlake.testing.s3 import S3Server, s3_server
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    with s3_server() as server:
-        yield server
+from voxlake.testing.s3 import S3Server
 
 
 @pytest.fixture
@@ -41,15 +33,8 @@ def _write(root: Path, rel: str, data: bytes) -> None:
     (root / rel).write_bytes(data)
 
 
-def _listing(store: ObjectStore) -> list[tuple[str, str]]:
-    return [(m["path"], m["e_tag"] or "") for c in obstore.list(store, "tables/") for m in c]
-
-
 def _trusted(store: ObjectStore) -> tuple[list[str], list[str]]:
-    batches = sorted(
-        {p.split("batch=")[1].split("/")[0] for p, _ in _listing(store) if "batch=" in p}
-    )
-    return consistent_parts(_listing(store), committed(store, batches))
+    return trusted_on_store(store)
 
 
 def test_a_push_commits_each_batch_it_wrote_and_skips_what_is_machine_local(

@@ -5,7 +5,6 @@ batch. The outputs are the embedded run's, hash for hash."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import obstore
@@ -20,15 +19,9 @@ from voxlake.orchestration.sensors import pending_partitions
 from voxlake.repro import manifest
 from voxlake.resources import LakeResource
 from voxlake.testing import make_lake
-from voxlake.testing.s3 import S3Server, s3_server, upload_tree
+from voxlake.testing.s3 import S3Server, upload_tree
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    with s3_server() as server:
-        yield server
 
 
 def _run_all(root: str, instance: object) -> list[str]:

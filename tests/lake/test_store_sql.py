@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -20,7 +19,7 @@ from voxlake.lake import catalog
 from voxlake.lake.objectstore import StoreAccessError, StoreConfig
 from voxlake.lake.remote import StoreLake
 from voxlake.lake.store import Lake
-from voxlake.testing.s3 import S3Server, s3_server
+from voxlake.testing.s3 import S3Server
 
 QUERIES = [
     "select count(*) as n from voices",
@@ -29,12 +28,6 @@ QUERIES = [
     " order by 1",
     "select count(*) from stage_hashes",
 ]
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    with s3_server() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import obstore
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -181,7 +180,7 @@ def query_store(uri: str, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     DuckDB reads the Parquet through the store's fsspec filesystem (no httpfs extension is
     downloaded); the views are built in memory for the query, and the connection may read
     nothing outside <uri>/tables/."""
-    from voxlake.lake.mirror import committed, consistent_parts
+    from voxlake.lake.mirror import trusted_on_store
     from voxlake.lake.objectstore import check_access, fsspec_filesystem, open_store
 
     statements = _statements(sql)
@@ -190,11 +189,7 @@ def query_store(uri: str, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     root = uri.rstrip("/")
     # Only what readers may trust: a batch whose parts all match its commit (a batch being
     # rewritten, or left half-written by a killed worker, is left out until committed).
-    listing = [(m["path"], m["e_tag"] or "") for c in obstore.list(store, "tables/") for m in c]
-    batches = sorted(
-        {p.split("/batch=", 1)[1].split("/", 1)[0] for p, _ in listing if "/batch=" in p}
-    )
-    trusted, _held = consistent_parts(listing, committed(store, batches))
+    trusted, _held = trusted_on_store(store)
     by_table: dict[str, list[str]] = {}
     for path in trusted:
         if path.endswith(".parquet"):

@@ -24,7 +24,7 @@ import os
 import resource
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,12 +135,22 @@ class StoreLake:
         raise RuntimeError(f"{base}: all {SLOTS} working-copy slots are in use")
 
     @contextmanager
+    def _step(self, name: str, lease: str | None = None) -> Iterator[tuple[WorkingCopy, StepClock]]:
+        """A step's frame: a working copy (under `lease` if given), and its clock; the caller
+        pulls, calls `clock.pulled()` and yields the lake; the push follows a clean exit."""
+        clock = StepClock(self.cache, name)
+        with self._copy() as wc, Lease(wc.store, lease).hold() if lease else nullcontext():
+            yield wc, clock  # the push stays under the lease: nothing pulled goes stale
+            clock.worked()
+            wc.push()
+        clock.pushed()
+
+    @contextmanager
     def batch_session(
         self, batch: str, reads: tuple[str, ...] = (), inbox: bool = False
     ) -> Iterator[Lake]:
         """`reads`: tables whose named files the step reads; `inbox`: the manifest's files."""
-        clock = StepClock(self.cache, f"batch {batch}")
-        with self._copy() as wc:
+        with self._step(f"batch {batch}") as (wc, clock):
             if inbox:  # the raw stage: the voices other batches hold (its duplicate check)
                 wc.pull_committed("tables/voices/")
             wc.pull_keys([f"batches/{batch}.json"])
@@ -158,35 +168,24 @@ class StoreLake:
                 wc.pull_keys(p for p in lake.read_table(table, batch).column(col).to_pylist() if p)
             clock.pulled()
             yield lake
-            clock.worked()
-            wc.push()
-        clock.pushed()
 
     @contextmanager
     def dataset_session(self) -> Iterator[Lake]:
-        clock = StepClock(self.cache, "dataset")
-        with self._copy() as wc, Lease(wc.store, "global").hold():
+        with self._step("dataset", lease="global") as (wc, clock):
             wc.pull_prefix("batches/", keep=lambda rel: rel.endswith(".json"))
             wc.pull_committed("tables/")
             wc.pull_prefix("stats/")
             wc.pull_prefix("index/")
             clock.pulled()
             yield wc.lake()
-            clock.worked()
-            wc.push()
-        clock.pushed()
 
     @contextmanager
     def inbox_session(self) -> Iterator[Lake]:
-        clock = StepClock(self.cache, "inbox")
-        with self._copy() as wc, Lease(wc.store, "batches").hold():
+        with self._step("inbox", lease="batches") as (wc, clock):
             wc.pull_prefix("batches/")
             wc.pull_prefix("inbox/")
             clock.pulled()
             yield wc.lake()
-            clock.worked()
-            wc.push()
-        clock.pushed()
 
     def snapshot(self, folder: Path, audio: bool = False) -> Lake:
         """A local copy of the lake's committed state (tables, stats, index, manifests; the

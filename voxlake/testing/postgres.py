@@ -6,12 +6,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from voxlake.testing.ports import free_port
 
 DATABASE = "voxlake"
 
@@ -35,12 +36,6 @@ def _as_server_user(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """A fresh server with one database; yields its URL (trust auth on 127.0.0.1)."""
@@ -51,7 +46,7 @@ def postgres_server() -> Iterator[str]:
     data = folder / "data"
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
     run = dict(check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     subprocess.run(
         _as_server_user([initdb, "-D", str(data), "-A", "trust", "-U", "postgres"]), **run

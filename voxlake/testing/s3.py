@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from voxlake.testing.ports import free_port, wait_for_port
 
 REGION = "us-east-1"
 # moto serves this many requests before it starts checking signatures: the IAM calls that
@@ -47,25 +47,6 @@ class S3Server:
         }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_for(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the S3 server exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError("the S3 server did not start")
-
-
 def _test_user(endpoint: str) -> tuple[str, str]:
     """An IAM user allowed everything; its access key."""
     import boto3
@@ -93,7 +74,7 @@ def s3_server(bucket: str = "voxlake") -> Iterator[S3Server]:
     process's environment points at it while the block runs. The server is stopped after."""
     import boto3
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(SETUP_REQUESTS)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -102,7 +83,7 @@ def s3_server(bucket: str = "voxlake") -> Iterator[S3Server]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for(port, proc)
+        wait_for_port(port, proc, "the S3 server")
         endpoint = f"http://127.0.0.1:{port}"
         key_id, secret = _test_user(endpoint)
         s3 = S3Server(endpoint, bucket, key_id, secret, proc.pid)
