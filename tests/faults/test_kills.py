@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -95,8 +96,10 @@ def test_two_batches_at_once_leave_the_globals_consistent(tmp_path: Path) -> Non
     lake = make_lake(tmp_path / "lake", voices=6, speakers=3, bad_files=False)
     batches = [m.batch for m in scan_inbox(lake, batch_size=3).new_batches]
     assert len(batches) == 2
-    with get_context("spawn").Pool(2) as pool:
-        pool.starmap(_process_batch, [(str(lake.root), b) for b in batches])
+    # a worker that dies raises BrokenProcessPool here (multiprocessing.Pool would wait
+    # for its lost task for ever)
+    with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
+        list(pool.map(_process_batch, [str(lake.root)] * len(batches), batches, timeout=600))
     incremental = dataset_stats.load(lake)
     assert incremental is not None and incremental.n_voices == 6
     rebuilt = dataset_stats.update(lake, FP, 128, rebuild=True).final

@@ -5,9 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from voxlake.lake import catalog
+from voxlake.lake import catalog, file_schemas
+from voxlake.lake.schemas import TABLES
 from voxlake.lake.store import Lake
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,3 +82,57 @@ def test_a_moved_or_copied_lake_reads_itself(lake: Lake, tmp_path: Path) -> None
     moved = Lake(tmp_path / "moved")
     shutil.move(copied.root, moved.root)
     assert catalog.query(moved, "select count(*) from voices")[1] == [(6,)]
+
+
+def _columns(lake: Lake, table: str) -> list[str]:
+    return catalog.query(lake, f"select * from {table} limit 0")[0]
+
+
+def test_files_of_an_earlier_schema_are_read_by_name_with_their_missing_columns_null(
+    lake: Lake,
+) -> None:
+    """A lake holding files written by a version with fewer columns: read by name with
+    union_by_name (a view built from such a file's footer alone would drop columns)."""
+    (batch,) = lake.table_batches("voices")
+    current = pq.read_table(lake.table_file("voices", batch))
+    older = current.drop_columns([current.column_names[-1]])
+    first = lake.table_dir("voices") / "batch=000000-older" / "part.parquet"  # sorts first
+    first.parent.mkdir()
+    pq.write_table(older, first)
+    catalog.refresh(lake)
+    assert _columns(lake, "voices") == TABLES["voices"].names
+    missing = current.column_names[-1]
+    assert catalog.query(lake, f'select count(*), count("{missing}") from voices')[1] == [
+        (2 * current.num_rows, current.num_rows)
+    ]
+
+
+def test_a_refresh_reads_the_footers_of_new_or_replaced_files_only(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[str] = []
+    real = file_schemas.pq.read_schema
+
+    def counting(path: str) -> pa.Schema:
+        read.append(path)
+        return real(path)
+
+    monkeypatch.setattr(file_schemas.pq, "read_schema", counting)
+    catalog.refresh(lake)
+    assert read == []  # the fixture's refresh left every file in the cache
+    (batch,) = lake.table_batches("voices")
+    lake.write_table("voices", lake.read_table("voices", batch), batch)  # replaced
+    catalog.refresh(lake)
+    assert read == [lake.table_file("voices", batch).as_posix()]
+    assert catalog.query(lake, "select count(*) from voices")[1] == [(6,)]
+
+
+def test_a_catalog_built_for_other_declared_schemas_is_rebuilt(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalog, "tables_key", lambda: "another-version")
+    catalog.ensure(lake)
+    with duckdb.connect(str(lake.catalog_path), read_only=True) as con:
+        assert con.execute(f"select tables from {catalog.ROOT_TABLE}").fetchall() == [
+            ("another-version",)
+        ]

@@ -13,16 +13,16 @@ configuration locked; no extension is installed or loaded on demand). Anything e
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from voxlake.lake import file_schemas
 from voxlake.lake.schemas import TABLES
 from voxlake.lake.store import Lake
 
@@ -62,21 +62,12 @@ class Refreshed:
     damaged: list[str]  # table files left out because they cannot be read (lake-relative)
 
 
-def _readable(files: list[Path]) -> tuple[list[Path], list[Path]]:
-    good, bad = [], []
-    for f in files:
-        try:
-            pq.read_metadata(f)
-            good.append(f)
-        except Exception:  # pyarrow raises several kinds for a damaged file
-            bad.append(f)
-    return good, bad
-
-
-def _create_view(con: duckdb.DuckDBPyConnection, name: str, source: str) -> None:
+def _create_view(
+    con: duckdb.DuckDBPyConnection, name: str, source: str, union_by_name: bool = True
+) -> None:
     con.execute(
-        f'create view "{name}" as select * from '
-        f"read_parquet({source}, union_by_name = true, hive_partitioning = false)"
+        f'create view "{name}" as select * from read_parquet({source}, '
+        f"union_by_name = {str(union_by_name).lower()}, hive_partitioning = false)"
     )
 
 
@@ -90,31 +81,41 @@ def _create_derived_views(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(path.read_text())
 
 
+def tables_key() -> str:
+    """The declared schemas: a catalog built for others is rebuilt (`ensure`)."""
+    return hashlib.sha256(
+        "\n".join(f"{n}: {file_schemas.schema_key(s)}" for n, s in TABLES.items()).encode()
+    ).hexdigest()[:16]
+
+
 def refresh(lake: Lake) -> Refreshed:
     """Create or replace every view. A damaged table file is left out of its view (and
-    reported) instead of taking the catalog down."""
+    reported) instead of taking the catalog down.
+
+    A table whose files all carry one schema gets a view over its folder's glob that reads
+    by name from the first footer: new batches appear without a refresh, and neither the
+    refresh nor a query opens every footer. A table whose files differ (written by versions
+    whose schemas differ) gets `union_by_name`, whose cost grows with the files."""
     with lake.lock("catalog"), duckdb.connect(str(lake.catalog_path)) as con:
         _drop(con, ROOT_TABLE)
-        con.execute(f'create table "{ROOT_TABLE}" as select ? as root', [str(lake.root)])
+        con.execute(
+            f'create table "{ROOT_TABLE}" as select ? as root, ? as tables',
+            [str(lake.root), tables_key()],
+        )
         with_data, damaged = [], []
         for name, schema in TABLES.items():
             _drop(con, name)
-            files = lake.table_files(name)
-            try:
-                if files:
-                    glob = (lake.table_dir(name) / "**" / "*.parquet").as_posix()
-                    _create_view(con, name, _quote(glob))
-            except duckdb.Error:
-                files, bad = _readable(files)
-                damaged += [lake.relative(f) for f in bad]
-                if files:
-                    _create_view(
-                        con, name, "[" + ", ".join(_quote(f.as_posix()) for f in files) + "]"
-                    )
-            if files:
-                with_data.append(name)
-            else:
+            found = file_schemas.table_files(con, name, lake.table_dir(name))
+            damaged += [lake.relative(f) for f in found.damaged]
+            if not found.readable:
                 _create_empty(con, name, schema)
+                continue
+            if found.damaged:
+                source = "[" + ", ".join(map(_quote, found.readable)) + "]"
+            else:
+                source = _quote((lake.table_dir(name) / "**" / "*.parquet").as_posix())
+            _create_view(con, name, source, union_by_name=not found.uniform)
+            with_data.append(name)
         _create_derived_views(con)
         return Refreshed(with_data, damaged)
 
@@ -122,15 +123,16 @@ def refresh(lake: Lake) -> Refreshed:
 def _built_for(lake: Lake) -> str | None:
     try:
         with duckdb.connect(str(lake.catalog_path), read_only=True) as con:
-            row = con.execute(f'select root from "{ROOT_TABLE}"').fetchone()
+            row = con.execute(f'select root, tables from "{ROOT_TABLE}"').fetchone()
     except duckdb.Error:
         return None
-    return str(row[0]) if row else None
+    return f"{row[0]}|{row[1]}" if row else None
 
 
 def ensure(lake: Lake) -> None:
-    """Build the catalog if it is missing or was built for another place (a moved lake)."""
-    if not lake.catalog_path.exists() or _built_for(lake) != str(lake.root):
+    """Build the catalog if it is missing, was built for another place (a moved lake) or
+    for other declared schemas (another version of voxlake)."""
+    if not lake.catalog_path.exists() or _built_for(lake) != f"{lake.root}|{tables_key()}":
         refresh(lake)
 
 

@@ -156,9 +156,13 @@ class Lake:
         d = self.table_dir(table)
         if batch is not None:
             d = d / f"batch={batch}"
-        if not d.exists():
-            return []
-        return sorted(p for p in d.rglob("*.parquet") if not p.name.startswith(".tmp-"))
+        found = [  # os.walk, not Path.rglob: at 10^7 voices a table holds 20,000 files
+            os.path.join(top, name)
+            for top, _dirs, names in os.walk(d)
+            for name in names
+            if name.endswith(".parquet") and not name.startswith(".tmp-")
+        ]
+        return [Path(p) for p in sorted(found, key=lambda p: p.split(os.sep))]  # as Paths sort
 
     def read_table(self, table: str, batch: str | None = None) -> pa.Table:
         """All rows of a table (or of one batch), in the declared schema."""
@@ -176,10 +180,19 @@ class Lake:
         shutil.rmtree(self.table_dir(table) / f"batch={batch}", ignore_errors=True)
 
     def table_batches(self, table: str) -> list[str]:
-        d = self.table_dir(table)
-        if not d.exists():
+        """The batches holding a file of `table` (one scandir per batch folder)."""
+        try:
+            entries = os.scandir(self.table_dir(table))
+        except FileNotFoundError:
             return []
-        return sorted(p.name.split("=", 1)[1] for p in d.glob("batch=*") if any(p.iterdir()))
+        found = []
+        with entries:
+            for e in entries:
+                if e.name.startswith("batch=") and e.is_dir():
+                    with os.scandir(e.path) as inside:
+                        if next(inside, None) is not None:
+                            found.append(e.name.split("=", 1)[1])
+        return sorted(found)
 
     @contextmanager
     def lock(self, name: str, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
