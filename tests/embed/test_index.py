@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from voxlake import pipeline
 from voxlake.embed import index_search, index_table, index_writer
@@ -88,3 +89,19 @@ def test_the_index_is_retrained_once_outgrown(tmp_path: Path) -> None:
     _add_batch(lake, "b2", 1200, 2)  # sqrt(1500) = 39 > 2 x 17
     assert index_writer.sync(lake, ann_threshold=300).extra["ann"] == "IVF_RQ built, 39 partitions"
     assert _stats(lake).num_unindexed_rows == 0  # type: ignore[attr-defined]
+
+
+def test_the_total_check_follows_replaced_and_dropped_files(tmp_path: Path) -> None:
+    """The embeddings count reads a footer only for a file it has not seen at its current
+    signature, and still sees every change: a file replaced with fewer rows, a batch gone."""
+    lake = Lake(tmp_path / "lake").ensure()
+    _add_batch(lake, "b1", 20, 1)
+    _add_batch(lake, "b2", 30, 2)
+    index_writer.check_total(lake, index_writer.sync(lake).rows)
+    assert index_writer.embedding_rows(lake) == 50
+    _add_batch(lake, "b2", 10, 3)  # b2 replaced, the index not yet synced
+    with pytest.raises(ValueError, match="holds 50 rows where the embeddings tables hold 30"):
+        index_writer.check_total(lake, 50)
+    lake.drop_batch("embeddings", "b1")
+    assert index_writer.embedding_rows(lake) == 10
+    index_writer.check_total(lake, index_writer.sync(lake).rows)
