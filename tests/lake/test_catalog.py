@@ -136,3 +136,23 @@ def test_a_catalog_built_for_other_declared_schemas_is_rebuilt(
         assert con.execute(f"select tables from {catalog.ROOT_TABLE}").fetchall() == [
             ("another-version",)
         ]
+
+
+def test_a_query_while_a_table_file_is_being_written_reads_the_files_in_place(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer's temp file sits beside the table's files until it replaces one: the
+    views' globs must not read it (a stage writing while someone runs `voxlake sql`)."""
+    (batch,) = lake.table_batches("voices")
+    rows = lake.read_table("voices", batch)
+    real = pq.write_table
+    seen: list[object] = []
+
+    def half_written(table: pa.Table, where: str, **kwargs: object) -> None:
+        Path(where).write_bytes(b"PAR1 half a file")
+        seen.append(catalog.query(lake, "select count(*) from voices")[1])
+        real(table, where, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", half_written)
+    lake.write_table("voices", rows, batch)
+    assert seen == [[(6,)]]

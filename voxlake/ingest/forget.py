@@ -36,7 +36,7 @@ from voxlake.lake.fingerprint import code_version
 from voxlake.lake.hashing import hash_file, hash_json
 from voxlake.lake.lineage import now_iso, record_stage, write_lineage
 from voxlake.lake.schemas import TABLES
-from voxlake.lake.store import Lake, atomic_write_json
+from voxlake.lake.store import TEMP_SUFFIX, Lake, atomic_write_json
 
 VOICE_TABLES = (
     "voices",
@@ -58,7 +58,7 @@ class ForgetReport:
 
 
 def _rewrite(path: Path, table: pa.Table) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".parquet")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=TEMP_SUFFIX)
     os.close(fd)
     pq.write_table(table, tmp)
     os.replace(tmp, path)

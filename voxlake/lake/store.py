@@ -53,6 +53,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.unlink(tmp)
 
 
+# A table file being written is named .tmp-*.parquet.tmp until it replaces the real one:
+# not *.parquet, so the catalog's globs (and any reader's) never open a half-written file.
+TEMP_SUFFIX = ".parquet.tmp"
+
+
 def file_signature(path: Path) -> str | None:
     """ "inode:size:mtime_ns" of a file (None if absent). The lake replaces files
     atomically and never edits them in place, so a changed file has a new signature:
@@ -142,7 +147,7 @@ class Lake:
         t = t.select(schema.names).cast(schema)
         path = self.table_file(table, batch, part)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".parquet")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=TEMP_SUFFIX)
         os.close(fd)
         try:
             pq.write_table(t, tmp)
