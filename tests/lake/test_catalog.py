@@ -156,3 +156,11 @@ def test_a_query_while_a_table_file_is_being_written_reads_the_files_in_place(
     monkeypatch.setattr(pq, "write_table", half_written)
     lake.write_table("voices", rows, batch)
     assert seen == [[(6,)]]
+
+
+def test_a_temp_file_an_earlier_writer_left_is_not_read(lake: Lake) -> None:
+    (batch,) = lake.table_batches("voices")
+    stray = lake.table_dir("voices") / f"batch={batch}" / ".tmp-left.parquet"
+    stray.write_bytes(b"PAR1 half a file")
+    assert catalog.refresh(lake).damaged == []
+    assert catalog.query(lake, "select count(*) from voices")[1] == [(6,)]

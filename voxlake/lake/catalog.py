@@ -110,7 +110,7 @@ def refresh(lake: Lake) -> Refreshed:
             if not found.readable:
                 _create_empty(con, name, schema)
                 continue
-            if found.damaged:
+            if found.damaged or found.strays:  # name the files a glob would not skip
                 source = "[" + ", ".join(map(_quote, found.readable)) + "]"
             else:
                 source = _quote((lake.table_dir(name) / "**" / "*.parquet").as_posix())

@@ -39,6 +39,7 @@ class TableFiles:
     readable: list[str]  # files whose footer reads, sorted
     damaged: list[Path]  # files whose footer does not
     schemas: frozenset[str]  # the distinct schemas of the readable files
+    strays: bool = False  # a writer's temp file named *.parquet (a glob would read it)
 
     @property
     def uniform(self) -> bool:
@@ -58,10 +59,13 @@ def _ensure_cache(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _listing(folder: Path) -> list[tuple[str, str]]:
-    """(path, signature) of every table file below `folder`, sorted: one `scandir` per
-    folder and one `stat` per file, no Path objects (20,000 files a table at 10^7 voices)."""
+def _listing(folder: Path) -> tuple[list[tuple[str, str]], bool]:
+    """(path, signature) of every table file below `folder`, sorted, and whether a temp
+    file named *.parquet lies among them (left by a writer of an earlier version): one
+    `scandir` per folder and one `stat` per file, no Path objects (20,000 files a table at
+    10^7 voices)."""
     out: list[tuple[str, str]] = []
+    strays = False
     stack = [str(folder)]
     while stack:
         try:
@@ -72,14 +76,16 @@ def _listing(folder: Path) -> list[tuple[str, str]]:
             for e in entries:
                 if e.is_dir(follow_symlinks=False):
                     stack.append(e.path)
-                elif e.name.endswith(".parquet") and not e.name.startswith(".tmp-"):
+                elif e.name.endswith(".parquet") and e.name.startswith(".tmp-"):
+                    strays = True
+                elif e.name.endswith(".parquet"):
                     try:
                         st = e.stat()
                     except FileNotFoundError:  # replaced or dropped since the listing
                         continue
                     out.append((e.path, f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"))
     out.sort()
-    return out
+    return out, strays
 
 
 def table_files(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> TableFiles:
@@ -93,7 +99,8 @@ def table_files(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> Tab
     damaged: list[Path] = []
     rows: list[tuple[str, str, str]] = []
     changed = False
-    for path, sig in _listing(folder):
+    listing, strays = _listing(folder)
+    for path, sig in listing:
         hit = cached.get(path)
         if hit is not None and hit.startswith(sig + "|"):
             schema = hit[len(sig) + 1 :]
@@ -115,4 +122,4 @@ def table_files(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> Tab
             schema=CACHE_SCHEMA,
         )
         con.execute(f'insert into "{CACHE_TABLE}" select * from new')
-    return TableFiles(readable, damaged, frozenset(r[2] for r in rows))
+    return TableFiles(readable, damaged, frozenset(r[2] for r in rows), strays)
