@@ -23,6 +23,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from voxlake.lake.store import stat_signature
+
 CACHE_TABLE = "voxlake_file_schemas"
 CACHE_SCHEMA = pa.schema(
     [
@@ -80,10 +82,9 @@ def _listing(folder: Path) -> tuple[list[tuple[str, str]], bool]:
                     strays = True
                 elif e.name.endswith(".parquet"):
                     try:
-                        st = e.stat()
+                        out.append((e.path, stat_signature(e.stat())))
                     except FileNotFoundError:  # replaced or dropped since the listing
                         continue
-                    out.append((e.path, f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"))
     out.sort()
     return out, strays
 

@@ -63,9 +63,13 @@ def file_signature(path: Path) -> str | None:
     atomically and never edits them in place, so a changed file has a new signature:
     derived indexes use it to read only what changed."""
     try:
-        st = os.stat(path)
+        return stat_signature(os.stat(path))
     except FileNotFoundError:
         return None
+
+
+def stat_signature(st: os.stat_result) -> str:
+    """`file_signature` of a stat already made (a directory scan's)."""
     return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
 
 
