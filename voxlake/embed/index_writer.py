@@ -167,7 +167,8 @@ def embedding_rows(lake: Lake) -> int:
         sig = file_signature(f)
         if sig is None:  # dropped since the listing
             continue
-        key, hit = lake.relative(f), cached.get(lake.relative(f))
+        key = lake.relative(f)
+        hit = cached.get(key)
         rows = hit[1] if hit and hit[0] == sig else pq.read_metadata(f).num_rows
         cache[key] = [sig, int(rows)]
     if cache != cached:
