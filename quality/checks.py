@@ -13,11 +13,15 @@ import pyarrow as pa
 
 from voxlake.audio.decode import AudioLimits
 from voxlake.lake.store import Lake
-from voxlake.quality.suites import validate_table
+from voxlake.quality.docs_index import write_docs_index
+from voxlake.quality.suites import docs_page, validate_table
 
 
 def data_docs_dir(lake: Lake) -> Path:
-    """GX Data Docs (HTML) of the lake's validations: <lake>/quality/data_docs/index.html."""
+    """GX Data Docs (HTML) of the lake's validations: <lake>/quality/data_docs/index.html.
+
+    Each validation writes its own pages; the index is rewritten by the dataset's checks
+    (once per dataset run, not per batch: it lists every batch)."""
     return lake.root / "quality" / "data_docs"
 
 
@@ -46,6 +50,8 @@ def gx_check(
     docs = data_docs_dir(lake)
     results = validate_table(table, rows, batch, expected_rows, limits, docs)
     lake.write_table("quality_results", results, batch or None, part=f"quality-{table}")
+    if not batch:
+        write_docs_index(docs)
     failed = [r for r in results if not r["success"]]
     return dg.AssetCheckResult(
         asset_key=asset,
@@ -55,7 +61,8 @@ def gx_check(
         metadata={
             "expectations": len(results),
             "failed": len(failed),
-            "data_docs": dg.MetadataValue.path(str(docs / "index.html")),
+            "data_docs": dg.MetadataValue.path(str(docs_page(docs, table, batch))),
+            "data_docs_index": dg.MetadataValue.path(str(docs / "index.html")),
             "failures": dg.MetadataValue.json(
                 [{k: r[k] for k in ("expectation", "column_name", "observed")} for r in failed]
             ),

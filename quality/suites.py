@@ -3,12 +3,20 @@
 `validate_table` runs a table's suite on its rows and returns one result row per
 expectation (the `quality_results` table). Derived columns that GX cannot compute on
 list columns (embedding norms, std minima) are added before validation.
+
+Data Docs: each validation renders its own two pages (the suite and the result), at a
+path fixed by the table and batch (`docs_page`), so a rerun replaces its batch's page and
+no page depends on the process that wrote it. GX's own site index is never built: it
+lists the validations this process holds in memory (an ephemeral context) and deletes
+every other page, so each run would wipe the pages of all earlier runs, and it renders
+every page's link at every validation. `voxlake.quality.docs_index` writes the index.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -160,6 +168,35 @@ def _frame(table: str, t: pa.Table) -> pd.DataFrame:
 
 
 DOCS_SITE = "voxlake"
+# every validation's run id: its Data Docs page sits at a path known from (table, batch)
+# alone; when it ran is `quality_results.checked_at`
+RUN_NAME = "current"
+RUN_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _run_id() -> Any:
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    return RunIdentifier(run_name=RUN_NAME, run_time=RUN_TIME)
+
+
+def validation_name(table: str, batch: str) -> str:
+    return f"{table}.{batch or 'dataset'}"
+
+
+def docs_page(docs_dir: Path, table: str, batch: str) -> Path:
+    """The Data Docs page of `table`'s latest validation in `batch` ("" for the dataset)."""
+    name = validation_name(table, batch)
+    run_dir = RUN_TIME.strftime("%Y%m%dT%H%M%S.%fZ")
+    return (
+        docs_dir
+        / "validations"
+        / table
+        / (batch or "dataset")
+        / RUN_NAME
+        / run_dir
+        / (f"{name}-{table}.html")
+    )
 
 
 @lru_cache(maxsize=8)
@@ -197,14 +234,16 @@ def validate_table(
     limits: AudioLimits = AudioLimits(),
     docs_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Run `table`'s suite on `rows` (a GX checkpoint; Data Docs into docs_dir if given).
-
-    Returns one quality_results row per expectation.
+    """Run `table`'s suite on `rows` (a GX checkpoint; its Data Docs pages into docs_dir if
+    given, at `docs_page`). Returns one quality_results row per expectation.
     """
     import great_expectations as gx
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
 
     ctx = _context(str(docs_dir or ""))
-    name = f"{table}.{batch or 'dataset'}"
+    name = validation_name(table, batch)
     source = ctx.data_sources.add_or_update_pandas(name)
     definition = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe("whole")
     suite = ctx.suites.add_or_update(
@@ -213,13 +252,24 @@ def validate_table(
     validation = ctx.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=name, data=definition, suite=suite)
     )
-    actions: list[Any] = [gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=[DOCS_SITE])]
     checkpoint = ctx.checkpoints.add_or_update(
-        gx.Checkpoint(
-            name=name, validation_definitions=[validation], actions=actions if docs_dir else []
-        )
+        gx.Checkpoint(name=name, validation_definitions=[validation], actions=[])
     )
-    run = checkpoint.run(batch_parameters={"dataframe": _frame(table, rows)})
+    run = checkpoint.run(batch_parameters={"dataframe": _frame(table, rows)}, run_id=_run_id())
+    if docs_dir:  # this validation's pages only; build_index would delete the others
+        ctx.build_data_docs(
+            site_names=[DOCS_SITE],
+            resource_identifiers=[*run.run_results, ExpectationSuiteIdentifier(name)],
+            build_index=False,
+        )
+    # forget it all: an ephemeral context keeps every entity, and each add_or_update and
+    # docs build scans them, so a process that validates 10^5 batches would slow down
+    for key in run.run_results:
+        ctx.validation_results_store.remove_key(key)
+    ctx.checkpoints.delete(name)
+    ctx.validation_definitions.delete(name)
+    ctx.suites.delete(name)
+    ctx.data_sources.delete(name)
     when = now_iso()
     out = []
     for result in run.run_results.values():

@@ -15,6 +15,8 @@ from voxlake.ingest.inbox import list_batches, scan_inbox
 from voxlake.lake import catalog
 from voxlake.lake.store import Lake
 from voxlake.orchestration.runner import PARTITIONS, RunSettings, instance_for, run_pending
+from voxlake.quality.checks import data_docs_dir
+from voxlake.quality.docs_index import validated
 from voxlake.testing import make_lake
 from voxlake.testing.consistency import inconsistencies
 
@@ -84,6 +86,8 @@ def test_drop_batch_removes_a_failed_batch_and_its_partition(
     failed: tuple[Lake, dg.DagsterInstance, str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     lake, instance, good, bad = failed
+    docs = data_docs_dir(lake)
+    assert {good, bad} <= set(validated(docs))  # both batches' pages, from two runs
     assert main(["drop-batch", good, "--lake", str(lake.root)]) == 1  # complete: refused
     assert "is complete" in capsys.readouterr().err
     assert main(["drop-batch", bad, "--lake", str(lake.root)]) == 0
@@ -93,6 +97,8 @@ def test_drop_batch_removes_a_failed_batch_and_its_partition(
     assert list(_summary(lake)) == [good]
     assert scan_inbox(lake).new_batches == []  # its inputs are not batched again
     assert inconsistencies(lake) == []
+    assert good in validated(docs) and bad not in validated(docs)
+    assert bad not in (docs / "index.html").read_text()
     instance.add_dynamic_partitions(PARTITIONS, ["made-by-hand"])
     assert main(["drop-batch", "made-by-hand", "--lake", str(lake.root)]) == 0
     assert instance.get_dynamic_partitions(PARTITIONS) == [good]

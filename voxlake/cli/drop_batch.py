@@ -8,6 +8,8 @@ import sys
 from voxlake.cli.args import Subparsers, add_command, open_lake, refresh_catalog
 from voxlake.ingest.drop_batch import CompleteBatch, drop_batch
 from voxlake.orchestration.runner import delete_partition, instance_for
+from voxlake.quality.checks import data_docs_dir
+from voxlake.quality.docs_index import remove_batch_pages, write_docs_index
 
 
 def cmd_drop_batch(args: argparse.Namespace) -> int:
@@ -29,11 +31,14 @@ def cmd_drop_batch(args: argparse.Namespace) -> int:
                 code = 1
             continue
         delete_partition(instance, batch)
+        remove_batch_pages(data_docs_dir(lake), batch)
         print(
             f"dropped batch {batch}: {dropped.voices} voice(s), {dropped.files_removed} file(s); "
             f"its {dropped.inputs_logged} input(s) will not be batched again; "
             "dataset stats and index updated"
         )
+    if data_docs_dir(lake).is_dir():
+        write_docs_index(data_docs_dir(lake))
     refresh_catalog(lake)
     return code
 
