@@ -18,6 +18,7 @@ from typing import Any
 
 import dagster as dg
 
+from voxlake import parallel
 from voxlake.embed import index_writer
 from voxlake.embed.embedders import DEFAULT as DEFAULT_EMBEDDER
 from voxlake.features import dataset as dataset_stats
@@ -212,6 +213,8 @@ def _run_pending(
         summary.new_batches = new
     done = set(completed_batches(lake))
     pending = [b for b in list_batches(lake) if b not in done or b in rerun]
+    if pending and settings.executor == "in_process":  # the stages' pool is this process's
+        parallel.prewarm(settings.workers)
     for i, batch in enumerate(pending, 1):
         echo(f"[{i}/{len(pending)}] batch {batch}: raw -> denoise -> mel -> embeddings ...")
         t0 = time.perf_counter()

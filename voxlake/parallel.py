@@ -48,6 +48,15 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return pool
 
 
+def prewarm(workers: int) -> None:
+    """Start the warm pool's workers now, without waiting for them: their start (spawn,
+    imports) then overlaps the caller's own set-up instead of following it."""
+    if workers > 1:
+        pool = _pool(workers)
+        for _ in range(workers):  # with no idle worker, each submit spawns one
+            pool.submit(os.getpid)
+
+
 def close_pools(wait: bool = True) -> None:
     """Shut down the warm pools (queued voices are dropped)."""
     while _POOLS:

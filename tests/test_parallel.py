@@ -1,0 +1,43 @@
+"""The warm pool: ordered results, reuse across maps, and workers started ahead."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from voxlake import parallel
+
+
+@pytest.fixture(autouse=True)
+def no_pools() -> Iterator[None]:
+    parallel.close_pools()
+    yield
+    parallel.close_pools()
+
+
+def _square_and_pid(x: int) -> tuple[int, int]:
+    return x * x, os.getpid()
+
+
+def test_prewarm_starts_the_workers_that_the_next_map_uses() -> None:
+    parallel.prewarm(2)
+    pool = parallel._POOLS[2]
+    started = set(pool._processes)  # spawned by prewarm, before any voice was mapped
+    assert len(started) == 2
+    out = parallel.map_voices(_square_and_pid, list(range(12)), workers=2)
+    assert [r for r, _ in out] == [x * x for x in range(12)]  # input order
+    assert {pid for _, pid in out} <= started  # no new worker: the prewarmed ones ran it
+    assert parallel._POOLS[2] is pool
+    again = parallel.map_voices(_square_and_pid, [3, 4], workers=2)
+    assert {pid for _, pid in again} <= started  # reused by the next map (the next stage)
+
+
+def test_one_worker_runs_in_process_and_prewarm_starts_nothing() -> None:
+    parallel.prewarm(1)
+    assert parallel._POOLS == {}
+    assert parallel.map_voices(_square_and_pid, [2, 3], workers=1) == [
+        (4, os.getpid()),
+        (9, os.getpid()),
+    ]
