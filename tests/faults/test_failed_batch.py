@@ -87,7 +87,7 @@ def test_drop_batch_removes_a_failed_batch_and_its_partition(
 ) -> None:
     lake, instance, good, bad = failed
     docs = data_docs_dir(lake)
-    assert {good, bad} <= set(validated(docs))  # both batches' pages, from two runs
+    assert {good, bad} <= validated(docs)["voices"]  # both batches' pages, from two runs
     assert main(["drop-batch", good, "--lake", str(lake.root)]) == 1  # complete: refused
     assert "is complete" in capsys.readouterr().err
     assert main(["drop-batch", bad, "--lake", str(lake.root)]) == 0
@@ -97,7 +97,7 @@ def test_drop_batch_removes_a_failed_batch_and_its_partition(
     assert list(_summary(lake)) == [good]
     assert scan_inbox(lake).new_batches == []  # its inputs are not batched again
     assert inconsistencies(lake) == []
-    assert good in validated(docs) and bad not in validated(docs)
+    assert good in validated(docs)["voices"] and bad not in validated(docs)["voices"]
     assert bad not in (docs / "index.html").read_text()
     instance.add_dynamic_partitions(PARTITIONS, ["made-by-hand"])
     assert main(["drop-batch", "made-by-hand", "--lake", str(lake.root)]) == 0

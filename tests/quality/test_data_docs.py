@@ -32,7 +32,7 @@ def test_a_later_run_keeps_the_pages_of_earlier_runs(tmp_path: Path) -> None:
         assert page.is_file(), f"the page of {batch} is gone"
         assert batch in page.read_text()
     assert docs_page(docs, "voices", "").is_file()
-    assert set(validated(docs)) == {"000001-aaaa", "000002-bbbb", "dataset"}
+    assert validated(docs) == {"rejected": {"000001-aaaa", "000002-bbbb"}, "voices": {"dataset"}}
     index = write_docs_index(docs).read_text()
     for batch in ("000001-aaaa", "000002-bbbb"):
         link = docs_page(docs, "rejected", batch).relative_to(docs).as_posix()
@@ -63,3 +63,17 @@ def test_a_dropped_batch_leaves_the_index(tmp_path: Path) -> None:
     assert not (docs / "expectations" / "rejected" / "000001-aaaa.html").exists()
     index = write_docs_index(docs).read_text()
     assert "000001-aaaa" not in index and "000002-bbbb" in index
+
+
+def test_the_index_lists_the_newest_batches_and_says_how_many_it_leaves_out(
+    tmp_path: Path,
+) -> None:
+    docs = tmp_path / "docs"
+    _new_process()
+    batches = [f"00000{i}-aaaa" for i in range(1, 5)]
+    for batch in batches:
+        validate_table("rejected", _rejected("missing"), batch, docs_dir=docs)
+    index = write_docs_index(docs, newest=2).read_text()
+    assert "000004-aaaa" in index and "000003-aaaa" in index
+    assert "000002-aaaa" not in index and "000001-aaaa" not in index
+    assert "The 2 older batches are not listed" in index
