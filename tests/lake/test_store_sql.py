@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -28,6 +29,12 @@ QUERIES = [
     " order by 1",
     "select count(*) from stage_hashes",
 ]
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store's schema cache in the test's folder, not the user's."""
+    monkeypatch.setenv("VOXLAKE_CACHE", str(tmp_path / "cache"))
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +120,31 @@ def test_a_batch_whose_parts_do_not_match_its_commit_is_left_out_whole(
     for table in ("voices", "embeddings", "denoise_metrics"):
         got = catalog.query_store(uri, f"select count(*) from {table} where batch = '{batch}'")
         assert got[1] == [(0,)], table
+
+
+def test_a_second_query_reads_no_footer_and_no_view_unions_by_name(
+    store_lake: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voxlake.lake import store_schemas
+
+    reads: list[str] = []
+    real_read = store_schemas._read_footer
+
+    def read(fs: object, url: str) -> str | None:
+        reads.append(url)
+        return real_read(fs, url)
+
+    unions: dict[str, bool] = {}
+    real_view = catalog._create_view
+
+    def view(con: Any, name: str, source: str, union_by_name: bool = True) -> None:
+        unions[name] = union_by_name
+        real_view(con, name, source, union_by_name)
+
+    monkeypatch.setattr(store_schemas, "_read_footer", read)
+    monkeypatch.setattr(catalog, "_create_view", view)
+    first = catalog.query_store(store_lake, QUERIES[1])
+    assert reads and unions and not any(unions.values())  # every table's files agree
+    reads.clear()
+    assert catalog.query_store(store_lake, QUERIES[1]) == first
+    assert reads == []

@@ -182,25 +182,31 @@ def query_store(uri: str, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     DuckDB reads the Parquet through the store's fsspec filesystem (no httpfs extension is
     downloaded); the views are built in memory for the query, and the connection may read
     nothing outside <uri>/tables/."""
-    from voxlake.lake.mirror import trusted_on_store
+    from voxlake.lake.mirror import trusted_listing_on_store
     from voxlake.lake.objectstore import check_access, fsspec_filesystem, open_store
+    from voxlake.lake.store_schemas import store_schemas, uniform
 
     statements = _statements(sql)
     store = open_store(uri)
     check_access(store, uri)
     root = uri.rstrip("/")
+    fs = fsspec_filesystem(root)
     # Only what readers may trust: a batch whose parts all match its commit (a batch being
     # rewritten, or left half-written by a killed worker, is left out until committed).
-    trusted, _held = trusted_on_store(store)
+    trusted, _held = trusted_listing_on_store(store)
+    trusted = [(path, etag) for path, etag in trusted if path.endswith(".parquet")]
+    schemas = store_schemas(root, trusted, fs)  # footers of new objects only
     by_table: dict[str, list[str]] = {}
-    for path in trusted:
-        if path.endswith(".parquet"):
-            by_table.setdefault(path.split("/", 2)[1], []).append(f"{root}/{path}")
+    for path, _ in trusted:
+        by_table.setdefault(path.split("/", 2)[1], []).append(path)
     with duckdb.connect(config=NO_EXTENSION_DOWNLOADS) as con:
-        con.register_filesystem(fsspec_filesystem(root))
+        con.register_filesystem(fs)
         for name, schema in TABLES.items():
             if name in by_table:
-                _create_view(con, name, "[" + ", ".join(map(_quote, by_table[name])) + "]")
+                files = by_table[name]
+                source = "[" + ", ".join(_quote(f"{root}/{p}") for p in files) + "]"
+                same = uniform(schemas[p] for p in files)
+                _create_view(con, name, source, union_by_name=not same)
             else:
                 _create_empty(con, name, schema)
         _create_derived_views(con)
