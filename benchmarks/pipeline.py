@@ -1,7 +1,7 @@
 """The pipeline against its models' own floor: `voxlake run` end to end, and each model
 alone on the same audio with the same number of workers.
 
-    python benchmarks/pipeline.py [--voices 300] [--workers 2] [--quick]
+    python benchmarks/pipeline.py [--voices 300] [--workers 2] [--quick] [--floor-only]
 
 One corpus (natural speech where `flite` is installed, else the synthesizer; 2-8 s voices
 at 16-48 kHz with white, pink or hum noise) goes through `voxlake run` three times, each
@@ -160,19 +160,19 @@ def _dnsmos(i: int) -> float:
     return time.perf_counter() - t0
 
 
-def models_alone(inputs: dict[str, list[np.ndarray]], workers: int) -> dict[str, float]:
+def models_alone(
+    inputs: dict[str, list[np.ndarray]], workers: int, dnsmos_too: bool = True
+) -> dict[str, float]:
     """Wall seconds of each model over every voice, on `workers` warm processes."""
     _INPUTS.update(inputs)  # inherited by the forked workers
     n = len(inputs["raw48k"])
     out = {}
+    models = [("deepfilternet3", _df), ("ge2e", _ge2e), ("mel", _mel)]
+    if dnsmos_too:
+        models.append(("dnsmos_exact", _dnsmos))
     with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
         list(pool.map(_warm, range(workers * 4)))
-        for name, fn in (
-            ("deepfilternet3", _df),
-            ("ge2e", _ge2e),
-            ("mel", _mel),
-            ("dnsmos_exact", _dnsmos),
-        ):
+        for name, fn in models:
             t0 = time.perf_counter()
             list(pool.map(fn, range(n), chunksize=1))
             out[name] = time.perf_counter() - t0
@@ -209,23 +209,63 @@ def main() -> None:
     ap.add_argument("--short-voices", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument(
+        "--floor-only",
+        action="store_true",
+        help="only the run without DNSMOS and the models alone (pipeline_floor_N.json)",
+    )
     args = ap.parse_args()
     if args.quick:
         args.voices, args.short_voices = 24, 24
     tmp = Path(tempfile.mkdtemp(prefix="voxlake-pipeline-bench-"))
     try:
-        result = measure(tmp, args.voices, args.short_voices, args.workers)
+        if args.floor_only:
+            result = measure_floor(tmp, args.voices, args.workers)
+        else:
+            result = measure(tmp, args.voices, args.short_voices, args.workers)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     result["quick"] = args.quick
     RESULTS.mkdir(exist_ok=True)
     name = "pipeline_quick.json" if args.quick else "pipeline.json"
+    if args.floor_only:
+        name = f"pipeline_floor_{args.voices}{'_quick' if args.quick else ''}.json"
     (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))
 
 
 def stage_time(run: dict[str, Any]) -> float:
     return float(sum(run["steps_s"].get(s, 0.0) for s in STAGES))
+
+
+def measure_floor(tmp: Path, n: int, workers: int) -> dict[str, Any]:
+    """The run without DNSMOS against its models' floor, alone: how the fixed costs of a
+    run (imports, worker start, model loads) amortise as the corpus grows."""
+    src = tmp / "voices"
+    speech = generate(src, n, (2.0, 8.0), tag="-pipeline")
+    audio_s = audio_seconds(src)
+    log(f"corpus: {n} voices, {audio_s:.0f} s of {speech} speech; {workers} workers")
+    off = run_pipeline(src, tmp / "lake-off", workers, "off")
+    log(f"voxlake run, DNSMOS off: {off['wall_s']:.1f} s")
+    alone = models_alone(load_inputs(tmp / "lake-off"), workers, dnsmos_too=False)
+    log("models alone: " + ", ".join(f"{k} {v:.1f} s" for k, v in alone.items()))
+    floor = alone["deepfilternet3"] + alone["ge2e"] + alone["mel"]
+    return {
+        "voices": n,
+        "audio_s": round(audio_s, 1),
+        "speech": speech,
+        "workers": workers,
+        "cores": os.cpu_count(),
+        "run_s": round(off["wall_s"], 2),
+        "x_realtime": round(audio_s / off["wall_s"], 2),
+        "model_floor_s": round(floor, 2),
+        "models_alone_s": {k: round(v, 2) for k, v in alone.items()},
+        "floor_ratio": round(off["wall_s"] / floor, 3),
+        "stage_floor_ratio": round(stage_time(off) / floor, 3),
+        "limit_fraction": round(alone["deepfilternet3"] / off["wall_s"], 3),
+        "stage_s": {k: round(v, 2) for k, v in sorted(off["steps_s"].items())},
+        "peak_rss_mb": round(off["peak_rss_mb"]),
+    }
 
 
 def measure(tmp: Path, n: int, n_short: int, workers: int) -> dict[str, Any]:
