@@ -249,6 +249,21 @@ def measure_floor(tmp: Path, n: int, workers: int) -> dict[str, Any]:
     log(f"voxlake run, DNSMOS off: {off['wall_s']:.1f} s")
     alone = models_alone(load_inputs(tmp / "lake-off"), workers, dnsmos_too=False)
     log("models alone: " + ", ".join(f"{k} {v:.1f} s" for k, v in alone.items()))
+    return {
+        **floor_figures(n, audio_s, speech, workers, off, alone),
+        "peak_rss_mb": round(off["peak_rss_mb"]),
+    }
+
+
+def floor_figures(
+    n: int,
+    audio_s: float,
+    speech: str,
+    workers: int,
+    off: dict[str, Any],
+    alone: dict[str, float],
+) -> dict[str, Any]:
+    """The keys of the run without DNSMOS against its models' floor."""
     floor = alone["deepfilternet3"] + alone["ge2e"] + alone["mel"]
     return {
         "voices": n,
@@ -264,7 +279,6 @@ def measure_floor(tmp: Path, n: int, workers: int) -> dict[str, Any]:
         "stage_floor_ratio": round(stage_time(off) / floor, 3),
         "limit_fraction": round(alone["deepfilternet3"] / off["wall_s"], 3),
         "stage_s": {k: round(v, 2) for k, v in sorted(off["steps_s"].items())},
-        "peak_rss_mb": round(off["peak_rss_mb"]),
     }
 
 
@@ -285,24 +299,11 @@ def measure(tmp: Path, n: int, n_short: int, workers: int) -> dict[str, Any]:
     short_alone = models_alone(short_inputs, workers)
     short_floor = short_alone["deepfilternet3"] + short_alone["ge2e"] + short_alone["mel"]
     off, exact, fast = runs["off"], runs["exact"], runs["fast"]
-    floor = alone["deepfilternet3"] + alone["ge2e"] + alone["mel"]
     exact_ovrl, fast_ovrl = dnsmos_ovrl(tmp / "lake-exact"), dnsmos_ovrl(tmp / "lake-fast")
     diffs = [abs(fast_ovrl[k] - exact_ovrl[k]) for k in exact_ovrl]
     dnsmos_extra = exact["wall_s"] - off["wall_s"]
     return {
-        "voices": n,
-        "audio_s": round(audio_s, 1),
-        "speech": speech,
-        "workers": workers,
-        "cores": os.cpu_count(),
-        "run_s": round(off["wall_s"], 2),
-        "x_realtime": round(audio_s / off["wall_s"], 2),
-        "model_floor_s": round(floor, 2),
-        "models_alone_s": {k: round(v, 2) for k, v in alone.items()},
-        "floor_ratio": round(off["wall_s"] / floor, 3),
-        "stage_floor_ratio": round(stage_time(off) / floor, 3),
-        "limit_fraction": round(alone["deepfilternet3"] / off["wall_s"], 3),
-        "stage_s": {k: round(v, 2) for k, v in sorted(off["steps_s"].items())},
+        **floor_figures(n, audio_s, speech, workers, off, alone),
         "dnsmos_exact_run_s": round(exact["wall_s"], 2),
         "dnsmos_overhead": round(dnsmos_extra / off["wall_s"], 3),
         "dnsmos_floor_ratio": round(dnsmos_extra / alone["dnsmos_exact"], 3),

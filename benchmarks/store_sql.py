@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -34,21 +33,12 @@ RESULTS = Path(__file__).parent / "results"
 SQL = "select count(*) from voices"
 
 
-def timed(fn: Any, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
     ap.add_argument("--template", type=Path, default=ROOT / "build/ladder/lake")
     args = ap.parse_args()
-    from ladder_sim import build
+    from ladder_sim import build, timed
 
     from voxlake.lake import catalog, store_schemas
     from voxlake.lake.objectstore import StoreConfig
