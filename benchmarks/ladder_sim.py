@@ -2,6 +2,7 @@
 already hold 10^4 to 5 * 10^6 voices (and 10^7 where the tables fit on a disk).
 
     python benchmarks/ladder_sim.py --template build/ladder/lake [--sizes 10000 100000 1000000]
+        [--leave-out TABLE ...] [--skip-before] [--out ladder.json]
 
 The old batches are clones of one real batch of the template lake (a lake the real
 pipeline made, e.g. by benchmarks/ladder_real.py): every table file, with the real
@@ -89,8 +90,11 @@ def jitter(rows: pa.Table, k: int) -> pa.Table:
     return _with(rows, "vector", vectors.cast(rows.schema.field("vector").type))
 
 
-def build(lake_root: Path, template: Path, old_batch: str, n_old: int) -> None:
-    """Clone the template's `old_batch` into n_old / 500 batches of a fresh lake."""
+def build(
+    lake_root: Path, template: Path, old_batch: str, n_old: int, leave_out: tuple[str, ...] = ()
+) -> None:
+    """Clone the template's `old_batch` into n_old / 500 batches of a fresh lake (without
+    the tables in `leave_out`, where the disk cannot hold them)."""
     from voxlake.embed import index_writer
     from voxlake.embed.index_table import connect, state_path
     from voxlake.features import dataset as dataset_stats
@@ -102,7 +106,10 @@ def build(lake_root: Path, template: Path, old_batch: str, n_old: int) -> None:
     lake, src = Lake(lake_root).ensure(), Lake(template)
     tables = {t: src.read_table(t, old_batch) for t in TABLES}
     parts_of = {  # every part file of each table, read once
-        (t, f.stem): pq.read_table(f) for t in TABLES for f in src.table_files(t, old_batch)
+        (t, f.stem): pq.read_table(f)
+        for t in TABLES
+        if t not in leave_out
+        for f in src.table_files(t, old_batch)
     }
     manifest = read_manifest(src, old_batch)
     template_ids = sorted(tables["voices"].column("voice_id").to_pylist())
@@ -110,6 +117,20 @@ def build(lake_root: Path, template: Path, old_batch: str, n_old: int) -> None:
     emb_hash = stored_stage_hash(src, old_batch, "voice_embeddings") or ""
     k_batches = n_old // BATCH
     parts, seen = [], {}
+    db = connect(lake)
+    chunk = 2_000  # batches (10^6 rows) a write: the vectors of 10^7 voices do not fit in memory
+    tbl = None
+
+    def flush() -> Any:
+        if not parts:
+            return tbl
+        rows = pa.concat_tables(parts)
+        parts.clear()
+        if tbl is None:
+            return db.create_table("voices", rows)
+        tbl.add(rows)
+        return tbl
+
     for k in range(k_batches):
         batch = f"{k + 1:06d}-{hashlib.sha256(str(k).encode()).hexdigest()[:8]}"
         ids = dict(zip(template_ids, synthetic_ids(k, len(template_ids)), strict=True))
@@ -127,13 +148,12 @@ def build(lake_root: Path, template: Path, old_batch: str, n_old: int) -> None:
         atomic_write_json(manifest_path(lake, batch), m.to_json())
         parts.append(jitter(clone_table(index_rows, batch, ids), k))
         seen[batch] = emb_hash
+        if len(parts) == chunk:
+            tbl = flush()
         if (k + 1) % 200 == 0:
             log(f"  cloned {k + 1}/{k_batches} batches")
-    db = connect(lake)
-    chunk = 2_000  # batches (10^6 rows) a write, so a 5 * 10^6 lake's vectors fit in memory
-    tbl = db.create_table("voices", pa.concat_tables(parts[:chunk]))
-    for i in range(chunk, len(parts), chunk):
-        tbl.add(pa.concat_tables(parts[i : i + chunk]))
+    tbl = flush()
+    assert tbl is not None
     index_writer._key_indexes(tbl)
     index_writer._maintain_ann(lake, tbl, tbl.count_rows(), 10_000, True)
     atomic_write_json(state_path(lake), seen)
@@ -155,7 +175,13 @@ def timed(fn: Callable[[], Any], repeats: int = 1) -> float:
     return statistics.median(times)
 
 
-def new_batch(lake_root: Path, template: Path, new: str) -> dict[str, float]:
+def new_batch(
+    lake_root: Path,
+    template: Path,
+    new: str,
+    leave_out: tuple[str, ...] = (),
+    before: bool = True,
+) -> dict[str, float]:
     """Land the template's batch `new` in the lake and time its non-audio work."""
     import dagster as dg
 
@@ -213,7 +239,8 @@ def new_batch(lake_root: Path, template: Path, new: str) -> dict[str, float]:
                 [files],
             ).fetchall()
 
-    out["before_duplicate_scan"] = timed(before_duplicate_scan)
+    if before:
+        out["before_duplicate_scan"] = timed(before_duplicate_scan)
     partial = lake.read_table("batch_mel_stats", batch)
     fingerprint = partial.column("fingerprint")[0].as_py()
     n_mels = len(partial.column("sum")[0])
@@ -254,7 +281,8 @@ def new_batch(lake_root: Path, template: Path, new: str) -> dict[str, float]:
         )
         assert lake.read_table("embeddings").num_rows >= 0
 
-    out["before_index_reads"] = timed(before_index_reads)
+    if before:
+        out["before_index_reads"] = timed(before_index_reads)
     out["catalog_refresh"] = timed(lambda: catalog.refresh(lake), 3)
 
     def before_catalog_refresh() -> None:  # the refresh as it was: rglob, union_by_name
@@ -272,7 +300,8 @@ def new_batch(lake_root: Path, template: Path, new: str) -> dict[str, float]:
                     catalog._create_empty(con, name, schema)
             catalog._create_derived_views(con)
 
-    out["before_catalog_refresh"] = timed(before_catalog_refresh, 3)
+    if before:
+        out["before_catalog_refresh"] = timed(before_catalog_refresh, 3)
 
     def gx_batch() -> None:
         for table in ("voices", "denoise_metrics", "embeddings", "voice_mel_stats"):
@@ -283,6 +312,8 @@ def new_batch(lake_root: Path, template: Path, new: str) -> dict[str, float]:
         "batch_summary": "select * from batch_summary",
         "mel_stats_slices": (ROOT / "sql/queries/mel_stats_slices.sql").read_text(),
     }
+    if "voice_mel_stats" in leave_out:  # it would aggregate the new batch alone
+        del queries["mel_stats_slices"]
     for name, sql in queries.items():
         out[f"query_{name}"] = timed(lambda sql=sql: catalog.query(lake, sql), 3)
     vec = index_search.vector_of(lake, next(iter(ids)))
@@ -296,6 +327,20 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--work", type=Path, default=ROOT / "build/ladder_sim")
     ap.add_argument("--keep", action="store_true", help="keep the built lakes")
+    ap.add_argument(
+        "--leave-out",
+        nargs="*",
+        default=[],
+        metavar="TABLE",
+        help="tables the old batches do not get (a disk too small for them); their queries "
+        "are not timed",
+    )
+    ap.add_argument("--out", default="ladder.json", help="the results file's name")
+    ap.add_argument(
+        "--skip-before",
+        action="store_true",
+        help="do not time what each step did before (the slow comparisons)",
+    )
     ap.add_argument(
         "--phase",
         choices=("build", "measure", "both"),
@@ -311,8 +356,14 @@ def main() -> None:
     if len(done) < 2:
         raise SystemExit("the template needs two complete batches (benchmarks/ladder_real.py)")
     old, new = done[0], done[1]
-    results: dict[str, Any] = {"template": str(args.template), "batch_size": BATCH, "sizes": {}}
-    path = RESULTS / "ladder.json"
+    leave_out = tuple(args.leave_out)
+    results: dict[str, Any] = {
+        "template": str(args.template),
+        "batch_size": BATCH,
+        "left_out": list(leave_out),
+        "sizes": {},
+    }
+    path = RESULTS / args.out
     if args.phase != "build":  # imports and first-use costs, left out of every size's figures
         warm = (args.work / "warm-up").resolve()
         build(warm, src.root, old, BATCH)
@@ -322,17 +373,17 @@ def main() -> None:
         root = (args.work / f"lake_{n}").resolve()
         if args.phase != "measure":
             t0 = time.perf_counter()
-            build(root, src.root, old, n)
+            build(root, src.root, old, n, leave_out)
             log(f"built a lake of {n} voices in {time.perf_counter() - t0:.0f} s")
         if args.phase == "build":
             continue
-        figures = new_batch(root, src.root, new)
+        figures = new_batch(root, src.root, new, leave_out, before=not args.skip_before)
         figures = {k: round(v, 4) for k, v in figures.items()}
         log(f"{n}: " + ", ".join(f"{k} {v:.3f}s" for k, v in figures.items()))
         results["sizes"][str(n)] = figures
         first = results["sizes"][str(args.sizes[0])]
         results["ratio_to_smallest"] = {
-            k: round(v / first[k], 2) if first[k] else None for k, v in figures.items()
+            k: round(v / first[k], 2) if first.get(k) else None for k, v in figures.items()
         }
         RESULTS.mkdir(exist_ok=True)
         path.write_text(json.dumps(results, indent=2) + "\n")
