@@ -180,7 +180,7 @@ def new_batch(
     template: Path,
     new: str,
     leave_out: tuple[str, ...] = (),
-    before: bool = True,
+    time_before: bool = True,
 ) -> dict[str, float]:
     """Land the template's batch `new` in the lake and time its non-audio work."""
     import dagster as dg
@@ -239,7 +239,7 @@ def new_batch(
                 [files],
             ).fetchall()
 
-    if before:
+    if time_before:
         out["before_duplicate_scan"] = timed(before_duplicate_scan)
     partial = lake.read_table("batch_mel_stats", batch)
     fingerprint = partial.column("fingerprint")[0].as_py()
@@ -281,7 +281,7 @@ def new_batch(
         )
         assert lake.read_table("embeddings").num_rows >= 0
 
-    if before:
+    if time_before:
         out["before_index_reads"] = timed(before_index_reads)
     out["catalog_refresh"] = timed(lambda: catalog.refresh(lake), 3)
 
@@ -300,7 +300,7 @@ def new_batch(
                     catalog._create_empty(con, name, schema)
             catalog._create_derived_views(con)
 
-    if before:
+    if time_before:
         out["before_catalog_refresh"] = timed(before_catalog_refresh, 3)
 
     def gx_batch() -> None:
@@ -377,7 +377,7 @@ def main() -> None:
             log(f"built a lake of {n} voices in {time.perf_counter() - t0:.0f} s")
         if args.phase == "build":
             continue
-        figures = new_batch(root, src.root, new, leave_out, before=not args.skip_before)
+        figures = new_batch(root, src.root, new, leave_out, time_before=not args.skip_before)
         figures = {k: round(v, 4) for k, v in figures.items()}
         log(f"{n}: " + ", ".join(f"{k} {v:.3f}s" for k, v in figures.items()))
         results["sizes"][str(n)] = figures
