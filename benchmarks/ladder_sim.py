@@ -18,6 +18,8 @@ Timed, for the new batch, each the way the pipeline runs it:
 - `index_sync`: the batch upserted into the LanceDB index + the index's GX check;
 - `catalog_refresh`: the DuckDB catalog's views (`_cold`: its first refresh, which reads
   every footer once; `before_`: the refresh as it was, union_by_name over every footer);
+- `index_rows_cold`: the first count of the embeddings rows, which fills the index's
+  row-count cache from every footer (once per lake; `index_sync` then finds it warm);
 - `gx_batch`: the GX suites of the batch's four tables;
 - `query_batch_summary`, `query_mel_stats_slices`, `query_search`: the catalog queries.
 The last line is the JSON, also written to benchmarks/results/ladder.json.
@@ -208,6 +210,8 @@ def new_batch(
     # a lake refreshed before: the catalog's file-schema cache is warm (this first fill is
     # once per lake, or after an upgrade from a catalog without it)
     out["catalog_refresh_cold"] = timed(lambda: catalog.refresh(lake))
+    # the same for the index's row-count cache (once per lake, or after an upgrade)
+    out["index_rows_cold"] = timed(lambda: index_writer.embedding_rows(lake))
     raws = src.read_table("voices", new)
     for rel in raws.column("raw_path").to_pylist():
         shutil.copy2(src.root / rel, lake.inbox / Path(rel).name)
