@@ -10,7 +10,7 @@ from typing import Any
 
 import dagster as dg
 
-from voxlake import pipeline
+from voxlake import descriptions, pipeline
 from voxlake.lake.store import Lake
 from voxlake.orchestration.partitions import voice_batches
 from voxlake.pipeline import PipelineConfig
@@ -47,7 +47,7 @@ def batch_stage_asset(
         deps=[stage.after],
         tags=BATCH_SCOPE,
         check_specs=[gx_check_spec(stage.name, t) for t in tables],
-        description=(stage.per_voice.__doc__ or stage.name).splitlines()[0],
+        description=descriptions.ASSETS[stage.name],
     )
     def _asset(
         context: dg.AssetExecutionContext,

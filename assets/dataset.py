@@ -6,7 +6,7 @@ Each follows the batches (eager automation) and writes alone (the `voxlake_globa
 import dagster as dg
 import pyarrow as pa
 
-from voxlake import pipeline
+from voxlake import descriptions, pipeline
 from voxlake.embed import index_search, index_writer
 from voxlake.features import dataset as dataset_stats
 from voxlake.features.plots import markdown_image, mel_stats_plot
@@ -36,6 +36,7 @@ FOLLOWS_BATCHES = (
 
 
 @dg.asset(
+    description=descriptions.ASSETS["mel_stats"],
     code_version=dataset_stats.CODE_VERSION,
     group_name="features",
     deps=[pipeline.MEL.name],
@@ -72,6 +73,7 @@ def mel_stats(
 
 
 @dg.asset(
+    description=descriptions.ASSETS["voice_index"],
     code_version=index_writer.CODE_VERSION,
     group_name="embeddings",
     deps=[pipeline.EMBED.name],

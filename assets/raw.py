@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from voxlake import descriptions
 from voxlake.ingest import raw as ingest
 from voxlake.ingest.inbox import read_manifest
 from voxlake.orchestration.partitions import voice_batches
@@ -13,6 +14,7 @@ from .results import BATCH_SCOPE, materialize_result
 
 
 @dg.asset(
+    description=descriptions.ASSETS["raw_voices"],
     partitions_def=voice_batches,
     code_version=ingest.CODE_VERSION,
     tags=BATCH_SCOPE,

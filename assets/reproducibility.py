@@ -4,7 +4,7 @@ import sys
 
 import dagster as dg
 
-from voxlake import pipeline
+from voxlake import descriptions, pipeline
 from voxlake.lake.fingerprint import code_version
 from voxlake.orchestration.partitions import voice_batches
 from voxlake.repro import checks as repro_checks
@@ -27,6 +27,7 @@ class ReproducibilityConfig(dg.Config):
 
 
 @dg.asset(
+    description=descriptions.ASSETS["reproducibility"],
     partitions_def=voice_batches,
     code_version=code_version(recompute, merge_orders, repro_checks, sys.modules[__name__]),
     group_name="quality",

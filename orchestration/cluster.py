@@ -58,6 +58,7 @@ WORKSPACE_YAML = """\
 load_from:
   - python_module:
       module_name: voxlake.orchestration.definitions
+      location_name: voxlake
 """
 
 

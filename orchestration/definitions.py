@@ -12,6 +12,11 @@ from voxlake.orchestration.jobs import ingest_batch_job, refresh_dataset_job, ve
 from voxlake.orchestration.sensors import voice_inbox
 from voxlake.resources import default_resources
 
+# The code location as `dg dev`, `workspace.yaml` and a cluster's workspace load it.
+MODULE = __name__
+LOCATION_NAME = "voxlake"
+REPOSITORY_NAME = "__repository__"  # Dagster's name for the repository of a Definitions
+
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     jobs=[ingest_batch_job, refresh_dataset_job, verify_batch_job],

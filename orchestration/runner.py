@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._core.definitions.reconstruct import ReconstructableJob
+from dagster._core.execution.api import execute_run
+from dagster._core.remote_origin import (
+    ManagedGrpcPythonEnvCodeLocationOrigin,
+    RemoteJobOrigin,
+    RemoteRepositoryOrigin,
+)
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from voxlake import parallel
 from voxlake.embed import index_writer
@@ -24,7 +33,7 @@ from voxlake.embed.embedders import DEFAULT as DEFAULT_EMBEDDER
 from voxlake.features import dataset as dataset_stats
 from voxlake.ingest.inbox import list_batches
 from voxlake.lake.store import Lake
-from voxlake.orchestration.definitions import JOBS
+from voxlake.orchestration.definitions import JOBS, LOCATION_NAME, MODULE, REPOSITORY_NAME
 from voxlake.orchestration.interrupts import RunInterrupted, signals_seen, was_interrupted
 from voxlake.orchestration.partitions import voice_batches
 from voxlake.orchestration.sensors import pending_partitions
@@ -158,6 +167,32 @@ def release_dead_runs(instance: dg.DagsterInstance, echo: Echo = print) -> list[
     return [r.run_id for r in dead]
 
 
+def job_origin(job: str) -> RemoteJobOrigin:
+    """The code location a run belongs to, as the webserver and daemon name it (the location
+    `voxlake`, loaded from the definitions module): a run started here then sits in the
+    UI's timeline beside the runs launched there, and re-executes from it without a warning.
+    """
+    loadable = LoadableTargetOrigin(executable_path=sys.executable, module_name=MODULE)
+    location = ManagedGrpcPythonEnvCodeLocationOrigin(loadable, location_name=LOCATION_NAME)
+    return RemoteJobOrigin(RemoteRepositoryOrigin(location, REPOSITORY_NAME), job)
+
+
+def _execute(
+    recon: ReconstructableJob, instance: dg.DagsterInstance, run_config: Any, tags: dict[str, str]
+) -> dg.JobExecutionResult:
+    """`dg.execute_job`, with the run's code-location origin recorded (execute_job has no
+    argument for it)."""
+    job_def = recon.get_definition()
+    run = instance.create_run_for_job(
+        job_def=job_def,
+        run_config=run_config,
+        tags={**job_def.run_tags, **tags},
+        job_code_origin=recon.get_python_origin(),
+        remote_job_origin=job_origin(job_def.name),
+    )
+    return execute_run(recon, run, instance)
+
+
 def launch(
     job: str,
     instance: dg.DagsterInstance,
@@ -171,9 +206,7 @@ def launch(
     if partition:
         tags["dagster/partition"] = partition
     with signals_seen() as seen:
-        result = dg.execute_job(
-            dg.reconstructable(JOBS[job]), instance, settings.run_config(ops), tags=tags
-        )
+        result = _execute(dg.reconstructable(JOBS[job]), instance, settings.run_config(ops), tags)
     if was_interrupted(result) or seen:
         raise RunInterrupted(f"{job}{f' of batch {partition}' if partition else ''} was stopped")
     return result

@@ -147,7 +147,12 @@ def test_the_ui_serves_the_asset_graph_with_partitions(demo_lake: tuple[Path, st
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    query = {"query": "{ assetNodes { assetKey { path } partitionKeys } }"}
+    query = {
+        "query": "{ assetNodes { assetKey { path } partitionKeys } "
+        "runsOrError { ... on Runs { results { jobName "
+        "repositoryOrigin { repositoryLocationName repositoryName } } } } "
+        "workspaceOrError { ... on Workspace { locationEntries { name } } } }"
+    }
     try:
         deadline, data = time.time() + 120, None
         while time.time() < deadline and data is None:
@@ -164,6 +169,15 @@ def test_the_ui_serves_the_asset_graph_with_partitions(demo_lake: tuple[Path, st
             except OSError:
                 time.sleep(1)
         assert data is not None, "the webserver did not answer"
+        # The CLI's runs belong to the code location the webserver serves, as its own do.
+        (location,) = [e["name"] for e in data["workspaceOrError"]["locationEntries"]]
+        runs = data["runsOrError"]["results"]
+        assert runs and {r["jobName"] for r in runs} >= {"ingest_batch", "refresh_dataset"}
+        for run in runs:
+            assert run["repositoryOrigin"] == {
+                "repositoryLocationName": location,
+                "repositoryName": "__repository__",
+            }
         keys = {"/".join(n["assetKey"]["path"]) for n in data["assetNodes"]}
         assert {"raw_voices", "voice_index", "reproducibility"} <= keys
         raw = next(n for n in data["assetNodes"] if n["assetKey"]["path"] == ["raw_voices"])

@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from voxlake import pipeline
+from voxlake import descriptions, pipeline
 from voxlake.ingest.inbox import list_batches
 from voxlake.lake.store import Lake
 from voxlake.orchestration.definitions import defs
@@ -58,6 +58,32 @@ def test_definitions_load() -> None:
         "refresh_dataset": {"mel_stats", "voice_index"},
         "verify_batch": {"reproducibility"},
     }
+
+
+def test_every_asset_says_what_it_holds_in_one_sentence() -> None:
+    described = {
+        k.to_user_string(): spec.description
+        for a in defs.assets or []
+        if isinstance(a, dg.AssetsDefinition)
+        for k, spec in ((s.key, s) for s in a.specs)
+    }
+    assert described == descriptions.ASSETS
+    for text in described.values():
+        assert text and text.endswith(".") and text.count(". ") == 0, text
+
+
+def test_the_workspace_file_loads_the_installed_code_location() -> None:
+    """`dagster dev -w workspace.yaml` from a clone and a cluster's home load the same
+    location, under the name the CLI's runs record."""
+    import yaml
+
+    from voxlake.orchestration.cluster import WORKSPACE_YAML
+    from voxlake.orchestration.definitions import LOCATION_NAME, MODULE
+
+    here = (Path(__file__).resolve().parents[2] / "workspace.yaml").read_text()
+    assert here == WORKSPACE_YAML
+    (entry,) = yaml.safe_load(here)["load_from"]
+    assert entry["python_module"] == {"module_name": MODULE, "location_name": LOCATION_NAME}
 
 
 def test_sensor_adds_partitions_and_requests_runs_once(tmp_path: Path) -> None:
@@ -120,6 +146,11 @@ def test_the_jobs_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
             assert f"| {check} |" in report, check
         names = {r.job_name for r in instance.get_runs()}
         assert names == {"ingest_batch", "refresh_dataset", "verify_batch"}
+        for r in instance.get_runs():  # each in the code location's timeline, as the UI's are
+            origin = r.remote_job_origin
+            assert origin is not None and origin.job_name == r.job_name
+            assert origin.location_name == "voxlake"
+            assert origin.repository_origin.repository_name == "__repository__"
 
 
 def test_a_failed_blocking_check_stops_downstream_stages(
