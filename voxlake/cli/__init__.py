@@ -1,8 +1,10 @@
-"""The `voxlake` command: demo, ingest, run, sql, search, duplicates, verify, doctor, forget,
-drop-batch, stats, export, cluster.
+"""voxlake: turn a folder or bucket of voice recordings into a clean, measured, searchable
+and reproducible speech corpus.
 
-One thin module per command group: each parses, calls the core (or a run of the code
-location's jobs) and prints.
+Start with `voxlake demo`, or `voxlake ingest PATH` then `voxlake run`; query the lake
+with `voxlake sql`, find voices with `voxlake search`, and write a training set with
+`voxlake export`. `voxlake COMMAND --help` tells more about each command. Every command
+takes --lake (default: $VOXLAKE_HOME, else ./.voxlake).
 """
 
 from __future__ import annotations
@@ -38,11 +40,33 @@ def parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     args = list(sys.argv[1:] if argv is None else argv)
     wanted = [COMMANDS[args[0]]] if args and args[0] in COMMANDS else list(COMMANDS.values())
-    p = argparse.ArgumentParser(prog="voxlake", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="voxlake", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="command", required=True)
     for name in dict.fromkeys(wanted):
         importlib.import_module(f"voxlake.cli.{name}").register(sub)
     return p
+
+
+def full_parser() -> argparse.ArgumentParser:
+    """Every command's parser, whatever this process's own arguments (the docs read it)."""
+    return parser([])
+
+
+def missing_help(p: argparse.ArgumentParser, prog: str = "voxlake") -> list[str]:
+    """The commands and options a user would find no help text for, as `voxlake CMD --opt`."""
+    missing = []
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helped = {c.dest: c.help for c in action._choices_actions}
+            for name, sub in action.choices.items():
+                if not helped.get(name):
+                    missing.append(f"{prog} {name}")
+                missing += missing_help(sub, f"{prog} {name}")
+        elif not isinstance(action, argparse._HelpAction) and not action.help:
+            missing.append(f"{prog} {'/'.join(action.option_strings) or action.dest}")
+    return missing
 
 
 def _interrupted(e: BaseException) -> bool:

@@ -45,6 +45,6 @@ def cmd_drop_batch(args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     p = add_command(sub, "drop-batch", "remove failed batches and their partitions")
-    p.add_argument("batches", nargs="+", metavar="BATCH")
+    p.add_argument("batches", nargs="+", metavar="BATCH", help="the batches to remove")
     p.add_argument("--force", action="store_true", help="drop a complete batch too")
     p.set_defaults(fn=cmd_drop_batch)

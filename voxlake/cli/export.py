@@ -30,7 +30,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     p = add_command(sub, "export", "write the denoised voices as lhotse, HF or NeMo manifests")
-    p.add_argument("--format", choices=sorted(FORMATS), required=True)
+    p.add_argument(
+        "--format", choices=sorted(FORMATS), required=True, help="the manifest format to write"
+    )
     p.add_argument("--out", required=True, help="folder to write (files are replaced)")
     p.add_argument("--where", help="SQL predicate over voice_overview, e.g. 'duration_s > 2'")
     p.set_defaults(fn=cmd_export)

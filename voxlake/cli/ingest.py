@@ -33,7 +33,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     p = add_command(sub, "ingest", "reference files or folders for the next run (no copy)")
-    p.add_argument("paths", nargs="+")
+    p.add_argument(
+        "paths", nargs="+", metavar="PATH", help="audio files or folders (searched recursively)"
+    )
     p.add_argument(
         "--copy",
         action="store_true",

@@ -38,6 +38,6 @@ def register(sub: Subparsers) -> None:
         "sql",
         "run a read-only SQL query (or a .sql file) on the catalog; --lake may be s3://B/P",
     )
-    p.add_argument("query")
+    p.add_argument("query", help="a SELECT or EXPLAIN statement, or the path of a .sql file")
     add_format_option(p)
     p.set_defaults(fn=cmd_sql)

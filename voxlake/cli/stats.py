@@ -31,7 +31,12 @@ def register(sub: Subparsers) -> None:
     st = sub.add_parser("stats", help="dataset mel statistics")
     st_sub = st.add_subparsers(dest="stats_command", required=True)
     ex = add_command(st_sub, "export", "export as npz (ESPnet count/sum/sum_square) or JSON")
-    ex.add_argument("--format", choices=["npz", "json"], default="json")
+    ex.add_argument(
+        "--format",
+        choices=["npz", "json"],
+        default="json",
+        help="npz: count, sum, sum_square (as ESPnet keeps them); json: mean and std",
+    )
     ex.add_argument("--output", "-o", help="file to write (required for npz)")
     ex.add_argument(
         "--window",
