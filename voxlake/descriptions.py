@@ -107,8 +107,8 @@ TABLES: dict[str, TableDoc] = {
     "reproducibility": TableDoc(
         "One row per batch, check, stage and rerun: the stored and recomputed hashes and "
         "whether they match.",
-        "select batch, check, stage, bool_and(match) as identical\n"
-        "from reproducibility group by all order by batch, check, stage",
+        'select batch, "check", stage, bool_and(match) as identical\n'
+        'from reproducibility group by all order by batch, "check", stage',
     ),
     "erasures": TableDoc(
         "One row per voice erased by `voxlake forget`: why, and how many files and rows went.",

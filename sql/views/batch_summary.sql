@@ -3,6 +3,7 @@
 -- status: complete (every stage done), failed (its latest run failed: failed_step and
 -- error say where and why; `voxlake run --batches B` retries it, `voxlake drop-batch B`
 -- removes it) or incomplete (started, not finished: a killed run; `voxlake run` finishes it).
+-- Example: select batch, status, inputs, voices, rejected from batch_summary order by batch
 create or replace view batch_summary as
 with files as (
     select batch, 'voice' as outcome from voices

@@ -1,5 +1,6 @@
 -- One row per voice and mel bin: the voice's exact Q31.32 sums with its labels, for slicing
 -- dataset statistics by any column (see sql/queries/mel_stats_slices.sql).
+-- Example: select speaker, bin, sum(sum_q) / sum(n_frames) / 2^32 as mean from voice_mel_bins group by all order by speaker, bin
 create or replace view voice_mel_bins as
 select
     m.voice_id, m.batch, v.speaker, v.source, m.fingerprint, m.n_frames,

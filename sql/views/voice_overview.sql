@@ -1,4 +1,5 @@
 -- One row per voice with its measurements from every stage (DNSMOS null when switched off).
+-- Example: select voice_id, speaker, duration_s, local_snr_db from voice_overview where duration_s between 1 and 20
 create or replace view voice_overview as
 select
     v.voice_id, v.batch, v.speaker, v.source, v.file_name, v.sample_rate, v.channels,
