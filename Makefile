@@ -69,10 +69,15 @@ release-check: $(STAMP) flite
 		--export-manifest build/release-check/hashes.json
 
 # Dagster's local deployment (webserver + daemon) on the lake's instance, through `dg dev`.
+# Ctrl-C or SIGTERM stops it and its children. Dagster maps SIGTERM to its SIGINT handler,
+# and a shell starts a background job with SIGINT ignored, so `make ui &` would ignore
+# SIGTERM too: SIGINT is set back to its default before dg starts. In the background, stop
+# it with `pkill -TERM -f "dg dev"`.
 ui: $(STAMP)
 	$(BIN)/python -c "import sys; from pathlib import Path; from voxlake.orchestration.runner import ensure_home; ensure_home(Path(sys.argv[1]))" $(LAKE)/dagster
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(BIN)):$$PATH \
 		VOXLAKE_HOME=$(abspath $(LAKE)) DAGSTER_HOME=$(abspath $(LAKE))/dagster \
+		exec $(BIN)/python -c "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])" \
 		$(BIN)/dg dev --no-check-yaml
 
 lint: $(STAMP) typecheck

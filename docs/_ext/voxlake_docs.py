@@ -1,0 +1,292 @@
+"""The manual's generated pages, written into docs/_generated/ when a build starts.
+
+- the SQL reference, from the table schemas, `voxlake.descriptions` and `sql/views`;
+- the asset reference, from the code location's Definitions;
+- the benchmark tables and plots, from `benchmarks/results/*.json`.
+
+The CLI reference is sphinx-argparse's, over `voxlake.cli.full_parser`. A command or option
+without help text, a table or view without a description or a working example, or a
+result file that does not parse stops the build with an error that names it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "benchmarks" / "results"
+GENERATED = "_generated"
+
+
+def _table(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
+    head = list(header)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        text = f"{value:.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
+    elif isinstance(value, int) and not isinstance(value, bool):
+        text = f"{value:,}"
+    else:
+        text = str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _fence(sql: str) -> str:
+    return f"```sql\n{sql.strip()}\n```\n"
+
+
+# --- the CLI ---------------------------------------------------------------------------
+
+
+def check_cli() -> None:
+    from voxlake.cli import full_parser, missing_help
+
+    missing = missing_help(full_parser())
+    if missing:
+        raise ExtensionError("CLI options without help text: " + ", ".join(missing))
+
+
+# --- SQL --------------------------------------------------------------------------------
+
+
+def sql_reference() -> str:
+    from voxlake.lake.catalog_reference import UndescribedRelation, describe
+
+    try:
+        relations = describe()
+    except UndescribedRelation as e:
+        raise ExtensionError(f"SQL reference: {e}") from None
+    parts = []
+    for kind, title in (("table", "Tables"), ("view", "Views")):
+        parts.append(f"## {title}\n")
+        for r in (r for r in relations if r.kind == kind):
+            parts.append(f"({r.kind}-{r.name})=\n### `{r.name}`\n\n{r.description}\n")
+            parts.append(_table(["column", "type"], ((f"`{c.name}`", c.type) for c in r.columns)))
+            parts.append("\n" + _fence(r.example))
+    return "\n".join(parts)
+
+
+# --- assets -----------------------------------------------------------------------------
+
+
+def asset_reference() -> str:
+    import dagster as dg
+
+    from voxlake.orchestration.definitions import defs
+
+    rows = []
+    graph = defs.resolve_asset_graph()
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        partitioned = "per batch" if node.partitions_def is not None else "dataset-wide"
+        upstream = ", ".join(f"`{p.to_user_string()}`" for p in sorted(node.parent_keys)) or "-"
+        checks = ", ".join(f"`{c.name}`" for c in sorted(node.check_keys, key=str)) or "-"
+        rows.append(
+            (f"`{key.to_user_string()}`", node.description or "", partitioned, upstream, checks)
+        )
+    jobs = [(f"`{j.name}`", j.description or "") for j in defs.jobs or [] if hasattr(j, "name")]
+    sensors = [
+        (f"`{s.name}`", (s.description or "").split("\n\n")[0].replace("\n", " "))
+        for s in defs.sensors or []
+        if isinstance(s, dg.SensorDefinition)
+    ]
+    return (
+        "## Assets\n\n"
+        + _table(["asset", "what it holds", "partitioned", "reads after", "checks"], rows)
+        + "\n## Jobs\n\n"
+        + _table(["job", "what a run does"], jobs)
+        + "\n## Sensors\n\n"
+        + _table(["sensor", "what a tick does"], sensors)
+    )
+
+
+# --- benchmarks -------------------------------------------------------------------------
+
+
+def _load(name: str) -> dict[str, Any]:
+    path = RESULTS / name
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ExtensionError(f"benchmarks/results/{name}: {e}") from None
+    if not isinstance(data, dict):
+        raise ExtensionError(f"benchmarks/results/{name}: not a JSON object")
+    return data
+
+
+def _plot(out: Path, name: str, draw: Any) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    draw(ax)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / name, metadata={"Software": None})
+    plt.close(fig)
+    return f"![{name}](/{GENERATED}/{name})\n"
+
+
+def _ladder(out: Path) -> str:
+    sizes: dict[int, dict[str, float]] = {}
+    for name in ("ladder.json", "ladder_10m.json"):
+        for size, steps in _load(name)["sizes"].items():
+            sizes.setdefault(int(size), {}).update(steps)
+    steps = [
+        "sensor_tick",
+        "duplicate_check",
+        "mel_stats_update",
+        "index_sync_alone",
+        "catalog_refresh",
+        "gx_batch",
+        "query_batch_summary",
+    ]
+    ns = sorted(sizes)
+
+    def draw(ax: Any) -> None:
+        for step in steps:
+            pts = [(n, sizes[n][step]) for n in ns if step in sizes[n]]
+            ax.plot(*zip(*pts, strict=True), marker="o", label=step)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("voices in the lake")
+        ax.set_ylabel("seconds for one new batch of 500")
+        ax.legend(fontsize=7)
+
+    rows = [[f"`{s}`", *(sizes[n].get(s, "-") for n in ns)] for s in steps]
+    return (
+        _plot(out, "ladder.png", draw)
+        + "\n"
+        + _table(["step (s)", *(f"{n:,} voices" for n in ns)], rows)
+    )
+
+
+def _throughput(out: Path) -> str:
+    runs = []
+    for name in ("pipeline.json", "pipeline_floor_1000.json", "ladder_real.json"):
+        d = _load(name)
+        audio_s = d.get("audio_s") or d.get("audio_h", 0) * 3600
+        if d.get("voices") and audio_s and d.get("x_realtime"):
+            runs.append((name, d["voices"], audio_s / d["voices"], d["x_realtime"], d))
+    pipeline = _load("pipeline.json")
+    if pipeline.get("short_voices") and pipeline.get("short_voice_s"):
+        n, length = pipeline["short_voices"], pipeline["short_voice_s"]
+        stage = sum(pipeline.get("short_stage_s", {}).values()) or None
+        if stage:
+            runs.append(("pipeline.json (short)", n, length, n * length / stage, pipeline))
+
+    def draw(ax: Any) -> None:
+        for name, _, length, x, _ in runs:
+            ax.scatter([length], [x])
+            ax.annotate(name, (length, x), fontsize=7, xytext=(4, 4), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel("mean voice length (s)")
+        ax.set_ylabel("x real time (2 shared cores)")
+
+    rows = [
+        (f"`{n}`", v, length, x, d.get("floor_ratio", "-"), d.get("workers", "-"))
+        for n, v, length, x, d in runs
+    ]
+    header = ["result", "voices", "mean length (s)", "x real time", "floor ratio", "workers"]
+    return _plot(out, "throughput.png", draw) + "\n" + _table(header, rows)
+
+
+def _index(out: Path) -> str:
+    engines = _load("index.json")["engines"]
+
+    def draw(ax: Any) -> None:
+        for family in sorted({k.split()[0] for k in engines}):
+            pts = sorted(
+                (v["p50_ms"], v["recall_at_10"]) for k, v in engines.items() if k.startswith(family)
+            )
+            ax.plot(*zip(*pts, strict=True), marker="o", label=family)
+        ax.set_xlabel("median query latency (ms)")
+        ax.set_ylabel("recall@10")
+        ax.legend(fontsize=7)
+
+    rows = [
+        (f"`{k}`", v["recall_at_10"], v["p50_ms"], v["p95_ms"], v["build_s"])
+        for k, v in sorted(engines.items())
+    ]
+    header = ["setting", "recall@10", "p50 ms", "p95 ms", "build s"]
+    return _plot(out, "index.png", draw) + "\n" + _table(header, rows)
+
+
+def _cluster(out: Path) -> str:
+    runs = {n: _load(f"cluster_500_w{n}.json") for n in (1, 2)}
+    parts = ["stages_work", "orchestration", "daemon", "postgres", "s3", "broker"]
+
+    def draw(ax: Any) -> None:
+        bottom = [0.0, 0.0]
+        for part in parts:
+            values = [float(runs[n]["cpu_s"].get(part, 0.0)) for n in (1, 2)]
+            ax.bar(["1 worker", "2 workers"], values, bottom=bottom, label=part)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        ax.set_ylabel("CPU seconds (1,000 voices)")
+        ax.legend(fontsize=7)
+
+    keys = ["voices", "wall_s", "voices_per_s", "cluster_cpu_fraction"]
+    keys.append("cluster_cpu_fraction_without_s3_emulator")
+    rows = [(f"`{k}`", runs[1].get(k, "-"), runs[2].get(k, "-")) for k in keys]
+    return _plot(out, "cluster.png", draw) + "\n" + _table(["key", "1 worker", "2 workers"], rows)
+
+
+def _every_result() -> str:
+    parts = []
+    for path in sorted(RESULTS.glob("*.json")):
+        data = _load(path.name)
+        flat = [(f"`{k}`", v) for k, v in data.items() if isinstance(v, str | int | float | bool)]
+        if flat:
+            parts.append(f"### `{path.name}`\n\n" + _table(["key", "value"], flat))
+    return "\n".join(parts)
+
+
+def benchmarks(out: Path) -> str:
+    return "\n".join(
+        [
+            "## The ladder: a new batch's bookkeeping against the lake's size\n",
+            _ladder(out),
+            "## Throughput against voice length\n",
+            _throughput(out),
+            "## The voice index: recall against latency\n",
+            _index(out),
+            "## The cluster's overhead\n",
+            _cluster(out),
+            "## Every result's headline keys\n",
+            _every_result(),
+        ]
+    )
+
+
+# --- the build --------------------------------------------------------------------------
+
+
+def _write(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text() != text:  # unchanged pages are not rebuilt
+        path.write_text(text)
+
+
+def generate(app: Sphinx) -> None:
+    out = Path(app.srcdir) / GENERATED
+    out.mkdir(exist_ok=True)
+    check_cli()
+    _write(out / "sql.md", sql_reference())
+    _write(out / "assets.md", asset_reference())
+    _write(out / "benchmarks.md", benchmarks(out))
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("builder-inited", generate)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
