@@ -7,7 +7,7 @@ LAKE ?= .voxlake
 VOICES ?= 24
 STAMP := $(VENV)/.installed
 
-.PHONY: flite postgres redis cluster-test install demo test test-fast ui lint typecheck bench clean verify-ci release-check
+.PHONY: flite postgres redis cluster-test install demo test test-fast ui lint typecheck bench clean verify-ci release-check docs docs-build docs-screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -79,6 +79,29 @@ ui: $(STAMP)
 		VOXLAKE_HOME=$(abspath $(LAKE)) DAGSTER_HOME=$(abspath $(LAKE))/dagster \
 		exec $(BIN)/python -c "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])" \
 		$(BIN)/dg dev --no-check-yaml
+
+# The manual (docs/): built strictly (every warning an error, every internal link checked),
+# its reference pages generated from the code and benchmarks/results/*.json.
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+docs-build: $(DOCS_STAMP)
+	rm -rf docs/_build/html
+	$(BIN)/python -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
+
+# Builds the site and serves it on http://localhost:8000 (Ctrl-C stops it).
+docs: docs-build
+	$(BIN)/python -m http.server 8000 --directory docs/_build/html
+
+# The UI's pictures in the manual, remade on a demo lake (needs Debian's chromium).
+docs-screenshots: $(DOCS_STAMP)
+	@command -v chromium >/dev/null || apt-get install -y -q chromium >/dev/null 2>&1 \
+		|| (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1)
+	$(BIN)/python -m pip install -q playwright
+	$(BIN)/voxlake demo --voices 6 --lake build/screenshots
+	$(BIN)/python docs/screenshots.py --lake build/screenshots
 
 lint: $(STAMP) typecheck
 	$(BIN)/ruff format --check .
