@@ -274,9 +274,20 @@ def new_batch(
     out["index_sync"] = timed(index)
 
     def before_index_reads() -> None:  # what each sync read before the lineage cache
+        import blake3
+
         from voxlake.embed.index_table import columns, connect, open_table
-        from voxlake.lake.hashing import hash_table
+        from voxlake.lake.hashing import canonical_json
         from voxlake.lake.lineage import stored_stage_hash
+
+        def hash_table(table: pa.Table, key: str) -> str:  # the index's hash, as it was
+            t = table.sort_by([(key, "ascending")])
+            h = blake3.blake3()
+            for name in sorted(t.column_names):
+                col = t.column(name)
+                h.update(f"{name}:{col.type}|{len(col)}|".encode())
+                h.update(canonical_json(col.to_pylist()).encode())
+            return h.hexdigest()
 
         for b in lake.table_batches("embeddings"):
             stored_stage_hash(lake, b, "voice_embeddings")

@@ -217,7 +217,6 @@ BATCH_STAGES: tuple[Stage[PipelineConfig], ...] = (DENOISE, MEL, EMBED)
 STAGES = {s.name: s for s in BATCH_STAGES}
 STAGE_ORDER = stage_order({s.name: s.after for s in BATCH_STAGES})  # raw first
 # Code versions are made when the code is loaded (a later edit on disk does not change them).
-CODE_VERSIONS = {s.name: s.code_version for s in BATCH_STAGES}
 FINAL_STAGES = tuple(n for n in STAGE_ORDER if n not in {s.after for s in BATCH_STAGES})
 
 

@@ -1,8 +1,7 @@
 import numpy as np
-import pyarrow as pa
 
 from voxlake.lake.fingerprint import fingerprint
-from voxlake.lake.hashing import derive_seed, hash_array, hash_table, stage_hash
+from voxlake.lake.hashing import derive_seed, hash_array, stage_hash
 
 
 def test_array_hash_covers_dtype_shape_and_values() -> None:
@@ -25,12 +24,6 @@ def test_stage_hash_is_order_independent_and_content_sensitive() -> None:
     pairs = [("b", "2"), ("a", "1"), ("c", "3")]
     assert stage_hash(pairs) == stage_hash(reversed(pairs))
     assert stage_hash(pairs) != stage_hash([("a", "1"), ("b", "2"), ("c", "4")])
-
-
-def test_table_hash_sorts_by_key() -> None:
-    t = pa.table({"k": ["b", "a"], "v": [2, 1]})
-    assert hash_table(t, "k") == hash_table(t.take([1, 0]), "k")
-    assert hash_table(t, "k") != hash_table(pa.table({"k": ["b", "a"], "v": [2, 3]}), "k")
 
 
 def test_fingerprint_and_seed_are_stable_and_distinct() -> None:

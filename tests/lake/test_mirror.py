@@ -17,7 +17,7 @@ from voxlake.lake.mirror import (
     StoreFailed,
     WorkingCopy,
     commit_key,
-    trusted_on_store,
+    trusted_listing_on_store,
 )
 from voxlake.lake.objectstore import ObjectStore, StoreConfig, open_store
 from voxlake.testing.s3 import S3Server
@@ -34,7 +34,8 @@ def _write(root: Path, rel: str, data: bytes) -> None:
 
 
 def _trusted(store: ObjectStore) -> tuple[list[str], list[str]]:
-    return trusted_on_store(store)
+    trusted, held = trusted_listing_on_store(store)
+    return [path for path, _ in trusted], held
 
 
 def test_a_push_commits_each_batch_it_wrote_and_skips_what_is_machine_local(

@@ -20,7 +20,9 @@ from voxlake.lake.remote import StoreLake
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from voxlake.orchestration.cluster import BROKER_ENV, write_cluster_home
+    import shlex
+
+    from voxlake.orchestration.cluster import BROKER_ENV, worker_command, write_cluster_home
     from voxlake.orchestration.runner import POSTGRES_ENV
 
     home = write_cluster_home(Path(args.home).absolute())
@@ -29,8 +31,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     print(f"                 {BROKER_ENV}=redis://... VOXLAKE_HOME=s3://bucket/prefix")
     print(f"  daemon:  dagster-daemon run -w {home / 'workspace.yaml'}")
     print(f"  UI:      dagster-webserver -w {home / 'workspace.yaml'}")
-    print(f"  worker:  PYTHONPATH={home / 'celery'} celery -A dagster_celery.app worker")
-    print("           -Q dagster --pool threads --concurrency 1")
+    celery = shlex.join(["celery", *worker_command("worker1")[3:]])  # less `python -m`
+    print(f"  worker:  PYTHONPATH={home / 'celery'} {celery}")
     return 0
 
 

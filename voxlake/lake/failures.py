@@ -25,8 +25,3 @@ def record_failure(lake: Lake, batch: str, step: str, error: BaseException | str
     """Replace the batch's failure row with this one."""
     row = {"batch": batch, "step": step, "error": one_line(error), "failed_at": now_iso()}
     lake.write_table("batch_failures", [row], batch, part=PART)
-
-
-def latest_failure(lake: Lake, batch: str) -> dict[str, str] | None:
-    rows = lake.read_table("batch_failures", batch).to_pylist()
-    return max(rows, key=lambda r: r["failed_at"]) if rows else None

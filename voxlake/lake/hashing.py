@@ -14,7 +14,6 @@ from typing import Any
 
 import blake3
 import numpy as np
-import pyarrow as pa
 
 CHUNK = 1 << 20
 
@@ -68,18 +67,6 @@ def canonical_json(value: Any) -> str:
 
 def hash_json(value: Any) -> str:
     return hash_bytes(canonical_json(value).encode())
-
-
-def hash_table(table: pa.Table, key: str | list[str]) -> str:
-    """Hash of an Arrow table sorted by key, column by column (names and types included)."""
-    keys = [key] if isinstance(key, str) else key
-    t = table.sort_by([(k, "ascending") for k in keys])
-    h = blake3.blake3()
-    for name in sorted(t.column_names):
-        col = t.column(name)
-        h.update(f"{name}:{col.type}|{len(col)}|".encode())
-        h.update(canonical_json(col.to_pylist()).encode())
-    return h.hexdigest()
 
 
 def stage_hash(pairs: Iterable[tuple[str, str]]) -> str:

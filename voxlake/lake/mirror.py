@@ -303,17 +303,12 @@ def committed(store: ObjectStore, batches: Iterable[str]) -> dict[str, dict[str,
     return out
 
 
-def trusted_on_store(store: ObjectStore, prefix: str = "tables/") -> tuple[list[str], list[str]]:
-    """(trusted paths, batches held back) under `prefix`, read from the store itself: what
-    a reader without a working copy (`voxlake sql` on a store) may read."""
-    trusted, held = trusted_listing_on_store(store, prefix)
-    return [path for path, _ in trusted], held
-
-
 def trusted_listing_on_store(
     store: ObjectStore, prefix: str = "tables/"
 ) -> tuple[list[tuple[str, str]], list[str]]:
-    """`trusted_on_store` with each trusted path's e_tag, as listed."""
+    """(trusted paths with their e_tags as listed, batches held back) under `prefix`, read
+    from the store itself: what a reader without a working copy (`voxlake sql` on a store)
+    may read."""
     chunks = obstore.list(store, prefix=prefix, chunk_size=1000)
     listing = [(m["path"], m["e_tag"] or "") for chunk in chunks for m in chunk]
     batches = sorted({b for path, _ in listing if (b := _batch_of(path)) is not None})
