@@ -15,13 +15,14 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from voxlake.testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "_static" / "ui"
@@ -54,12 +55,6 @@ PAGES: dict[str, tuple[str, str, str | None]] = {
     "timeline": ("/overview/activity/timeline", "voxlake", "1hr"),
     "runs": ("/runs", "ingest_batch", None),
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait(url: str, seconds: float = 180) -> None:
@@ -103,7 +98,7 @@ def main() -> int:
 
     lake = Path(args.lake).resolve()
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(lake / "dagster"), "VOXLAKE_HOME": str(lake)}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     server = subprocess.Popen(
