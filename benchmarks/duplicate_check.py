@@ -26,9 +26,10 @@ from voxlake.lake.store import Lake
 
 RESULTS = Path(__file__).parent / "results"
 CHECK = """
-import json, resource, sys, time
+import json, sys, time
 from voxlake.lake.store import Lake
 from voxlake.ingest import raw
+from voxlake.audio.stream import peak_rss_mb
 lake, how = Lake(sys.argv[1]), sys.argv[2]
 ids = json.loads(sys.argv[3])
 t0 = time.perf_counter()
@@ -39,8 +40,7 @@ if how == "old":
 else:
     found = raw.voices_elsewhere(lake, "new", ids)
 s = time.perf_counter() - t0
-print(json.dumps({"s": s, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
-                  "found": len(found)}))
+print(json.dumps({"s": s, "rss_mb": int(peak_rss_mb()), "found": len(found)}))
 """
 
 

@@ -1,7 +1,8 @@
 """Memory bounded by design: the raw, mel and embedding stages read a long recording as a
 stream, so a 20-minute file costs about what a 1-minute one does (the denoiser streams
 too: tests/audio/test_denoise.py). Each stage runs in a fresh process and its peak RSS is
-read from the kernel."""
+read from the kernel: its own (VmHWM), not ru_maxrss, which a process started from pytest
+inherits across exec at the pytest process's own peak."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import pytest
 import soundfile as sf
 
 STAGES = """
-import resource, sys
+import sys
 from voxlake.audio.decode import AudioLimits, measure_audio
+from voxlake.audio.stream import peak_rss_mb
 from voxlake.embed.embedders import embed_path
 from voxlake.features.mel import MelConfig
 from voxlake.features.mel_file import write_log_mel
@@ -23,7 +25,7 @@ path, out = sys.argv[1], sys.argv[2]
 measure_audio(path, AudioLimits(max_duration_s=7200))
 write_log_mel(path, out, MelConfig())
 embed_path("ge2e", path)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+print(int(peak_rss_mb()))
 """
 
 
