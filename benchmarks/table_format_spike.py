@@ -56,7 +56,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 BATCH = 500
 TAIL = 50  # batches committed one by one at the end of the history
 BULK = 100  # batches per commit before that
-FORMATS = ("delta", "iceberg", "lance", "ducklake")
+FORMATS = ("delta", "delta_ckpt10", "iceberg", "lance", "ducklake")
 
 SCHEMA = pa.schema(
     [
@@ -129,13 +129,21 @@ class Candidate:
 
 
 class Delta(Candidate):
+    checkpoint_interval: int | None = None  # delta-rs' default: a checkpoint every 100 commits
+
     def _dt(self, version: int | None = None) -> Any:
         from deltalake import DeltaTable
 
         return DeltaTable(self.root, version=version, storage_options=self.storage or None)
 
     def create(self, first: pa.Table) -> None:
-        self.append(first)
+        from deltalake import write_deltalake
+
+        every = self.checkpoint_interval
+        config = {"delta.checkpointInterval": str(every)} if every else None
+        write_deltalake(
+            self.root, first, configuration=config, storage_options=self.storage or None
+        )
 
     def append(self, t: pa.Table) -> None:
         from deltalake import write_deltalake
@@ -334,8 +342,16 @@ class DuckLake(Candidate):
             return con.execute(query).fetchall()
 
 
+class DeltaCheckpoints(Delta):
+    """Delta with a checkpoint every 10 commits: a commit then replays at most 10 JSON
+    entries after the last checkpoint, where the default replays up to 100."""
+
+    checkpoint_interval = 10
+
+
 CANDIDATES: dict[str, type[Candidate]] = {
     "delta": Delta,
+    "delta_ckpt10": DeltaCheckpoints,
     "iceberg": Iceberg,
     "lance": Lance,
     "ducklake": DuckLake,
