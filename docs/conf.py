@@ -23,3 +23,4 @@ html_static_path = ["_static"]
 myst_heading_anchors = 3
 myst_enable_extensions = ["colon_fence", "deflist"]
 nitpicky = True
+sphinxarg_full_subcommand_name = True  # headings read `voxlake sql`, not `sql`

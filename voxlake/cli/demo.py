@@ -66,9 +66,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     p = add_command(sub, "demo", "generate a corpus, run the whole pipeline, print a summary")
-    p.add_argument("--voices", type=int, default=24, help="voices to generate (default: 24)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the generated corpus (default: 0)")
-    p.add_argument("--workers", type=int, default=1, help="processes per batch (default: 1)")
+    p.add_argument("--voices", type=int, default=24, help="voices to generate")
+    p.add_argument("--seed", type=int, default=0, help="seed of the generated corpus")
+    p.add_argument("--workers", type=int, default=1, help="processes per batch")
     p.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS (faster)")
     p.add_argument("--dnsmos", choices=MODES[1:], default=DEFAULT_MODE, help="DNSMOS mode")
     p.add_argument(

@@ -47,14 +47,12 @@ def register(sub: Subparsers) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--voice", help="a voice id, or any unique prefix of 8+ characters")
     g.add_argument("--audio", help="an audio file (denoised and embedded on the fly)")
-    p.add_argument("-k", type=int, default=5, help="how many voices to return (default: 5)")
+    p.add_argument("-k", type=int, default=5, help="how many voices to return")
     p.add_argument("--where", help="SQL filter on speaker, source, batch")
     add_format_option(p)
     p.set_defaults(fn=cmd_search)
     d = add_command(sub, "duplicates", "list near-duplicate voice pairs (by embedding similarity)")
-    d.add_argument(
-        "--threshold", type=float, default=0.95, help="least cosine similarity (default: 0.95)"
-    )
+    d.add_argument("--threshold", type=float, default=0.95, help="least cosine similarity")
     d.add_argument("-k", type=int, default=5, help="neighbours asked per voice")
     add_format_option(d)
     d.set_defaults(fn=cmd_duplicates)

@@ -93,7 +93,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     p = add_command(sub, "verify", "recompute batches, compare BLAKE3 stage hashes (1: mismatch)")
-    p.add_argument("--runs", type=int, default=3, help="recomputations per batch (default: 3)")
+    p.add_argument("--runs", type=int, default=3, help="recomputations per batch")
     p.add_argument(
         "--batches", nargs="*", metavar="BATCH", help="batches to verify (default: every batch)"
     )
