@@ -11,7 +11,7 @@ from voxlake.embed import index_search, index_writer
 from voxlake.features import dataset as dataset_stats
 from voxlake.features.plots import markdown_image, mel_stats_plot
 from voxlake.quality.checks import gx_check, gx_check_spec
-from voxlake.resources import CatalogResource, IndexResource, LakeResource, MelResource
+from voxlake.resources import IndexResource, LakeResource, MelResource
 
 from .results import DATASET_SCOPE, materialize_result
 
@@ -45,9 +45,7 @@ FOLLOWS_BATCHES = (
     pool=GLOBAL_POOL,
     check_specs=[gx_check_spec("mel_stats", "dataset_mel_stats")],
 )
-def mel_stats(
-    lake: LakeResource, mel: MelResource, catalog: CatalogResource
-) -> dg.MaterializeResult:
+def mel_stats(lake: LakeResource, mel: MelResource) -> dg.MaterializeResult:
     """Dataset mel statistics: the exact merge of every batch partial, updated incrementally."""
     cfg = mel.config()
     with lake.dataset_session() as lk:
@@ -59,7 +57,6 @@ def mel_stats(
             lk.read_table("dataset_mel_stats"),
             expected_rows=cfg.n_mels if update.final else 0,
         )
-        catalog.refresh(lk)
     extra: dict[str, object] = {}
     if update.final is not None:
         final = update.final
@@ -82,9 +79,7 @@ def mel_stats(
     pool=GLOBAL_POOL,
     check_specs=[gx_check_spec("voice_index", "index")],
 )
-def voice_index(
-    lake: LakeResource, vector_index: IndexResource, catalog: CatalogResource
-) -> dg.MaterializeResult:
+def voice_index(lake: LakeResource, vector_index: IndexResource) -> dg.MaterializeResult:
     """The LanceDB table of every embedding; only batches that changed are upserted."""
     with lake.dataset_session() as lk:
         result = index_writer.sync(lk, vector_index.ann_threshold, vector_index.optimize_after)
@@ -92,8 +87,7 @@ def voice_index(
         # the whole index must still hold exactly as many rows as the embeddings tables.
         changed = list(result.extra["changed_batches"])
         ids = pa.table({"voice_id": index_search.voice_ids(lk, changed)})
-        expected = sum(lk.table_rows("embeddings", b) for b in changed)  # Parquet footers
+        expected = sum(lk.table_rows("embeddings", b) for b in changed)
         check = gx_check(lk, "voice_index", "index", ids, expected_rows=expected)
         index_writer.check_total(lk, result.rows)
-        catalog.refresh(lk)
     return materialize_result(result, [check])

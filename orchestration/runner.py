@@ -258,7 +258,7 @@ def _run_pending(
             summary.reasons[batch] = failure_reason(result)
         echo(f"      {'done' if ok else 'FAILED'} in {time.perf_counter() - t0:.1f} s")
     lagging = sorted(set(dataset_stats.behind(lake)) | set(index_writer.behind(lake)))
-    if pending or lagging or not lake.catalog_path.exists():
+    if pending or lagging:
         note = f" (behind on {len(lagging)} batch(es))" if lagging and not pending else ""
         echo(f"dataset: mel statistics and voice index{note} ...")
         result = launch("refresh_dataset", instance, settings)

@@ -1,7 +1,6 @@
 """Dagster resources: typed configuration for the lake, the compute and each stage."""
 
 from voxlake.resources.config import (
-    CatalogResource,
     ComputeResource,
     DenoiserResource,
     EmbedderResource,
@@ -13,7 +12,6 @@ from voxlake.resources.config import (
 )
 
 __all__ = [
-    "CatalogResource",
     "ComputeResource",
     "DenoiserResource",
     "EmbedderResource",

@@ -20,7 +20,6 @@ from voxlake.embed.embedders import DEFAULT as DEFAULT_EMBEDDER
 from voxlake.embed.index_table import DEFAULT_ANN_THRESHOLD, DEFAULT_OPTIMIZE_AFTER
 from voxlake.features.mel import MelConfig
 from voxlake.ingest.inbox import DEFAULT_BATCH_SIZE
-from voxlake.lake import catalog
 from voxlake.lake.objectstore import StoreConfig, is_remote
 from voxlake.lake.remote import StoreLake
 from voxlake.lake.store import Lake, default_root
@@ -141,13 +140,6 @@ class IndexResource(dg.ConfigurableResource):
     optimize_after: int = DEFAULT_OPTIMIZE_AFTER  # new rows searched exactly until then
 
 
-class CatalogResource(dg.ConfigurableResource):
-    """The DuckDB catalog over the lake."""
-
-    def refresh(self, lake: Lake) -> catalog.Refreshed:
-        return catalog.refresh(lake)
-
-
 def pipeline_config(
     compute: ComputeResource,
     denoiser: DenoiserResource,
@@ -178,5 +170,4 @@ def default_resources() -> dict[str, Any]:
         "mel": MelResource(),
         "embedder": EmbedderResource(),
         "vector_index": IndexResource(),
-        "catalog": CatalogResource(),
     }

@@ -40,7 +40,7 @@ def open_lake(args: argparse.Namespace) -> Lake:
     return Lake(where).ensure()
 
 
-def refresh_catalog(lake: Lake) -> None:
-    """Rebuild the catalog after a change; name any table file it had to leave out."""
-    for path in catalog.refresh(lake).damaged:
-        print(f"  DAMAGED: {path} is left out of the catalog; `voxlake doctor`", file=sys.stderr)
+def report_damaged(lake: Lake) -> None:
+    """Name any data file of the current tables that is missing or truncated."""
+    for path in catalog.damaged_files(lake):
+        print(f"  DAMAGED: {path} is missing or truncated; `voxlake doctor`", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from voxlake.cli.args import Subparsers, add_command, open_lake, refresh_catalog
+from voxlake.cli.args import Subparsers, add_command, open_lake, report_damaged
 from voxlake.ingest.drop_batch import CompleteBatch, drop_batch
 from voxlake.orchestration.runner import delete_partition, instance_for
 from voxlake.quality.checks import data_docs_dir
@@ -39,7 +39,7 @@ def cmd_drop_batch(args: argparse.Namespace) -> int:
         )
     if data_docs_dir(lake).is_dir():
         write_docs_index(data_docs_dir(lake))
-    refresh_catalog(lake)
+    report_damaged(lake)
     return code
 
 

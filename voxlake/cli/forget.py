@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from voxlake.cli.args import Subparsers, add_command, open_lake, refresh_catalog
+from voxlake.cli.args import Subparsers, add_command, open_lake, report_damaged
 from voxlake.ingest.forget import forget
 from voxlake.lake import voice_ids
 
@@ -14,13 +14,13 @@ def cmd_forget(args: argparse.Namespace) -> int:
     lake = open_lake(args)
     resolved, errors = voice_ids.resolve_all(lake, args.voice_ids)
     if errors:  # erasure cannot be undone: erase nothing unless every id names one voice
-        refresh_catalog(lake)
+        report_damaged(lake)
         for line in errors:
             print(f"voxlake forget: {line}", file=sys.stderr)
         print("voxlake forget: nothing erased; the lake is unchanged", file=sys.stderr)
         return 1
     report = forget(lake, sorted(set(resolved.values())), args.reason or "")
-    refresh_catalog(lake)
+    report_damaged(lake)
     for voice_id, batch in sorted(report.forgotten.items()):
         print(f"forgot {voice_id} (batch {batch})")
     for voice_id in report.unknown:

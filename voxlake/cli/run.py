@@ -11,7 +11,7 @@ from voxlake.cli.args import (
     add_command,
     add_run_options,
     open_lake,
-    refresh_catalog,
+    report_damaged,
 )
 from voxlake.embed import embedders, index_table
 from voxlake.lake.space import LOW_BYTES, free_bytes, full_disk_message
@@ -26,7 +26,7 @@ def run_and_report(lake: Lake, settings: RunSettings, rerun: list[str] | None = 
     except LookupError as e:
         print(f"voxlake run: {e}", file=sys.stderr)
         return 2
-    refresh_catalog(lake)
+    report_damaged(lake)
     print(
         f"new batches: {len(summary.new_batches)}; materialised: {len(summary.succeeded)}; "
         f"failed: {len(summary.failed)}"

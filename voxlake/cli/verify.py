@@ -12,7 +12,7 @@ from voxlake.cli.args import (
     add_command,
     add_run_options,
     open_lake,
-    refresh_catalog,
+    report_damaged,
 )
 from voxlake.cli.table import format_table
 from voxlake.lake.store import Lake
@@ -32,7 +32,7 @@ def verify_and_report(
         print("voxlake verify: no completed batch to verify; `voxlake run` first", file=sys.stderr)
         return 1
     failed = run_verify(lake, instance_for(lake), settings, chosen, runs, cross) if runs else []
-    refresh_catalog(lake)
+    report_damaged(lake)
     lines = summarize(stored_checks(lake, chosen, cross))
     print(format_table(COLUMNS, [line.row() for line in lines]))
     bad = [line for line in lines if not line.match]

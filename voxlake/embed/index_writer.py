@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from voxlake.embed.index_table import (
     ASSET,
@@ -38,8 +36,8 @@ from voxlake.embed.index_table import (
 )
 from voxlake.lake.fingerprint import code_version
 from voxlake.lake.hashing import hash_json
-from voxlake.lake.lineage import StageResult, stored_stage_hash, write_lineage
-from voxlake.lake.store import Lake, atomic_write_json, file_signature
+from voxlake.lake.lineage import StageResult, write_lineage
+from voxlake.lake.store import Lake, atomic_write_json
 
 
 def _index_rows(lake: Lake, batch: str) -> pa.Table:
@@ -79,7 +77,6 @@ def _one_embedder(tbl: Any, incoming: set[str], untouched: list[str]) -> None:
 
 
 KEYED = ("voice_id", "batch")  # the columns every sync deletes and upserts by
-ROWS_CACHE = "_rows_seen.json"  # embeddings file -> [signature, rows] (`embedding_rows`)
 
 
 def _key_indexes(tbl: Any) -> None:
@@ -148,32 +145,9 @@ def _seen(lake: Lake) -> dict[str, str]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _rows_cache_path(lake: Lake) -> Path:
-    return lake.index_dir / ROWS_CACHE
-
-
 def embedding_rows(lake: Lake) -> int:
-    """Rows of the embeddings tables, from their Parquet footers. A footer is read only
-    for a file whose signature changed since the last count (files are replaced atomically),
-    so a count stats each file: at 10^7 voices, 20,000 footer reads became 20,000 stats.
-    The cache is derived: another machine's signatures (inodes) miss and re-read."""
-    path = _rows_cache_path(lake)
-    try:
-        cached = json.loads(path.read_text()) if path.exists() else {}
-    except ValueError:  # a damaged cache is rebuilt from the footers
-        cached = {}
-    cache: dict[str, list[Any]] = {}
-    for f in lake.table_files("embeddings"):
-        sig = file_signature(f)
-        if sig is None:  # dropped since the listing
-            continue
-        key = lake.relative(f)
-        hit = cached.get(key)
-        rows = hit[1] if hit and hit[0] == sig else pq.read_metadata(f).num_rows
-        cache[key] = [sig, int(rows)]
-    if cache != cached:
-        atomic_write_json(path, cache)
-    return sum(rows for _sig, rows in cache.values())
+    """Rows of the embeddings table, from its log's statistics (no data file is read)."""
+    return lake.table_rows("embeddings")
 
 
 def check_total(lake: Lake, rows: int) -> None:
@@ -186,35 +160,16 @@ def check_total(lake: Lake, rows: int) -> None:
         )
 
 
-def _lineage_cache_path(lake: Lake) -> Path:
-    return lake.index_dir / "_lineage_seen.json"
-
-
-def _current_and_cache(lake: Lake) -> tuple[dict[str, str], dict[str, Any]]:
-    """Batch -> its embeddings stage hash, as the lineage tables say now. A lineage file
-    is read only when its (inode, size, mtime) differs from the cache's (lineage files are
-    replaced atomically, never edited in place), so a sync stats each batch's file and
-    reads only the new ones: at 10^7 voices, 20,000 reads became 20,000 stats."""
-    path = _lineage_cache_path(lake)
-    try:
-        cached = json.loads(path.read_text()) if path.exists() else {}
-    except ValueError:  # a damaged cache is rebuilt from the lineage itself
-        cached = {}
-    current, cache = {}, {}
-    for b in lake.table_batches("embeddings"):
-        sig = file_signature(lake.table_file("lineage", b, part="voice_embeddings"))
-        hit = cached.get(b)
-        if sig is not None and hit and hit.get("sig") == sig:
-            current[b] = str(hit["hash"])
-        else:
-            current[b] = stored_stage_hash(lake, b, "voice_embeddings") or ""
-        if sig is not None:
-            cache[b] = {"sig": sig, "hash": current[b]}
-    return current, cache
-
-
 def _current(lake: Lake) -> dict[str, str]:
-    return _current_and_cache(lake)[0]
+    """Batch -> its embeddings stage hash, as the lineage table says now (one read of the
+    lineage table's embeddings rows: one row per batch)."""
+    t = lake.tables.read_parts("lineage", "voice_embeddings", ["batch", "stage_hash"])
+    has = set(lake.table_batches("embeddings"))
+    return {
+        b: h or ""
+        for b, h in zip(t["batch"].to_pylist(), t["stage_hash"].to_pylist(), strict=True)
+        if b in has
+    }
 
 
 def _changes(seen: dict[str, str], current: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -233,7 +188,7 @@ def _sync(lake: Lake, ann_threshold: int, optimize_after: int) -> StageResult:
     state_file = state_path(lake)
     tbl = open_table(db)
     seen = _seen(lake) if tbl is not None else {}
-    current, lineage_cache = _current_and_cache(lake)
+    current = _current(lake)
     changed, gone = _changes(seen, current)
     incoming = {b: _index_rows(lake, b) for b in changed}
     fingerprints = {fp for rows in incoming.values() for fp in rows["fingerprint"].to_pylist()}
@@ -268,7 +223,6 @@ def _sync(lake: Lake, ann_threshold: int, optimize_after: int) -> StageResult:
         else _maintain_ann(lake, tbl, n, ann_threshold, bool(changed or gone), optimize_after)
     )
     atomic_write_json(state_file, seen)
-    atomic_write_json(_lineage_cache_path(lake), lineage_cache)
     # The index holds exactly its batches' embeddings as `seen` names them (each by its
     # stage hash, itself a hash of the batch's vectors): hashing that map identifies the
     # content without reading 10^7 rows back at every sync. `voxlake doctor` and the

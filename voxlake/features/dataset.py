@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from voxlake.features import stats
@@ -66,7 +67,25 @@ def behind(lake: Lake) -> list[str]:
 
 
 def read_partial(path: Path) -> tuple[MelSums, str, str]:
-    row = pq.read_table(path, schema=BATCH_MEL_STATS).to_pylist()[0]
+    """A partial kept in the accumulator's included/ (a one-row Parquet file)."""
+    return _partial(pq.read_table(path, schema=BATCH_MEL_STATS))
+
+
+def batch_partial(lake: Lake, batch: str) -> pa.Table | None:
+    """A batch's row of batch_mel_stats, or None where it has none."""
+    t = lake.read_table("batch_mel_stats", batch)
+    return t if t.num_rows else None
+
+
+def partial_sums(t: pa.Table | None) -> MelSums:
+    """The sums of a batch's partial (`batch_partial`); an absent one is an error."""
+    if t is None:
+        raise ValueError("the batch has no row in batch_mel_stats")
+    return _partial(t)[0]
+
+
+def _partial(t: pa.Table) -> tuple[MelSums, str, str]:
+    row = t.to_pylist()[0]
     sums = MelSums(
         row["n_frames"],
         row["n_voices"],
@@ -128,9 +147,9 @@ def update(lake: Lake, fingerprint: str, n_bins: int, rebuild: bool = False) -> 
     added, retracted = [], []
     for batch in sorted(todo):
         kept = included / f"{batch}.parquet"
-        current = lake.table_file("batch_mel_stats", batch)
+        current = batch_partial(lake, batch)
         old = read_partial(kept) if kept.exists() else None
-        new = read_partial(current) if current.exists() else None
+        new = _partial(current) if current is not None else None
         if not (old and new and old[1] == new[1]):
             if new and new[2] != fingerprint:
                 raise ValueError(
@@ -140,11 +159,11 @@ def update(lake: Lake, fingerprint: str, n_bins: int, rebuild: bool = False) -> 
                 st.remove(old[0])
                 retracted.append(batch)
                 kept.unlink()
-            if new:
+            if new and current is not None:
                 st.add(new[0])
                 added.append(batch)
                 tmp = included / f".tmp-{batch}.parquet"
-                shutil.copyfile(current, tmp)
+                pq.write_table(current, tmp)
                 tmp.replace(kept)
         marker = pending / batch
         if marker.exists() and marker.read_text() == todo[batch]:

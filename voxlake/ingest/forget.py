@@ -13,16 +13,10 @@ that never saw those voices.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from voxlake import pipeline
 from voxlake.embed import index_writer
@@ -35,8 +29,7 @@ from voxlake.ingest.references import drop_references
 from voxlake.lake.fingerprint import code_version
 from voxlake.lake.hashing import hash_file, hash_json
 from voxlake.lake.lineage import now_iso, record_stage, write_lineage
-from voxlake.lake.schemas import TABLES
-from voxlake.lake.store import TEMP_SUFFIX, Lake, atomic_write_json
+from voxlake.lake.store import Lake, atomic_write_json
 
 VOICE_TABLES = (
     "voices",
@@ -57,23 +50,9 @@ class ForgetReport:
     rows_removed: int = 0
 
 
-def _rewrite(path: Path, table: pa.Table) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=TEMP_SUFFIX)
-    os.close(fd)
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
-
-
 def _filter_parts(lake: Lake, table: str, batch: str, ids: set[str]) -> int:
-    removed = 0
-    for path in lake.table_files(table, batch):
-        t = pq.read_table(path, schema=TABLES[table])
-        keep = pc.invert(pc.fill_null(pc.is_in(t["voice_id"], pa.array(sorted(ids))), False))
-        kept = t.filter(keep)
-        if kept.num_rows != t.num_rows:
-            removed += t.num_rows - kept.num_rows
-            _rewrite(path, kept)
-    return removed
+    """Delete the voices' rows from a batch of `table`, in one commit."""
+    return lake.tables.delete_voices(table, batch, sorted(ids))
 
 
 def _unlink(path: Path) -> int:
@@ -98,10 +77,10 @@ def _drop_inbox_copies(lake: Lake, batch: str, ids: set[str]) -> int:
 
 
 def _reduce_partial(lake: Lake, batch: str, gone: list[dict[str, Any]]) -> None:
-    path = lake.table_file("batch_mel_stats", batch)
-    if not path.exists() or not gone:
+    partial = dataset_stats.batch_partial(lake, batch)
+    if partial is None or not gone:
         return
-    row = pq.read_table(path, schema=TABLES["batch_mel_stats"]).to_pylist()[0]
+    row = partial.to_pylist()[0]
     st = MelStats(len(row["sum"]), row["fingerprint"])
     st.add(
         MelSums(
@@ -141,9 +120,9 @@ def _rehash(lake: Lake, batch: str) -> None:
         old = lineage[stage]
         result = record_stage(lake, batch, stage, pairs, old["fingerprint"], old["code_version"])
         if stage == pipeline.MEL.name:
-            path = lake.table_file("batch_mel_stats", batch)
-            if path.exists():
-                row = pq.read_table(path, schema=TABLES["batch_mel_stats"]).to_pylist()[0]
+            partial = dataset_stats.batch_partial(lake, batch)
+            if partial is not None:
+                row = partial.to_pylist()[0]
                 row["partial_hash"] = result.stage_hash
                 lake.write_table("batch_mel_stats", [row], batch)
             dataset_stats.mark_changed(lake, batch, result.stage_hash)
@@ -186,6 +165,8 @@ def forget(lake: Lake, voice_ids: list[str], reason: str = "") -> ForgetReport:
         report.files_removed += _unlink(lake.denoised_audio(voice_id))
         report.files_removed += _unlink(lake.mel_features(voice_id))
     drop_references(lake, ids)
+    for table in VOICE_TABLES:  # erased means gone: no earlier version keeps the rows
+        lake.tables.expire(table, keep_hours=0)
     if batches:
         stats = dataset_stats.load(lake)
         if stats is not None:

@@ -1,75 +1,54 @@
-"""Which batch holds each accepted voice: a keyed index derived from the `voices` tables.
+"""Which batch holds each accepted voice: a keyed index derived from the `voices` table.
 
 The raw stage asks it which of a new batch's voice ids other batches already hold (the
-duplicate check). The `voices` tables stay the truth; `batches/_voices.sqlite` is derived
-from them and caught up at every lookup: one directory listing and one `stat` per batch,
-and a read only of the voices files that are new or were replaced since (a file is
-replaced atomically, so a new inode, size or mtime marks it). A batch whose folder is gone
-(dropped) leaves the index. A lookup then costs the batch's ids, not the lake: at 10^7
-voices, where the column scan opened 20,000 files, it reads none of them. Deleting the
-file rebuilds it; concurrent raw stages share it through SQLite's own locking.
+duplicate check). The `voices` Delta table stays the truth; `batches/_voices.sqlite` is
+derived from it and caught up at every lookup from the table's log: the data files of
+its current version are compared with those already folded in, and only new files are
+read (a batch's commit adds one; compaction replaces many with few, read once). A file the
+table no longer holds takes its rows with it. A lookup then costs the batch's ids and the
+files added since the last one, not the lake. Deleting the file rebuilds it; concurrent
+raw stages share it through SQLite's own locking.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterable
 from contextlib import closing
-from pathlib import Path
 
-import pyarrow.parquet as pq
-
-from voxlake.lake.store import Lake, file_signature
+from voxlake.lake.store import Lake
 
 INDEX = "_voices.sqlite"
 SCHEMA = """
-create table if not exists voices (
-    voice_id text, batch text, primary key (voice_id, batch)
+create table if not exists voice_files (
+    voice_id text, batch text, file text, primary key (voice_id, batch, file)
 ) without rowid;
-create index if not exists voices_batch on voices (batch);
-create table if not exists folded (batch text primary key, signature text);
+create index if not exists voice_files_file on voice_files (file);
+create table if not exists folded_files (file text primary key);
 """
 
 
-def _signatures(lake: Lake) -> dict[str, str]:
-    """Batch -> "inode:size:mtime_ns" of its voices file, for every batch that has one."""
-    out: dict[str, str] = {}
-    d = lake.table_dir("voices")
-    if not d.exists():
-        return out
-    with os.scandir(d) as entries:
-        for e in entries:
-            if not (e.name.startswith("batch=") and e.is_dir()):
-                continue
-            sig = file_signature(Path(e.path) / "part.parquet")
-            if sig is not None:
-                out[e.name.split("=", 1)[1]] = sig
-    return out
-
-
 def catch_up(con: sqlite3.Connection, lake: Lake) -> int:
-    """Fold in the voices files that changed since the last lookup; returns how many."""
-    folded = dict(con.execute("select batch, signature from folded").fetchall())
-    now = _signatures(lake)
-    changed = sorted(b for b, sig in now.items() if folded.get(b) != sig)
-    gone = sorted(set(folded) - set(now))
-    for batch in gone:
-        con.execute("delete from voices where batch = ?", (batch,))
-        con.execute("delete from folded where batch = ?", (batch,))
-    for batch in changed:
-        path = lake.table_file("voices", batch)
-        try:
-            ids = pq.read_table(path, columns=["voice_id"]).column("voice_id").to_pylist()
-        except FileNotFoundError:  # replaced or dropped since the listing: next time
-            continue
-        if batch in folded:  # a replaced file: its old rows go first
-            con.execute("delete from voices where batch = ?", (batch,))
+    """Fold in the voices table's data files added since the last lookup, and drop those it
+    no longer holds; returns how many changed."""
+    dt = lake.tables.open("voices")
+    fragments = {}
+    if dt is not None:  # the table's own filesystem: a store lake's files are read in place
+        fragments = {f.path.rsplit("/", 1)[-1]: f for f in dt.to_pyarrow_dataset().get_fragments()}
+    folded = {f for (f,) in con.execute("select file from folded_files").fetchall()}
+    gone = sorted(folded - set(fragments))
+    added = sorted(set(fragments) - folded)
+    for name in gone:
+        con.execute("delete from voice_files where file = ?", (name,))
+        con.execute("delete from folded_files where file = ?", (name,))
+    for name in added:
+        t = fragments[name].to_table(columns=["voice_id", "batch"])
         con.executemany(
-            "insert or ignore into voices values (?, ?)", [(v, batch) for v in ids if v]
+            "insert or ignore into voice_files values (?, ?, ?)",
+            [(v, b, name) for v, b in zip(*t.to_pydict().values(), strict=True) if v],
         )
-        con.execute("insert or replace into folded values (?, ?)", (batch, now[batch]))
-    return len(changed) + len(gone)
+        con.execute("insert or replace into folded_files values (?)", (name,))
+    return len(added) + len(gone)
 
 
 def voices_elsewhere(lake: Lake, batch: str, ids: Iterable[str]) -> dict[str, str]:
@@ -86,7 +65,7 @@ def voices_elsewhere(lake: Lake, batch: str, ids: Iterable[str]) -> dict[str, st
         con.execute("create temp table probe (voice_id text primary key)")
         con.executemany("insert or ignore into probe values (?)", [(v,) for v in wanted])
         rows = con.execute(
-            "select voice_id, min(batch) from probe join voices using (voice_id) "
+            "select voice_id, min(batch) from probe join voice_files using (voice_id) "
             "where batch != ? group by voice_id",
             (batch,),
         ).fetchall()

@@ -59,7 +59,7 @@ def describe() -> list[Relation]:
     with duckdb.connect(config=catalog.NO_EXTENSION_DOWNLOADS) as con:
         docs: list[tuple[str, str, str, str]] = []
         for name, schema in TABLES.items():
-            catalog._create_empty(con, name, schema)
+            catalog.create_empty(con, name, schema)
             doc = descriptions.TABLES.get(name)
             if doc is None:
                 raise UndescribedRelation(f"table {name}: no entry in voxlake/descriptions.py")

@@ -95,8 +95,5 @@ def write_lineage(
 
 
 def stored_stage_hash(lake: Lake, batch: str, asset: str) -> str | None:
-    path = lake.table_file("lineage", batch, part=asset)
-    if not path.exists():
-        return None
-    t = lake.read_table("lineage", batch).to_pylist()
+    t = lake.tables.read("lineage", batch or None, part=asset).to_pylist()
     return next((r["stage_hash"] for r in t if r["asset"] == asset), None)

@@ -1,24 +1,19 @@
-"""A lake on an object store, worked on through a local copy of what one step touches.
+"""A lake on an object store: the files one step touches, copied to this machine.
 
-Every stage, check and table write runs on a local folder, as in the embedded lake (the
-same code, atomic renames, fast reads). On a store a step goes:
+The lake's tables are Delta tables read and written on the store in place (their own
+commits make a batch's rows appear whole or not at all). What a step copies is the rest:
+the content-addressed audio and features it reads, batch manifests, the inbox, and for
+the dataset-wide steps the stats accumulator and the LanceDB index. A step goes:
 
 1. **pull** the objects it reads into this machine's working copy, by e_tag (an object
    already held with the same e_tag is not fetched again);
-2. **work** on the copy;
-3. **push** what changed, in an order that lets nothing half-written be trusted:
-   content-addressed audio and features first (a name is its content, so a stray one is
-   harmless), then everything else, then tables, and last one commit object per batch
-   it wrote, `commits/batch=<key>.json`, naming each of the batch's table parts with its
-   e_tag. The commit replaces the old one only if that is unchanged (If-Match), so two
-   writers of one batch cannot both win.
+2. **work** on the copy (its tables on the store);
+3. **push** what changed: content-addressed audio and features first (a name is its
+   content, so a stray one is harmless), then everything else. The step's table commits
+   come after its files, so no committed row names a file the store lacks.
 
-Readers of the store trust a batch only where every part matches its commit
-(`consistent_parts`): a worker killed between two parts leaves the batch invisible to
-them until a rerun commits it again, never half old and half new.
-
-Nothing is pushed that is derived per machine: the Dagster home, scratch lakes, the
-DuckDB catalog, lock files and the inbox-seen index (rebuilt from the manifests).
+Nothing is pushed that is derived per machine: the Dagster home, scratch lakes, lock
+files and the inbox-seen index (rebuilt from the manifests).
 """
 
 from __future__ import annotations
@@ -34,21 +29,21 @@ from pathlib import Path
 import obstore
 from obstore.exceptions import BaseError
 
-from voxlake.lake.objectstore import Conflict, ObjectStore, create_json, read_json, replace_json
+from voxlake.lake.objectstore import Conflict, ObjectStore
 from voxlake.lake.store import Lake, atomic_write_bytes, atomic_write_json, file_signature
+from voxlake.lake.tables import Tables
 
-COMMITS = "commits"
 RECORD = ".mirror/record.json"
 TRANSFER_THREADS = 8
-NOT_PUSHED_TOP = frozenset({"dagster", "scratch", "inbox", "demo", "catalog.duckdb", ".mirror"})
+NOT_PUSHED_TOP = frozenset({"dagster", "scratch", "inbox", "demo", "tables", ".mirror"})
 NOT_PUSHED = frozenset({"batches/_seen.sqlite", "batches/_voices.sqlite"})  # derived here
 FIRST = ("audio/", "features/")  # content-addressed: pushed before anything names them
 
 
 class StoreFailed(RuntimeError):
     """The store failed in the middle of a step's pull or push (unreachable, refused). The
-    step fails and is retried; nothing it had pushed is trusted, its batch's commit being
-    unchanged."""
+    step fails and is retried; its tables are not committed, so nothing it pushed is named
+    by a row."""
 
 
 @contextmanager
@@ -65,24 +60,11 @@ def _store_errors(action: str) -> Iterator[None]:
         ) from e
 
 
-class CommitConflict(RuntimeError):
-    """Another writer committed the same batch since this one read it."""
-
-
 @dataclass(frozen=True)
 class Pushed:
     uploaded: int
     deleted: int
     bytes: int
-    commits: tuple[str, ...]
-
-
-def _batch_of(rel: str) -> str | None:
-    """The batch a table part belongs to (tables/<t>/batch=<key>/...), else None."""
-    parts = rel.split("/")
-    if len(parts) >= 4 and parts[0] == "tables" and parts[2].startswith("batch="):
-        return parts[2].split("=", 1)[1]
-    return None
 
 
 def _pushed(rel: str) -> bool:
@@ -96,38 +78,13 @@ def _pushed(rel: str) -> bool:
     )
 
 
-def commit_key(batch: str) -> str:
-    return f"{COMMITS}/batch={batch}.json"
-
-
-def consistent_parts(
-    listing: Iterable[tuple[str, str]], commits: dict[str, dict[str, str]]
-) -> tuple[list[str], list[str]]:
-    """(trusted paths, batches held back) from (path, e_tag) pairs under tables/ and each
-    batch's committed parts. A global table's file is trusted as it is (one object);
-    a batch's parts only when they are exactly the committed set with the committed e_tags."""
-    by_batch: dict[str, dict[str, str]] = {}
-    trusted: list[str] = []
-    for path, etag in listing:
-        batch = _batch_of(path)
-        if batch is None:
-            trusted.append(path)
-        else:
-            by_batch.setdefault(batch, {})[path] = etag
-    held: list[str] = []
-    for batch, parts in sorted(by_batch.items()):
-        if commits.get(batch) == parts:
-            trusted += sorted(parts)
-        else:
-            held.append(batch)
-    return sorted(trusted), held
-
-
 class WorkingCopy:
     """This machine's copy of part of a store lake, and what it knows of each object."""
 
-    def __init__(self, store: ObjectStore, folder: Path):
+    def __init__(self, store: ObjectStore, folder: Path, tables: Tables):
         self.store = store
+        # Before a table commit, the audio and features its rows may name reach the store.
+        self.tables = Tables(tables.location, tables.storage_options, self.push_content)
         self.root = folder.absolute()
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / RECORD
@@ -138,7 +95,7 @@ class WorkingCopy:
 
     def lake(self) -> Lake:
         # Private to this machine: the store-wide lease is taken by the session around it.
-        return Lake(self.root, lease_uri="").ensure()
+        return Lake(self.root, lease_uri="", tables=self.tables).ensure()
 
     def save(self) -> None:
         atomic_write_json(self.root / RECORD, self.record)
@@ -195,19 +152,6 @@ class WorkingCopy:
             return False
         return self._held(rel, etag) or self._fetch(rel)
 
-    def pull_committed(self, prefix: str) -> list[str]:
-        """Mirror the table parts under `prefix` that readers may trust (every batch whose
-        parts match its commit); returns the batches held back."""
-        self.pull_prefix(f"{COMMITS}/")
-        commits = {
-            p.stem.split("=", 1)[1]: json.loads(p.read_text())["parts"]
-            for p in sorted((self.root / COMMITS).glob("batch=*.json"))
-        }
-        trusted, held = consistent_parts(self.listing(prefix), commits)
-        keep = set(trusted)
-        self.pull_prefix(prefix, keep=keep.__contains__)
-        return held
-
     def pull_keys(self, keys: Iterable[str]) -> int:
         """Fetch these objects unless held (content-addressed: a held copy is current);
         missing ones are skipped."""
@@ -254,64 +198,24 @@ class WorkingCopy:
         self.record[rel] = [put["e_tag"], file_signature(self.root / rel)]
         return len(data)
 
+    def push_content(self) -> int:
+        """Upload the changed content-addressed files (audio, features); bytes sent."""
+        changed, _gone = self._changed()
+        first = [r for r in changed if r.startswith(FIRST)]
+        with _store_errors("pushing"), ThreadPoolExecutor(TRANSFER_THREADS) as pool:
+            return sum(pool.map(self._upload, first))
+
     def push(self) -> Pushed:
         changed, gone = self._changed()
         first = [r for r in changed if r.startswith(FIRST)]
-        tables = [r for r in changed if r.startswith("tables/")]
-        rest = [r for r in changed if r not in set(first) | set(tables)]
+        rest = [r for r in changed if r not in set(first)]
         sent = 0
         with _store_errors("pushing"), ThreadPoolExecutor(TRANSFER_THREADS) as pool:
-            for group in (first, rest, tables):
+            for group in (first, rest):
                 sent += sum(pool.map(self._upload, group))
             if gone:
                 obstore.delete(self.store, gone)
                 for rel in gone:
                     del self.record[rel]
-        touched = sorted({b for r in [*tables, *gone] if (b := _batch_of(r)) is not None})
-        commits = tuple(self._commit(b) for b in touched)
         self.save()
-        return Pushed(len(changed), len(gone), sent, commits)
-
-    def _commit(self, batch: str) -> str:
-        parts = {
-            rel: str(v[0]) for rel, v in sorted(self.record.items()) if _batch_of(rel) == batch
-        }
-        key = commit_key(batch)
-        seen = self.record.get(key)
-        try:
-            if seen is None:
-                etag = create_json(self.store, key, {"batch": batch, "parts": parts})
-            else:
-                etag = replace_json(self.store, key, {"batch": batch, "parts": parts}, str(seen[0]))
-        except Conflict as e:
-            raise CommitConflict(
-                f"batch {batch} was committed by another writer since this one read it: "
-                "its run must start again"
-            ) from e
-        atomic_write_json(self.root / key, {"batch": batch, "parts": parts})
-        self.record[key] = [etag, file_signature(self.root / key)]
-        return key
-
-
-def committed(store: ObjectStore, batches: Iterable[str]) -> dict[str, dict[str, str]]:
-    """Each batch's committed parts (absent batches are left out)."""
-    out: dict[str, dict[str, str]] = {}
-    for b in batches:
-        got = read_json(store, commit_key(b))
-        if got is not None:
-            out[b] = dict(got[0]["parts"])
-    return out
-
-
-def trusted_listing_on_store(
-    store: ObjectStore, prefix: str = "tables/"
-) -> tuple[list[tuple[str, str]], list[str]]:
-    """(trusted paths with their e_tags as listed, batches held back) under `prefix`, read
-    from the store itself: what a reader without a working copy (`voxlake sql` on a store)
-    may read."""
-    chunks = obstore.list(store, prefix=prefix, chunk_size=1000)
-    listing = [(m["path"], m["e_tag"] or "") for chunk in chunks for m in chunk]
-    batches = sorted({b for path, _ in listing if (b := _batch_of(path)) is not None})
-    trusted, held = consistent_parts(listing, committed(store, batches))
-    etags = dict(listing)
-    return [(path, etags[path]) for path in trusted], held
+        return Pushed(len(changed), len(gone), sent)

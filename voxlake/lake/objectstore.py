@@ -30,6 +30,8 @@ from obstore.exceptions import (
 )
 from obstore.store import LocalStore, S3Store
 
+from voxlake.lake.tables import Tables
+
 REMOTE_SCHEMES = ("s3://",)
 ObjectStore = LocalStore | S3Store
 
@@ -98,6 +100,31 @@ def open_store(config: StoreConfig | str | Path) -> ObjectStore:
             },
         },
     )
+
+
+def delta_options(config: StoreConfig | str) -> dict[str, str]:
+    """delta-rs' storage options for the store: its endpoint, region and credentials, and
+    conditional PUTs by ETag, so that writers on several machines cannot overwrite one
+    another's commit."""
+    cfg = config if isinstance(config, StoreConfig) else StoreConfig(config)
+    endpoint = cfg.endpoint_or_env()
+    options = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": cfg.region
+        or os.environ.get("AWS_REGION", "")
+        or os.environ.get("AWS_DEFAULT_REGION", ""),
+        "AWS_ACCESS_KEY_ID": cfg.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": cfg.secret_access_key,
+        "AWS_ALLOW_HTTP": "true" if endpoint.startswith("http://") else "",
+        "aws_conditional_put": "etag",
+    }
+    return {k: v for k, v in options.items() if v}
+
+
+def store_tables(config: StoreConfig | str) -> Tables:
+    """The Delta tables of a lake on the store, read and written in place."""
+    cfg = config if isinstance(config, StoreConfig) else StoreConfig(config)
+    return Tables(cfg.uri.rstrip("/") + "/tables", delta_options(cfg))
 
 
 def check_access(store: ObjectStore, uri: str) -> None:

@@ -30,13 +30,18 @@ from pathlib import Path
 
 from voxlake.lake.hashing import hash_json
 from voxlake.lake.lease import Lease
-from voxlake.lake.mirror import WorkingCopy, commit_key
-from voxlake.lake.objectstore import ObjectStore, StoreConfig, check_access, open_store
-from voxlake.lake.schemas import GLOBAL_TABLES, TABLES
+from voxlake.lake.mirror import WorkingCopy
+from voxlake.lake.objectstore import (
+    ObjectStore,
+    StoreConfig,
+    check_access,
+    open_store,
+    store_tables,
+)
 from voxlake.lake.store import Lake
+from voxlake.lake.tables import copy_tables
 
 CACHE_ENV = "VOXLAKE_CACHE"
-BATCH_TABLES = tuple(sorted(t for t in TABLES if t not in GLOBAL_TABLES))
 # Which table's path column names the files a batch step reads.
 PATH_COLUMNS = {"voices": "raw_path", "denoise_metrics": "denoised_path"}
 SLOTS = 64
@@ -126,7 +131,7 @@ class StoreLake:
                 fh.close()
                 continue
             try:
-                wc = WorkingCopy(self.store(), base / f"slot-{slot}")
+                wc = WorkingCopy(self.store(), base / f"slot-{slot}", store_tables(self.config))
                 wc.discard()  # what a step that failed or was killed here left unpushed
                 yield wc
             finally:
@@ -151,12 +156,7 @@ class StoreLake:
     ) -> Iterator[Lake]:
         """`reads`: tables whose named files the step reads; `inbox`: the manifest's files."""
         with self._step(f"batch {batch}") as (wc, clock):
-            if inbox:  # the raw stage: the voices other batches hold (its duplicate check)
-                wc.pull_committed("tables/voices/")
             wc.pull_keys([f"batches/{batch}.json"])
-            wc.pull_object(commit_key(batch))
-            for table in BATCH_TABLES:
-                wc.pull_prefix(f"tables/{table}/batch={batch}/")
             lake = wc.lake()
             if inbox:
                 manifest = json.loads((lake.batches_dir / f"{batch}.json").read_text())
@@ -173,7 +173,6 @@ class StoreLake:
     def dataset_session(self) -> Iterator[Lake]:
         with self._step("dataset", lease="global") as (wc, clock):
             wc.pull_prefix("batches/", keep=lambda rel: rel.endswith(".json"))
-            wc.pull_committed("tables/")
             wc.pull_prefix("stats/")
             wc.pull_prefix("index/")
             clock.pulled()
@@ -190,17 +189,22 @@ class StoreLake:
     def snapshot(self, folder: Path, audio: bool = False) -> Lake:
         """A local copy of the lake's committed state (tables, stats, index, manifests; the
         audio and features too with `audio`): for `verify --export-manifest`, `doctor`."""
-        wc = WorkingCopy(self.store(), folder)
+        wc = WorkingCopy(self.store(), folder, store_tables(self.config))
         if audio:
             wc.pull_prefix("audio/")
             wc.pull_prefix("features/")
         wc.pull_prefix("batches/", keep=lambda rel: not rel.rsplit("/", 1)[-1].startswith("_s"))
-        wc.pull_committed("tables/")
         wc.pull_prefix("stats/")
         wc.pull_prefix("index/")
         wc.save()
-        return wc.lake()
+        local = Lake(folder, lease_uri="").ensure()
+        copy_tables(store_tables(self.config), local.tables)
+        return local
 
     def publish(self, lake: Lake) -> int:
-        """Push a local lake to the store, committing every batch; returns objects sent."""
-        return WorkingCopy(self.store(), lake.root).push().uploaded
+        """Push a local lake to the store: its files, then its tables, each in one commit;
+        returns objects sent."""
+        tables = store_tables(self.config)
+        sent = WorkingCopy(self.store(), lake.root, tables).push().uploaded
+        copy_tables(lake.tables, tables)
+        return sent

@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from voxlake.lake.lease import Lease
-from voxlake.lake.schemas import GLOBAL_TABLES, TABLES
+from voxlake.lake.schemas import TABLES
+from voxlake.lake.tables import Tables
 
 DEFAULT_ROOT = ".voxlake"
 LEASE_ENV = "VOXLAKE_LEASE_URI"
@@ -80,8 +80,14 @@ def atomic_write_json(path: Path, value: Any) -> None:
 class Lake:
     """A lake rooted at one folder. Paths, table reads and atomic table writes."""
 
-    def __init__(self, root: str | Path | None = None, lease_uri: str | None = None):
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        lease_uri: str | None = None,
+        tables: Tables | None = None,
+    ):
         self.root = Path(root).absolute() if root is not None else default_root()
+        self._tables = tables  # where a store lake's working copy reads and writes them
         self.lease_uri = os.environ.get(LEASE_ENV, "") if lease_uri is None else lease_uri
 
     def __repr__(self) -> str:
@@ -129,14 +135,13 @@ class Lake:
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
-    # tables
+    # tables: Delta tables under tables/ (voxlake.lake.tables)
+    @property
+    def tables(self) -> Tables:
+        return self._tables or Tables((self.root / "tables").as_posix())
+
     def table_dir(self, table: str) -> Path:
         return self.root / "tables" / table
-
-    def table_file(self, table: str, batch: str | None = None, part: str = "part") -> Path:
-        if table in GLOBAL_TABLES or batch is None:
-            return self.table_dir(table) / f"{part}.parquet"
-        return self.table_dir(table) / f"batch={batch}" / f"{part}.parquet"
 
     def write_table(
         self,
@@ -145,63 +150,30 @@ class Lake:
         batch: str | None = None,
         part: str = "part",
     ) -> pa.Table:
-        """Write one batch's (or a global table's) rows atomically, replacing what was there."""
+        """Replace one batch's part of a table (or a global table's part) in one commit."""
         schema = TABLES[table]
         t = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=schema)
         t = t.select(schema.names).cast(schema)
-        path = self.table_file(table, batch, part)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=TEMP_SUFFIX)
-        os.close(fd)
-        try:
-            pq.write_table(t, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        self.tables.write(table, t, batch, part)
         return t
 
-    def table_files(self, table: str, batch: str | None = None) -> list[Path]:
-        d = self.table_dir(table)
-        if batch is not None:
-            d = d / f"batch={batch}"
-        found = [  # os.walk, not Path.rglob: at 10^7 voices a table holds 20,000 files
-            os.path.join(top, name)
-            for top, _dirs, names in os.walk(d)
-            for name in names
-            if name.endswith(".parquet") and not name.startswith(".tmp-")
-        ]
-        return [Path(p) for p in sorted(found, key=lambda p: p.split(os.sep))]  # as Paths sort
+    def table_files(self, table: str, batch: str | None = None) -> list[str]:
+        """The data files of a table's current version."""
+        return self.tables.files(table)
 
     def read_table(self, table: str, batch: str | None = None) -> pa.Table:
         """All rows of a table (or of one batch), in the declared schema."""
-        schema = TABLES[table]
-        files = self.table_files(table, batch)
-        if not files:
-            return schema.empty_table()
-        return pa.concat_tables([pq.read_table(f, schema=schema) for f in files])
+        return self.tables.read(table, batch)
 
     def table_rows(self, table: str, batch: str | None = None) -> int:
-        """Row count of a table (or of one batch) from the Parquet footers alone."""
-        return sum(pq.read_metadata(f).num_rows for f in self.table_files(table, batch))
+        return self.tables.rows(table, batch)
 
     def drop_batch(self, table: str, batch: str) -> None:
-        shutil.rmtree(self.table_dir(table) / f"batch={batch}", ignore_errors=True)
+        self.tables.delete(table, batch)
 
     def table_batches(self, table: str) -> list[str]:
-        """The batches holding a file of `table` (one scandir per batch folder)."""
-        try:
-            entries = os.scandir(self.table_dir(table))
-        except FileNotFoundError:
-            return []
-        found = []
-        with entries:
-            for e in entries:
-                if e.name.startswith("batch=") and e.is_dir():
-                    with os.scandir(e.path) as inside:
-                        if next(inside, None) is not None:
-                            found.append(e.name.split("=", 1)[1])
-        return sorted(found)
+        """The batches holding rows of `table`."""
+        return self.tables.batches(table)
 
     @contextmanager
     def lock(self, name: str, on_wait: Callable[[], None] | None = None) -> Iterator[None]:

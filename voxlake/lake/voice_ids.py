@@ -47,18 +47,21 @@ def _check_form(prefix: str) -> str:
 
 def _matches(lake: Lake, prefixes: list[str], limit: int) -> dict[str, list[str]]:
     """Distinct ids that start with each prefix (at most `limit` per prefix)."""
-    files = [f.as_posix() for t in ID_TABLES for f in lake.table_files(t)]
     found: dict[str, list[str]] = {p: [] for p in prefixes}
-    if not files or not prefixes:
+    datasets = [d for t in ID_TABLES if (d := lake.tables.dataset(t)) is not None]
+    if not datasets or not prefixes:
         return found
     con = duckdb.connect()
     try:
+        for i, d in enumerate(datasets):
+            con.register(f"_ids_{i}", d)
+        union = " union all ".join(f"select voice_id from _ids_{i}" for i in range(len(datasets)))
         con.execute("create temp table wanted (p varchar)")
         con.executemany("insert into wanted values (?)", [(p,) for p in prefixes])
         rows = con.execute(
-            """
+            f"""
             with ids as (
-                select distinct voice_id from read_parquet(?, union_by_name = true)
+                select distinct voice_id from ({union})
                 where voice_id is not null
             ), hits as (
                 select p, voice_id, row_number() over (partition by p order by voice_id) as n
@@ -66,7 +69,7 @@ def _matches(lake: Lake, prefixes: list[str], limit: int) -> dict[str, list[str]
             )
             select p, voice_id from hits where n <= ? order by p, voice_id
             """,
-            [files, limit],
+            [limit],
         ).fetchall()
     finally:
         con.close()

@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
-import pyarrow.parquet as pq
-
-from voxlake.lake.schemas import TABLES
 from voxlake.lake.store import Lake
 
 RERUN = "rerun"
@@ -46,10 +43,7 @@ def read_checks(lake: Lake, batch: str | None = None) -> list[Check]:
 
 def read_dataset_checks(lake: Lake) -> list[Check]:
     """The dataset-wide checks (merge orders) only, without reading every batch's."""
-    path = lake.table_file("reproducibility", None, part=part_of(BATCH_ORDER))
-    if not path.exists():
-        return []
-    rows = pq.read_table(path, schema=TABLES["reproducibility"]).to_pylist()
+    rows = lake.tables.read("reproducibility", None, part=part_of(BATCH_ORDER)).to_pylist()
     return [Check(**r) for r in rows]
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from voxlake import pipeline
 from voxlake.audio.stream import hash_flac
@@ -47,22 +46,19 @@ def _batch_of(rel: str) -> str:
 
 
 def damaged_tables(lake: Lake) -> Iterator[Finding]:
-    """Table files that cannot be read (a truncated or overwritten Parquet file)."""
+    """Table data files that are missing or cannot be read (deleted, truncated or
+    overwritten by hand)."""
     for table in TABLES:
-        for path in lake.table_files(table):
-            try:
-                pq.read_metadata(path)
-            except Exception as e:  # pyarrow raises several kinds for a damaged file
-                rel = lake.relative(path)
-                batch = _batch_of(rel)
-                yield Finding(
-                    "table_file",
-                    batch,
-                    "",
-                    rel,
-                    f"unreadable: {str(e).splitlines()[0][:120]}",
-                    rerun(batch) if batch else "voxlake run",
-                )
+        for d in lake.tables.damaged(table):
+            batch = d.batch or ""
+            yield Finding(
+                "table_file",
+                batch,
+                "",
+                f"tables/{d.path}",
+                f"table {d.table}: {d.problem}",
+                rerun(batch) if batch else "voxlake run",
+            )
 
 
 def _raw_files(lake: Lake, keep: Callable[[str], bool]) -> Iterator[Finding]:
@@ -106,7 +102,7 @@ def _embeddings(
         if not keep(e["batch"]):
             continue
         if hash_array(np.asarray(e["vector"], dtype=np.float32)) != stored.get(e["voice_id"]):
-            rel = lake.relative(lake.table_file("embeddings", e["batch"]))
+            rel = f"tables/embeddings (batch {e['batch']})"
             problem = "vector differs from lineage"
             yield Finding("stage_file", e["batch"], e["voice_id"], rel, problem, rerun(e["batch"]))
 

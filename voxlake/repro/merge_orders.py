@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from voxlake.features.dataset import ASSET, read_partial
+from voxlake.features.dataset import ASSET, batch_partial, partial_sums
 from voxlake.features.stats import MelStats
 from voxlake.lake.hashing import hash_arrays
 from voxlake.lake.lineage import now_iso
@@ -23,10 +23,7 @@ def verify_merge_orders(lake: Lake, permutations: int = 5, seed: int = 0) -> lis
     if stored.num_rows == 0:
         raise LookupError("no dataset mel statistics yet: materialise mel_stats first")
     want, fp = stored["stats_hash"][0].as_py(), stored["fingerprint"][0].as_py()
-    partials = [
-        read_partial(lake.table_file("batch_mel_stats", b))[0]
-        for b in lake.table_batches("batch_mel_stats")
-    ]
+    partials = [partial_sums(batch_partial(lake, b)) for b in lake.table_batches("batch_mel_stats")]
     rng = np.random.default_rng(seed)
     checks: list[Check] = []
     when = now_iso()

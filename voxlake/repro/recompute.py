@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from voxlake import pipeline
 from voxlake.audio.decode import read_mono
-from voxlake.features.dataset import read_partial
+from voxlake.features.dataset import batch_partial, partial_sums
 from voxlake.features.stats import MelStats, MelSums
 from voxlake.ingest.raw import ASSET as RAW
 from voxlake.lake.hashing import hash_arrays, hash_file, stage_hash
@@ -224,10 +224,8 @@ def verify_regroup(
                 )
             )
         fp = pipeline.mel_fingerprint(cfg.mel)
-        original = merged_hash([read_partial(lake.table_file("batch_mel_stats", batch))[0]], fp)
-        regrouped = merged_hash(
-            [read_partial(scratch.table_file("batch_mel_stats", n))[0] for n in names], fp
-        )
+        original = merged_hash([partial_sums(batch_partial(lake, batch))], fp)
+        regrouped = merged_hash([partial_sums(batch_partial(scratch, n)) for n in names], fp)
         ok = original == regrouped
         checks.append(
             base(
