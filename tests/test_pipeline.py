@@ -131,7 +131,6 @@ def test_verify_matches_and_names_the_stage_that_diverged(
 def test_catalog_views_answer_sql(processed_lake: Lake, tmp_path: Path) -> None:
     lake = Lake(tmp_path / "copy")
     shutil.copytree(processed_lake.root, lake.root)
-    catalog.refresh(lake)
     assert catalog.query(lake, "select count(*) from voices")[1] == [(6,)]
     cols, rows = catalog.query(lake, "select * from batch_summary")
     summary = dict(zip(cols, rows[0], strict=True))
@@ -168,6 +167,5 @@ def test_a_re_encoded_recording_is_a_near_duplicate(tmp_path: Path) -> None:
     found = index_search.near_duplicates(lake, threshold=0.95)
     assert [(a, b) for a, b, _ in found] == [pair]
     assert index_search.near_duplicates(lake, threshold=1.01) == []
-    catalog.refresh(lake)
     _, rows = catalog.query(lake, "select voice_a, voice_b from near_duplicates")
     assert rows == [pair]

@@ -22,7 +22,6 @@ from voxlake.testing.consistency import inconsistencies
 
 
 def _summary(lake: Lake) -> dict[str, dict[str, object]]:
-    catalog.refresh(lake)
     cols, rows = catalog.query(lake, "select * from batch_summary")
     return {r[0]: dict(zip(cols, r, strict=True)) for r in rows}
 

@@ -43,7 +43,7 @@ def test_an_ambiguous_prefix(lake: Lake, capsys: pytest.CaptureFixture[str]) -> 
     err = capsys.readouterr().err
     assert "ambiguous" in err and real[:12] in err and twin[:12] in err and "nothing erased" in err
     assert lake.read_table("voices").num_rows == len(voices)
-    lake.table_file("rejected", batch, part="twin").unlink()
+    lake.tables.delete("rejected", batch, part="twin")
     assert inconsistencies(lake) == []
 
 

@@ -42,7 +42,6 @@ def test_a_huge_hostile_labels_file_through_the_pipeline_and_sql(
     process_all(lake)
     dataset.update(lake, pipeline.mel_fingerprint(), 128)
     index_writer.sync(lake)
-    catalog.refresh(lake)
 
     _, rows = catalog.query(lake, "select label_problems, voices from batch_summary")
     assert rows == [(1, 4)]

@@ -1,17 +1,15 @@
-"""The catalog's SQL reads the lake and nothing else, and follows the lake when it moves."""
+"""The catalog's SQL reads the lake's committed snapshot and nothing else, writes nothing,
+follows the lake when it moves, and reads earlier snapshots."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-import duckdb
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from voxlake.lake import catalog, file_schemas
-from voxlake.lake.schemas import TABLES
+from voxlake.lake import catalog, snapshots
 from voxlake.lake.store import Lake
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def lake(processed_lake: Lake, tmp_path: Path) -> Lake:
     copy = Lake(tmp_path / "lake")
     shutil.copytree(processed_lake.root, copy.root)
-    catalog.refresh(copy)
     return copy
 
 
@@ -52,13 +49,25 @@ def test_nothing_is_written_read_installed_or_attached_outside_the_lake(
 
 
 def test_nothing_is_written_into_the_lake(lake: Lake) -> None:
-    (batch,) = lake.table_batches("voices")
-    part = lake.table_dir("voices") / f"batch={batch}" / "x.parquet"
-    _refused(lake, f"copy (select * from voices) to '{part}'")
-    _refused(lake, f"copy (select 1) to '{lake.catalog_path}'")
-    assert not part.exists()
-    catalog.refresh(lake)
+    before = sorted(p.relative_to(lake.root) for p in lake.root.rglob("*"))
+    target = lake.table_dir("voices") / "x.parquet"
+    _refused(lake, f"copy (select * from voices) to '{target}'")
     assert catalog.query(lake, "select count(*) from voices")[1] == [(6,)]
+    assert sorted(p.relative_to(lake.root) for p in lake.root.rglob("*")) == before
+
+
+def test_a_read_only_lake_answers(lake: Lake) -> None:
+    """Nothing a query does takes a lock, writes a cache or creates a file: a lake whose
+    every folder is read-only answers as any other."""
+    folders = [p for p in [lake.root, *lake.root.rglob("*")] if p.is_dir()]
+    for d in folders:
+        d.chmod(0o555)
+    try:
+        assert catalog.query(lake, "select count(*) from voices")[1] == [(6,)]
+        assert catalog.query(lake, "select count(*) from batch_summary")[1] == [(1,)]
+    finally:
+        for d in folders:
+            d.chmod(0o755)
 
 
 def test_the_views_and_the_shipped_queries_still_work(lake: Lake) -> None:
@@ -77,90 +86,49 @@ def test_a_moved_or_copied_lake_reads_itself(lake: Lake, tmp_path: Path) -> None
     copied = Lake(tmp_path / "copied")
     shutil.copytree(lake.root, copied.root)
     (batch,) = lake.table_batches("voices")
-    shutil.rmtree(lake.table_dir("voices") / f"batch={batch}")  # the original changes
+    lake.drop_batch("voices", batch)  # the original changes
     assert catalog.query(copied, "select count(*) from voices")[1] == [(6,)]
     moved = Lake(tmp_path / "moved")
     shutil.move(copied.root, moved.root)
     assert catalog.query(moved, "select count(*) from voices")[1] == [(6,)]
 
 
-def _columns(lake: Lake, table: str) -> list[str]:
-    return catalog.query(lake, f"select * from {table} limit 0")[0]
-
-
-def test_files_of_an_earlier_schema_are_read_by_name_with_their_missing_columns_null(
-    lake: Lake,
-) -> None:
-    """A lake holding files written by a version with fewer columns: read by name with
-    union_by_name (a view built from such a file's footer alone would drop columns)."""
-    (batch,) = lake.table_batches("voices")
-    current = pq.read_table(lake.table_file("voices", batch))
-    older = current.drop_columns([current.column_names[-1]])
-    first = lake.table_dir("voices") / "batch=000000-older" / "part.parquet"  # sorts first
-    first.parent.mkdir()
-    pq.write_table(older, first)
-    catalog.refresh(lake)
-    assert _columns(lake, "voices") == TABLES["voices"].names
-    missing = current.column_names[-1]
-    assert catalog.query(lake, f'select count(*), count("{missing}") from voices')[1] == [
-        (2 * current.num_rows, current.num_rows)
-    ]
-
-
-def test_a_refresh_reads_the_footers_of_new_or_replaced_files_only(
-    lake: Lake, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    read: list[str] = []
-    real = file_schemas.pq.read_schema
-
-    def counting(path: str) -> pa.Schema:
-        read.append(path)
-        return real(path)
-
-    monkeypatch.setattr(file_schemas.pq, "read_schema", counting)
-    catalog.refresh(lake)
-    assert read == []  # the fixture's refresh left every file in the cache
-    (batch,) = lake.table_batches("voices")
-    lake.write_table("voices", lake.read_table("voices", batch), batch)  # replaced
-    catalog.refresh(lake)
-    assert read == [lake.table_file("voices", batch).as_posix()]
-    assert catalog.query(lake, "select count(*) from voices")[1] == [(6,)]
-
-
-def test_a_catalog_built_for_other_declared_schemas_is_rebuilt(
-    lake: Lake, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(catalog, "tables_key", lambda: "another-version")
-    catalog.ensure(lake)
-    with duckdb.connect(str(lake.catalog_path), read_only=True) as con:
-        assert con.execute(f"select tables from {catalog.ROOT_TABLE}").fetchall() == [
-            ("another-version",)
-        ]
-
-
-def test_a_query_while_a_table_file_is_being_written_reads_the_files_in_place(
-    lake: Lake, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A writer's temp file sits beside the table's files until it replaces one: the
-    views' globs must not read it (a stage writing while someone runs `voxlake sql`)."""
+def test_an_earlier_snapshot_reads_as_it_was(lake: Lake) -> None:
+    """A recorded snapshot id, and a timestamp, both read the tables as they stood."""
+    before = snapshots.current(lake.tables)
+    snapshots.record(lake.root / "snapshots", before)
     (batch,) = lake.table_batches("voices")
     rows = lake.read_table("voices", batch)
-    real = pq.write_table
-    seen: list[object] = []
-
-    def half_written(table: pa.Table, where: str, **kwargs: object) -> None:
-        Path(where).write_bytes(b"PAR1 half a file")
-        seen.append(catalog.query(lake, "select count(*) from voices")[1])
-        real(table, where, **kwargs)
-
-    monkeypatch.setattr(pq, "write_table", half_written)
-    lake.write_table("voices", rows, batch)
-    assert seen == [[(6,)]]
+    lake.write_table("voices", rows.slice(0, 2), batch)  # a rerun keeps two voices
+    assert catalog.query(lake, "select count(*) from voices")[1] == [(2,)]
+    assert catalog.query(lake, "select count(*) from voices", as_of=before.id)[1] == [(6,)]
+    with pytest.raises(snapshots.UnknownSnapshot):
+        catalog.query(lake, "select 1", as_of="s" + "0" * 16)
+    with pytest.raises(snapshots.UnknownSnapshot, match="neither"):
+        catalog.query(lake, "select 1", as_of="last tuesday")
 
 
-def test_a_temp_file_an_earlier_writer_left_is_not_read(lake: Lake) -> None:
+def test_a_stock_reader_sees_what_voxlake_sql_returns(lake: Lake) -> None:
+    """Polars or DuckDB without voxlake: the Delta table, read by its own library."""
+    from deltalake import DeltaTable
+
+    got = DeltaTable(str(lake.table_dir("voices"))).to_pyarrow_table()
+    ours = catalog.query(lake, "select voice_id from voices order by voice_id")[1]
+    assert sorted(got.column("voice_id").to_pylist()) == [r[0] for r in ours]
+
+
+def test_a_data_file_deleted_by_hand_is_named(lake: Lake) -> None:
+    (first,) = lake.tables.files("voices")[:1]
+    Path(first).unlink()
+    assert catalog.damaged_files(lake) == [lake.relative(Path(first))]
+    with pytest.raises(Exception, match=r"missing or unreadable|No such file"):
+        catalog.query(lake, "select count(*) from voices")
+
+
+def test_a_rerun_replaces_a_batch_in_one_commit_and_adds_nothing(lake: Lake) -> None:
     (batch,) = lake.table_batches("voices")
-    stray = lake.table_dir("voices") / f"batch={batch}" / ".tmp-left.parquet"
-    stray.write_bytes(b"PAR1 half a file")
-    assert catalog.refresh(lake).damaged == []
+    version = lake.tables.version("voices")
+    lake.write_table("voices", lake.read_table("voices", batch), batch)
+    assert lake.tables.version("voices") == (version or 0) + 1
     assert catalog.query(lake, "select count(*) from voices")[1] == [(6,)]
+    assert pq  # the data files are plain Parquet (read by any engine)

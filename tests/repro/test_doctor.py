@@ -10,6 +10,7 @@ import pytest
 
 from voxlake.lake import catalog
 from voxlake.lake.store import Lake
+from voxlake.lake.tables import TableDamaged
 from voxlake.repro.doctor import doctor
 from voxlake.testing import completed_copy
 
@@ -56,15 +57,16 @@ def test_a_deleted_raw_file_and_a_changed_mel_array_are_named(lake: Lake) -> Non
 
 def test_a_truncated_table_file_is_named_and_the_catalog_stays_up(lake: Lake) -> None:
     (batch,) = lake.table_batches("voices")
-    part = lake.table_file("denoise_metrics", batch)
+    part = Path(lake.tables.files("denoise_metrics")[0])
     part.write_bytes(part.read_bytes()[:100])
     (finding,) = doctor(lake)
     assert finding.what == "table_file" and finding.path == lake.relative(part)
+    assert "denoise_metrics" in finding.problem
     assert finding.repair == f"voxlake run --batches {batch}"
-    refreshed = catalog.refresh(lake)
-    assert refreshed.damaged == [lake.relative(part)]
+    assert catalog.damaged_files(lake) == [lake.relative(part)]
     assert catalog.query(lake, "select count(*) from voices")[1] == [(6,)]
-    assert catalog.query(lake, "select count(*) from denoise_metrics")[1] == [(0,)]
+    with pytest.raises(TableDamaged, match="voxlake doctor"):
+        catalog.query(lake, "select * from denoise_metrics")
 
 
 def test_an_index_behind_its_batches_is_named(lake: Lake) -> None:

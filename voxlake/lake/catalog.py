@@ -120,6 +120,11 @@ def damaged_files(lake: Lake) -> list[str]:
     return sorted(f"tables/{d.path}" for name in TABLES for d in lake.tables.damaged(name))
 
 
+def _damaged_file(e: BaseException) -> bool:
+    text = str(e).lower()
+    return any(s in text for s in ("no such file", "parquet", "magic bytes", "not found"))
+
+
 def _run(
     con: duckdb.DuckDBPyConnection, statements: list[Any]
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -131,7 +136,9 @@ def _run(
         except duckdb.PermissionException as e:
             detail = str(e).splitlines()[0].removeprefix("Permission Error: ")
             raise RefusedQuery(f"{CONFINED}: {detail}") from None
-        except (FileNotFoundError, OSError, duckdb.IOException) as e:
+        except (OSError, pa.ArrowException, duckdb.Error) as e:
+            if not _damaged_file(e):
+                raise
             raise TableDamaged(
                 f"a table's data file is missing or unreadable ({str(e).splitlines()[0]}); "
                 "`voxlake doctor` lists what is damaged"

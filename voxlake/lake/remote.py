@@ -203,8 +203,7 @@ class StoreLake:
 
     def publish(self, lake: Lake) -> int:
         """Push a local lake to the store: its files, then its tables, each in one commit;
-        returns objects sent."""
+        returns the files sent and the tables committed."""
         tables = store_tables(self.config)
         sent = WorkingCopy(self.store(), lake.root, tables).push().uploaded
-        copy_tables(lake.tables, tables)
-        return sent
+        return sent + copy_tables(lake.tables, tables)

@@ -195,7 +195,8 @@ class Tables:
         except (FileNotFoundError, OSError) as e:
             raise TableDamaged(_damaged(name, batch, e)) from e
         if t.num_rows:
-            t = t.sort_by([("batch", "ascending"), (PART, "ascending")])
+            keys = [k for k in ("batch", PART) if k in t.column_names]
+            t = t.sort_by([(k, "ascending") for k in keys])
         return t.select(schema.names).cast(schema)
 
     def read_parts(self, name: str, part: str, columns: list[str]) -> pa.Table:
@@ -214,8 +215,7 @@ class Tables:
         if dt is None:
             return 0
         if batch is None:
-            actions = dt.get_add_actions(flatten=True)
-            return int(sum(actions.column("num_records").to_pylist()))
+            return int(pc.sum(_actions(dt).column("num_records")).as_py() or 0)
         ds = dt.to_pyarrow_dataset()
         return int(ds.count_rows(filter=None if batch is None else pds.field("batch") == batch))
 
@@ -235,7 +235,7 @@ class Tables:
         dt = self.open(name)
         if dt is None:
             return []
-        actions = dt.get_add_actions(flatten=True).to_pydict()
+        actions = _actions(dt).to_pydict()
         uris = {u.rsplit("/", 1)[-1]: u for u in dt.file_uris()}
         out = []
         for i, path in enumerate(actions["path"]):
@@ -257,6 +257,11 @@ class Tables:
         return [] if dt is None else sorted(dt.file_uris())
 
 
+def _actions(dt: Any) -> pa.Table:
+    """The current version's add actions (one row per data file, with its statistics)."""
+    return pa.table(dt.get_add_actions(flatten=True))
+
+
 def _damaged(name: str, batch: str | None, e: BaseException) -> str:
     where = f"batch {batch} of " if batch else ""
     first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
@@ -267,7 +272,8 @@ def _damaged(name: str, batch: str | None, e: BaseException) -> str:
 
 
 def copy_tables(src: Tables, dst: Tables) -> int:
-    """Copy every table's current rows from `src` to `dst`, one commit per table; rows."""
+    """Copy every table's current rows from `src` to `dst`, one commit per table; returns
+    the number of tables copied."""
     from deltalake import write_deltalake
 
     copied = 0
@@ -283,5 +289,5 @@ def copy_tables(src: Tables, dst: Tables) -> int:
             configuration=CONFIGURATION,
             storage_options=dst.storage_options,
         )
-        copied += t.num_rows
+        copied += 1
     return copied
