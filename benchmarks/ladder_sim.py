@@ -336,7 +336,15 @@ def new_batch(
     return out
 
 
+FORMER_LAYOUT = (
+    "ladder_sim.py measures the former table layout (a Parquet file per batch), which the "
+    "Delta tables replaced; its results (ladder_*.json) are the baseline that the Delta "
+    "ladder (benchmarks/results/ladder_tables.json, still to be written) is compared with"
+)
+
+
 def main() -> None:
+    raise SystemExit(FORMER_LAYOUT)
     ap = argparse.ArgumentParser()
     ap.add_argument("--template", type=Path, default=ROOT / "build/ladder/lake")
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])

@@ -32,6 +32,7 @@ COMMANDS = {
     "stats": "stats",
     "export": "export",
     "cluster": "cluster",
+    "migrate": "migrate",
 }
 
 

@@ -37,7 +37,16 @@ def open_lake(args: argparse.Namespace) -> Lake:
             "cluster's daemon and workers, and `voxlake sql` reads it in place; for this "
             "command, `voxlake cluster pull DEST --lake URI` first and run it on DEST"
         )
-    return Lake(where).ensure()
+    return checked(Lake(where)).ensure()
+
+
+def checked(lake: Lake) -> Lake:
+    """The lake, unless its tables are in the former layout: then a one-line message."""
+    from voxlake.lake.migrate import OLD_LAYOUT, is_old_layout
+
+    if is_old_layout(lake):
+        raise SystemExit(f"voxlake: {lake.root}: {OLD_LAYOUT}")
+    return lake
 
 
 def report_damaged(lake: Lake) -> None:

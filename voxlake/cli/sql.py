@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from voxlake.cli.args import Subparsers, add_command
+from voxlake.cli.args import Subparsers, add_command, checked
 from voxlake.cli.table import add_format_option, format_rows
 from voxlake.lake import catalog
 from voxlake.lake.objectstore import StoreAccessError, is_remote
@@ -26,7 +26,9 @@ def cmd_sql(args: argparse.Namespace) -> int:
         if is_remote(where):
             cols, rows = catalog.query_store(where, sql, args.as_of)
         else:
-            cols, rows = catalog.query(Lake(where), sql, args.as_of)  # reads only: no folder made
+            cols, rows = catalog.query(
+                checked(Lake(where)), sql, args.as_of
+            )  # reads only: no folder made
     except (
         duckdb.Error,
         catalog.RefusedQuery,

@@ -65,6 +65,23 @@ def record(folder: Path, snapshot: Snapshot) -> Path:
     return path
 
 
+def record_if_writable(folder: Path, snapshot: Snapshot) -> Path | None:
+    """`record`, or a warning where the lake cannot be written (read-only media or
+    credentials): retention then does not protect the snapshot."""
+    import sys
+
+    try:
+        return record(folder, snapshot)
+    except OSError:
+        print(
+            f"voxlake: warning: the lake is read-only, so snapshot {snapshot.id} is not "
+            "recorded in it and `voxlake compact` may expire it; keep the export's own "
+            "record of its versions",
+            file=sys.stderr,
+        )
+        return None
+
+
 def recorded(folder: Path) -> list[Snapshot]:
     if not folder.is_dir():
         return []

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from voxlake.lake import snapshots
 from voxlake.lake.environment import environment, environment_fingerprint
 from voxlake.lake.lineage import now_iso
 from voxlake.lake.store import Lake
@@ -50,8 +51,12 @@ STAGE_ENVIRONMENT = {
 
 
 def export(lake: Lake) -> dict[str, Any]:
-    lineage = lake.read_table("lineage").to_pylist()
-    hashes = lake.read_table("voice_hashes").to_pylist()
+    """The hash manifest of the lake's current snapshot, which it names (and records under
+    snapshots/, so that `compact` keeps it and `voxlake sql --as-of` reads it)."""
+    snap = snapshots.current(lake.tables)
+    lineage = lake.tables.read("lineage", version=snap.versions["lineage"]).to_pylist()
+    hashes = lake.tables.read("voice_hashes", version=snap.versions["voice_hashes"]).to_pylist()
+    snapshots.record_if_writable(lake.root / "snapshots", snap)
     batches: dict[str, dict[str, Any]] = {}
     for r in lineage:
         if r["batch"]:
@@ -68,6 +73,7 @@ def export(lake: Lake) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "created_at": now_iso(),
+        "snapshot": snap.id,
         "environment": environment(),
         "environment_fingerprint": environment_fingerprint(),
         "batches": batches,
