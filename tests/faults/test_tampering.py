@@ -26,8 +26,7 @@ def _overwrite_denoised(lake: Lake) -> tuple[str, str]:
 
 
 def _truncate_parquet(lake: Lake) -> tuple[str, str]:
-    (batch,) = lake.table_batches("voices")
-    part = lake.table_file("voice_mel_stats", batch)
+    part = Path(lake.tables.files("voice_mel_stats")[0])
     part.write_bytes(part.read_bytes()[:100])
     return lake.relative(part), ""
 

@@ -32,7 +32,7 @@ class Migrated:
 
 def old_files(lake: Lake) -> list[tuple[str, str | None, str, Path]]:
     """(table, batch, part, path) of every file of the former layout."""
-    found = []
+    found: list[tuple[str, str | None, str, Path]] = []
     for name in TABLES:
         d = lake.table_dir(name)
         if not d.is_dir():
