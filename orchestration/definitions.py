@@ -1,14 +1,21 @@
 """The code location: assets, checks, jobs, the inbox sensor and resources, wired once.
 
-`ingest_batch`, `refresh_dataset` and `verify_batch` are also module-level functions that
-return the resolved jobs, so that `dg.reconstructable` can hand them to any executor.
+`ingest_batch`, `refresh_dataset`, `verify_batch` and `compact_lake` are also module-level
+functions that return the resolved jobs, so that `dg.reconstructable` can hand them to any
+executor.
 """
 
 import dagster as dg
 
 from voxlake.assets import ALL_ASSETS
 from voxlake.orchestration.dataset_sensor import dataset_follows_batches
-from voxlake.orchestration.jobs import ingest_batch_job, refresh_dataset_job, verify_batch_job
+from voxlake.orchestration.jobs import (
+    compact_lake_job,
+    compact_lake_schedule,
+    ingest_batch_job,
+    refresh_dataset_job,
+    verify_batch_job,
+)
 from voxlake.orchestration.sensors import voice_inbox
 from voxlake.resources import default_resources
 
@@ -19,7 +26,8 @@ REPOSITORY_NAME = "__repository__"  # Dagster's name for the repository of a Def
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
-    jobs=[ingest_batch_job, refresh_dataset_job, verify_batch_job],
+    jobs=[ingest_batch_job, refresh_dataset_job, verify_batch_job, compact_lake_job],
+    schedules=[compact_lake_schedule],
     sensors=[
         voice_inbox,
         dataset_follows_batches,  # the safety net: a batch that landed during a dataset run
@@ -47,8 +55,13 @@ def verify_batch() -> dg.JobDefinition:
     return defs.resolve_job_def("verify_batch")
 
 
+def compact_lake() -> dg.JobDefinition:
+    return defs.resolve_job_def("compact_lake")
+
+
 JOBS = {
     "ingest_batch": ingest_batch,
     "refresh_dataset": refresh_dataset,
     "verify_batch": verify_batch,
+    "compact_lake": compact_lake,
 }

@@ -29,6 +29,21 @@ refresh_dataset_job = dg.define_asset_job(
     description="Bring the dataset mel statistics and the voice index up to date.",
 )
 
+compact_lake_job = dg.define_asset_job(
+    "compact_lake",
+    selection=dg.AssetSelection.assets("table_compaction"),
+    description="Merge the tables' small files and expire snapshots past the retention.",
+)
+
+# On by default: a lake that takes a batch every few minutes adds a few hundred small
+# files a day per table; a nightly compaction keeps whole-table reads to a few files.
+compact_lake_schedule = dg.ScheduleDefinition(
+    name="compact_lake_nightly",
+    job=compact_lake_job,
+    cron_schedule="30 3 * * *",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
 verify_batch_job = dg.define_asset_job(
     "verify_batch",
     selection=dg.AssetSelection.assets("reproducibility"),

@@ -32,6 +32,7 @@ from voxlake.embed import index_writer
 from voxlake.embed.embedders import DEFAULT as DEFAULT_EMBEDDER
 from voxlake.features import dataset as dataset_stats
 from voxlake.ingest.inbox import list_batches
+from voxlake.lake.schemas import TABLES
 from voxlake.lake.store import Lake
 from voxlake.orchestration.definitions import JOBS, LOCATION_NAME, MODULE, REPOSITORY_NAME
 from voxlake.orchestration.interrupts import RunInterrupted, signals_seen, was_interrupted
@@ -246,6 +247,10 @@ def _run_pending(
         summary.new_batches = new
     done = set(completed_batches(lake))
     pending = [b for b in list_batches(lake) if b not in done or b in rerun]
+    for batch in rerun:  # a rerun rewrites its batch's damaged table files
+        for name in TABLES:
+            for shared in lake.tables.drop_damaged(name, batch):
+                echo(f"  DAMAGED: tables/{shared.path} holds several batches: {shared.problem}")
     if pending and settings.executor == "in_process":  # the stages' pool is this process's
         parallel.prewarm(settings.workers)
     for i, batch in enumerate(pending, 1):

@@ -20,6 +20,7 @@ from voxlake.embed.embedders import DEFAULT as DEFAULT_EMBEDDER
 from voxlake.embed.index_table import DEFAULT_ANN_THRESHOLD, DEFAULT_OPTIMIZE_AFTER
 from voxlake.features.mel import MelConfig
 from voxlake.ingest.inbox import DEFAULT_BATCH_SIZE
+from voxlake.lake.compaction import DEFAULT_RETENTION_HOURS
 from voxlake.lake.objectstore import StoreConfig, is_remote
 from voxlake.lake.remote import StoreLake
 from voxlake.lake.store import Lake, default_root
@@ -43,6 +44,7 @@ class LakeResource(dg.ConfigurableResource):
     silence_dbfs: float = AudioLimits.silence_dbfs
     max_rms_dbfs: float = AudioLimits.max_rms_dbfs
     cache: str = ""
+    retention_hours: float = DEFAULT_RETENTION_HOURS  # earlier snapshots kept by `compact`
     endpoint: str = ""
     region: str = ""
     access_key_id: str = ""

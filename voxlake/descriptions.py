@@ -38,6 +38,11 @@ ASSETS: dict[str, str] = {
         "A batch recomputed from its raw audio, with every stage's BLAKE3 hash compared "
         "against the stored one."
     ),
+    "table_compaction": (
+        "The lake's tables kept lean: small data files merged, the log checkpointed, and "
+        "snapshots older than the retention expired (those an export or hash manifest "
+        "recorded are kept); its metadata shows files and bytes before and after."
+    ),
 }
 
 

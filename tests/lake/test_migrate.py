@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -29,7 +30,7 @@ def _old_layout(processed: Lake, dest: Path) -> Lake:
         t = dt.to_pyarrow_dataset().to_table()
         for key in sorted(set(t.column(PART).to_pylist())):
             batch, part = key.split("/", 1)
-            rows = t.filter(t.column(PART) == key).drop_columns([PART])
+            rows = t.filter(pc.equal(t.column(PART), key)).drop_columns([PART])
             folder = old.table_dir(name) / (f"batch={batch}" if batch else "")
             folder.mkdir(parents=True, exist_ok=True)
             pq.write_table(rows, folder / f"{part}.parquet")

@@ -45,8 +45,11 @@ def test_definitions_load() -> None:
         "voice_embeddings",
         "voice_index",
         "reproducibility",
+        "table_compaction",
     }
     assert defs.resolve_sensor_def("voice_inbox") is not None
+    nightly = defs.resolve_schedule_def("compact_lake_nightly")
+    assert nightly.default_status == dg.DefaultScheduleStatus.RUNNING
     selections = {
         name: {
             k.to_user_string() for k in defs.resolve_job_def(name).asset_layer.selected_asset_keys
@@ -144,8 +147,15 @@ def test_the_jobs_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
         report = str(mat.materialization.metadata["report"].value)
         for check in ("rerun", "workers=2", "regroup", "batch_order"):
             assert f"| {check} |" in report, check
+        compact = launch("compact_lake", instance, settings)
+        (mat,) = compact.get_asset_materialization_events()
+        meta = mat.materialization.metadata
+        before, after = int(str(meta["files_before"].value)), int(str(meta["files_after"].value))
+        assert before > after > 0
+        assert int(str(meta["tables"].value)) >= 10 and "| voices |" in str(meta["by_table"].value)
+        assert Lake(lake.root).read_table("voices").num_rows == 3  # no row changed
         names = {r.job_name for r in instance.get_runs()}
-        assert names == {"ingest_batch", "refresh_dataset", "verify_batch"}
+        assert names == {"ingest_batch", "refresh_dataset", "verify_batch", "compact_lake"}
         for r in instance.get_runs():  # each in the code location's timeline, as the UI's are
             origin = r.remote_job_origin
             assert origin is not None and origin.job_name == r.job_name

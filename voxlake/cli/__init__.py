@@ -33,6 +33,7 @@ COMMANDS = {
     "export": "export",
     "cluster": "cluster",
     "migrate": "migrate",
+    "compact": "compact",
 }
 
 

@@ -11,12 +11,13 @@ import duckdb
 from voxlake.cli.args import Subparsers, add_command, open_lake
 from voxlake.export import FORMATS, EmptySelection, export
 from voxlake.lake.catalog import RefusedQuery
+from voxlake.lake.snapshots import UnknownSnapshot
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     try:
-        done = export(open_lake(args), args.format, Path(args.out), args.where)
-    except (EmptySelection, RefusedQuery, duckdb.Error) as e:
+        done = export(open_lake(args), args.format, Path(args.out), args.where, args.as_of)
+    except (EmptySelection, RefusedQuery, duckdb.Error, UnknownSnapshot) as e:
         print(f"voxlake export: {str(e).splitlines()[0]}", file=sys.stderr)
         return 1
     except ImportError as e:
@@ -35,4 +36,9 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument("--out", required=True, help="folder to write (files are replaced)")
     p.add_argument("--where", help="SQL predicate over voice_overview, e.g. 'duration_s > 2'")
+    p.add_argument(
+        "--as-of",
+        metavar="SNAPSHOT|TIMESTAMP",
+        help="export an earlier snapshot: the id an export recorded, or an ISO timestamp",
+    )
     p.set_defaults(fn=cmd_export)

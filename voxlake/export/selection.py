@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from voxlake.lake import catalog
+from voxlake.lake import catalog, snapshots
+from voxlake.lake.snapshots import Snapshot
 from voxlake.lake.store import Lake
 
 MEASURES = (
@@ -60,12 +61,15 @@ class Selection:
     voices: list[ExportVoice]
     where: str | None
     state: list[dict[str, Any]]  # stage hashes and fingerprints of the batches it came from
+    snapshot: Snapshot  # the tables' versions it read
 
 
-def _query(lake: Lake, where: str | None) -> tuple[list[str], list[tuple[Any, ...]]]:
+def _query(
+    lake: Lake, where: str | None, snapshot: Snapshot
+) -> tuple[list[str], list[tuple[Any, ...]]]:
     predicate = f"where ({where})" if where else ""
     measures = ", ".join(f"o.{m}" for m in MEASURES)
-    return catalog.query(
+    return catalog.query_snapshot(
         lake,
         f"""
         select o.voice_id, o.batch, o.speaker, v.labels, d.denoised_path, d.sample_rate,
@@ -76,22 +80,26 @@ def _query(lake: Lake, where: str | None) -> tuple[list[str], list[tuple[Any, ..
         where d.denoised_path is not null
         order by o.voice_id
         """,
+        snapshot,
     )
 
 
-def _state(lake: Lake, batches: list[str]) -> list[dict[str, Any]]:
+def _state(lake: Lake, batches: list[str], snapshot: Snapshot) -> list[dict[str, Any]]:
     wanted = ", ".join("'" + b.replace("'", "''") + "'" for b in ["", *batches])
-    cols, rows = catalog.query(
+    cols, rows = catalog.query_snapshot(
         lake,
         "select batch, asset, stage_hash, fingerprint, code_version from stage_hashes "
         f"where batch in ({wanted}) order by batch, asset",
+        snapshot,
     )
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
-def select(lake: Lake, where: str | None = None) -> Selection:
-    """The denoised voices that match `where`, with the lake state they came from."""
-    cols, rows = _query(lake, where)
+def select(lake: Lake, where: str | None = None, as_of: str | None = None) -> Selection:
+    """The denoised voices that match `where` in the current snapshot (or the `as_of` one),
+    with the lake state they came from."""
+    snapshot = snapshots.resolve(lake.tables, lake.root / "snapshots", as_of)
+    cols, rows = _query(lake, where, snapshot)
     voices = []
     for row in rows:
         r = dict(zip(cols, row, strict=True))
@@ -113,4 +121,5 @@ def select(lake: Lake, where: str | None = None) -> Selection:
             + (f" --where {where!r}" if where else "")
             + "; nothing was written"
         )
-    return Selection(voices, where, _state(lake, sorted({v.batch for v in voices})))
+    state = _state(lake, sorted({v.batch for v in voices}), snapshot)
+    return Selection(voices, where, state, snapshot)

@@ -93,8 +93,14 @@ def query(
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run read-only SQL confined to the lake, on its current snapshot or `as_of` one (a
     snapshot id or a timestamp); returns the last statement's columns and rows."""
+    return query_snapshot(lake, sql, resolve(lake.tables, lake.root / "snapshots", as_of))
+
+
+def query_snapshot(
+    lake: Lake, sql: str, snapshot: Snapshot
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """`query` on one snapshot: several queries that must agree read the same one."""
     statements = _statements(sql)
-    snapshot = resolve(lake.tables, lake.root / "snapshots", as_of)
     with connect(lake.tables, snapshot) as con:
         return _run(con, statements)
 

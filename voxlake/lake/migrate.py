@@ -8,6 +8,7 @@ are removed only after every one of them is committed; `commits/` goes last.
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import pyarrow.parquet as pq
 from voxlake.lake.schemas import GLOBAL_TABLES, TABLES
 from voxlake.lake.store import Lake
 
+DELTA_FILE = re.compile(r"^part-\d{5}-")  # how delta-rs names its data files
 OLD_LAYOUT = (
     "this lake's tables are in the former layout (one Parquet file per batch): "
     "run `voxlake migrate` to convert them to Delta tables in place"
@@ -41,7 +43,8 @@ def old_files(lake: Lake) -> list[tuple[str, str | None, str, Path]]:
             batch = path.parent.name.split("=", 1)[1]
             found.append((name, batch, path.stem, path))
         for path in sorted(d.glob("*.parquet")):
-            found.append((name, None, path.stem, path))
+            if not DELTA_FILE.match(path.name):  # the Delta table's own data, not the old
+                found.append((name, None, path.stem, path))
     return [f for f in found if not f[3].name.startswith(".tmp-")]
 
 

@@ -175,6 +175,7 @@ class StoreLake:
             wc.pull_prefix("batches/", keep=lambda rel: rel.endswith(".json"))
             wc.pull_prefix("stats/")
             wc.pull_prefix("index/")
+            wc.pull_prefix("snapshots/")  # what compaction must keep
             clock.pulled()
             yield wc.lake()
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -29,7 +30,11 @@ import pyarrow.dataset as pds
 from voxlake.lake.schemas import GLOBAL_TABLES, TABLES
 
 PART = "part"
-CONFIGURATION = {"delta.checkpointInterval": "10"}
+CONFIGURATION = {
+    "delta.checkpointInterval": "10",
+    # A recorded snapshot must stay readable however old: `compact` decides what expires.
+    "delta.logRetentionDuration": "interval 3650 days",
+}
 COMMIT_TRIES = 8
 
 
@@ -251,6 +256,20 @@ class Tables:
             if problem:
                 out.append(DamagedFile(name, f"{name}/{path}", lo if lo == hi else None, problem))
         return out
+
+    def drop_damaged(self, name: str, batch: str) -> list[DamagedFile]:
+        """Before a rerun of `batch`: take the damaged data files that hold its rows only out
+        of the table (deleted, then dropped from the log by Delta's `repair`), so the rerun
+        can rewrite them. A damaged file holding other batches too stays, and is returned:
+        those batches must be rerun with it."""
+        damaged = self.damaged(name)
+        mine = [d for d in damaged if d.batch == batch]
+        if mine and "://" not in self.location:  # a store's files are repaired by a rerun
+            for d in mine:
+                Path(f"{self.location}/{d.path}").unlink(missing_ok=True)
+            dt = self.open(name)
+            dt.repair(dry_run=False)
+        return [d for d in damaged if d.batch is None]
 
     def files(self, name: str, version: int | None = None) -> list[str]:
         dt = self.open(name, version)
