@@ -123,3 +123,25 @@ def test_export_command(lake: Lake, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "exported" in capsys.readouterr().out
     assert main([*args, str(tmp_path / "none"), "--where", "duration_s < 0"]) == 1
     assert "no denoised voice matches" in capsys.readouterr().err
+
+
+def test_an_export_records_its_snapshot_and_as_of_reproduces_it(lake: Lake, tmp_path: Path) -> None:
+    """The export names the snapshot it read; after the lake changes, `--as-of` that
+    snapshot writes the same bytes, while the current one differs."""
+    first = tmp_path / "first"
+    export(lake, "nemo", first)
+    record = json.loads((first / "voxlake_export.json").read_text())
+    snapshot = record["snapshot"]["id"]
+    assert (lake.root / "snapshots" / f"{snapshot}.json").exists()  # kept by `compact`
+    changed = Lake(tmp_path / "changed")
+    shutil.copytree(lake.root, changed.root)
+    (batch,) = changed.table_batches("voices")
+    metrics = changed.read_table("denoise_metrics", batch)
+    changed.write_table("denoise_metrics", metrics.slice(0, 2), batch)  # a rerun keeps two
+    again = tmp_path / "again"
+    assert main(["export", "--format", "nemo", "--out", str(again), "--as-of", snapshot,
+                 "--lake", str(changed.root)]) == 0  # fmt: skip
+    was = (first / "manifest.jsonl").read_text().replace(str(lake.root), "<lake>")
+    assert (again / "manifest.jsonl").read_text().replace(str(changed.root), "<lake>") == was
+    now = export(changed, "nemo", tmp_path / "now")
+    assert now.voices == 2
