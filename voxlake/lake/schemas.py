@@ -1,7 +1,7 @@
 """Arrow schemas of every lake table, declared once.
 
-Partitioned tables live at tables/<name>/batch=<key>/part.parquet and carry their batch
-key as a column too; global tables at tables/<name>/part.parquet.
+Each is a Delta table at tables/<name>/ (voxlake.lake.tables); a batch table's rows carry
+their batch key as a column.
 """
 
 from __future__ import annotations

@@ -6,11 +6,10 @@ Layout under the root (default ./.voxlake or $VOXLAKE_HOME):
     audio/raw/ab/<id>.ext  raw voices, content-addressed (id = BLAKE3 of the bytes)
     audio/denoised/ab/<id>.flac
     features/mel/ab/<id>.npy
-    tables/<table>/batch=<key>/<part>.parquet   partitioned tables
-    tables/<table>/part.parquet                 global tables
+    tables/<table>/        Delta tables (voxlake.lake.tables)
+    snapshots/<id>.json    snapshots that exports and hash manifests read
     index/                 LanceDB
     stats/                 dataset mel-stats accumulator
-    catalog.duckdb         DuckDB views over tables/
     quality/  lineage/  scratch/
 """
 
@@ -53,23 +52,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.unlink(tmp)
 
 
-# A table file being written is named .tmp-*.parquet.tmp until it replaces the real one:
-# not *.parquet, so the catalog's globs (and any reader's) never open a half-written file.
-TEMP_SUFFIX = ".parquet.tmp"
-
-
 def file_signature(path: Path) -> str | None:
-    """ "inode:size:mtime_ns" of a file (None if absent). The lake replaces files
-    atomically and never edits them in place, so a changed file has a new signature:
-    derived indexes use it to read only what changed."""
+    """ "inode:size:mtime_ns" of a file (None if absent). A working copy's files are
+    replaced atomically and never edited in place, so a changed file has a new signature."""
     try:
-        return stat_signature(os.stat(path))
+        st = os.stat(path)
     except FileNotFoundError:
         return None
-
-
-def stat_signature(st: os.stat_result) -> str:
-    """`file_signature` of a stat already made (a directory scan's)."""
     return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
 
 
@@ -105,10 +94,6 @@ class Lake:
     @property
     def index_dir(self) -> Path:
         return self.root / "index"
-
-    @property
-    def catalog_path(self) -> Path:
-        return self.root / "catalog.duckdb"
 
     @property
     def stats_dir(self) -> Path:
