@@ -96,12 +96,12 @@ def steps(lake: Path) -> dict[str, Any]:
 
 
 def dnsmos_ovrl(lake: Path) -> dict[str, float]:
-    import duckdb
+    from voxlake.lake import catalog
+    from voxlake.lake.store import Lake
 
-    rows = duckdb.sql(
-        f"select voice_id, dnsmos_ovrl_in, dnsmos_ovrl_out "
-        f"from '{lake}/tables/denoise_metrics/**/*.parquet'"
-    ).fetchall()
+    _, rows = catalog.query(
+        Lake(lake), "select voice_id, dnsmos_ovrl_in, dnsmos_ovrl_out from denoise_metrics"
+    )
     return {f"{v}:{k}": x for v, i, o in rows for k, x in (("in", i), ("out", o))}
 
 
@@ -181,13 +181,14 @@ def models_alone(
 
 def load_inputs(lake: Path) -> dict[str, list[np.ndarray]]:
     """The raw voices at 48 and 16 kHz and their denoised output at 16 kHz (from the lake)."""
-    import duckdb
+    from voxlake.lake import catalog
+    from voxlake.lake.store import Lake
 
-    rows = duckdb.sql(
-        f"select r.raw_path, d.denoised_path from "
-        f"'{lake}/tables/voices/**/*.parquet' r join "
-        f"'{lake}/tables/denoise_metrics/**/*.parquet' d using (voice_id) order by voice_id"
-    ).fetchall()
+    _, rows = catalog.query(
+        Lake(lake),
+        "select r.raw_path, d.denoised_path from voices r join denoise_metrics d "
+        "using (voice_id) order by voice_id",
+    )
     raw48, raw16, den16 = [], [], []
     for raw, denoised in rows:
         x, sr = sf.read(lake / raw, dtype="float32", always_2d=True)
