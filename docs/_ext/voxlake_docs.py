@@ -100,6 +100,11 @@ def asset_reference() -> str:
         for s in defs.sensors or []
         if isinstance(s, dg.SensorDefinition)
     ]
+    schedules = [
+        (f"`{s.name}`", f"`{s.cron_schedule}`", f"`{s.job_name}`", s.default_status.value.lower())
+        for s in defs.schedules or []
+        if isinstance(s, dg.ScheduleDefinition)
+    ]
     return (
         "## Assets\n\n"
         + _table(["asset", "what it holds", "partitioned", "reads after", "checks"], rows)
@@ -107,6 +112,8 @@ def asset_reference() -> str:
         + _table(["job", "what a run does"], jobs)
         + "\n## Sensors\n\n"
         + _table(["sensor", "what a tick does"], sensors)
+        + "\n## Schedules\n\n"
+        + _table(["schedule", "cron", "job", "by default"], schedules)
     )
 
 
@@ -168,6 +175,42 @@ def _ladder(out: Path) -> str:
     rows = [[f"`{s}`", *(sizes[n].get(s, "-") for n in ns)] for s in steps]
     return (
         _plot(out, "ladder.png", draw)
+        + "\n"
+        + _table(["step (s)", *(f"{n:,} voices" for n in ns)], rows)
+    )
+
+
+def _ladder_tables(out: Path) -> str:
+    """The same new batch on the Delta tables (ladder_tables.json)."""
+    data = _load("ladder_tables.json")
+    sizes = {int(n): steps for n, steps in data["sizes"].items()}
+    steps = [
+        "table_commits",
+        "sensor_tick",
+        "duplicate_check_first",
+        "mel_stats_update",
+        "index_sync",
+        "bookkeeping",
+        "batch_summary",
+        "mel_stats_slices",
+        "cold_open",
+        "files_per_table",
+    ]
+    ns = sorted(sizes)
+
+    def draw(ax: Any) -> None:
+        for step in steps[:6]:
+            pts = [(n, sizes[n][step]) for n in ns if step in sizes[n]]
+            ax.plot(*zip(*pts, strict=True), marker="o", label=step)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("voices in the lake")
+        ax.set_ylabel("seconds for one new batch of 500")
+        ax.legend(fontsize=7)
+
+    rows = [[f"`{s}`", *(sizes[n].get(s, "-") for n in ns)] for s in steps]
+    return (
+        _plot(out, "ladder_tables.png", draw)
         + "\n"
         + _table(["step (s)", *(f"{n:,} voices" for n in ns)], rows)
     )
@@ -255,7 +298,9 @@ def _every_result() -> str:
 def benchmarks(out: Path) -> str:
     return "\n".join(
         [
-            "## The ladder: a new batch's bookkeeping against the lake's size\n",
+            "## The ladder: a new batch's bookkeeping on the Delta tables\n",
+            _ladder_tables(out),
+            "## The ladder under the former layout (a Parquet file per batch)\n",
             _ladder(out),
             "## Throughput against voice length\n",
             _throughput(out),
