@@ -119,3 +119,60 @@ def test_a_compaction_survives_a_fault_at_every_change(s3: S3Server, mode: str) 
 def compact_quiet(lake: Lake) -> None:
     """Compaction of the voices table (each table's compaction is the same sequence)."""
     compact_table(lake, "voices", retention_hours=0, oldest=None)
+
+
+def _partial(lake: Lake, batch: str, k: int) -> None:
+    """A batch's mel-statistics partial, as the mel stage writes it, and its marker."""
+    from voxlake.features import dataset as dataset_stats
+    from voxlake.features.stats import to_decimals
+
+    one = 1 << 32
+    row = {
+        "batch": batch,
+        "n_voices": 1,
+        "n_frames": 4,
+        "sum": to_decimals((4 * k * one, 4 * one)),
+        "sum_square": to_decimals((4 * k * k * one * one + one, 8 * one * one)),
+        "partial_hash": f"partial-{batch}",
+        "fingerprint": "fp",
+    }
+    lake.write_table("batch_mel_stats", [row], batch)
+    dataset_stats.mark_changed(lake, batch, row["partial_hash"])
+
+
+def _dataset_step(uri: str, endpoint: str) -> None:
+    """What the dataset step does on a store: pull the accumulator, update, push."""
+    from voxlake.features import dataset as dataset_stats
+
+    lake, wc = _lake(uri, endpoint, Path(tempfile.mkdtemp()))
+    wc.pull_prefix("stats/")
+    dataset_stats.update(lake, "fp", 2)
+    wc.push()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_dataset_step_survives_a_fault_at_every_change(s3: S3Server, mode: str) -> None:
+    def two_batches(uri: str, endpoint: str) -> None:
+        lake, wc = _lake(uri, endpoint, Path(tempfile.mkdtemp()))
+        _partial(lake, "b0", 1)
+        _partial(lake, "b1", 3)
+        wc.push()
+
+    def stats(uri: str) -> list[dict[str, object]]:
+        lake, _ = _lake(uri, s3.endpoint, Path(tempfile.mkdtemp()))
+        return lake.read_table("dataset_mel_stats").to_pylist()
+
+    two_batches(s3.uri(f"count-dataset-{mode}"), s3.endpoint)
+    with faulty_store(s3.endpoint) as (endpoint, faults):
+        _dataset_step(s3.uri(f"count-dataset-{mode}"), endpoint)
+        n = len(faults.seen)
+    want = stats(s3.uri(f"count-dataset-{mode}"))
+    assert n >= 3 and [r["n_voices"] for r in want] == [2, 2]
+    for at in range(n):
+        uri = s3.uri(f"dataset-faults/{mode}/{at}")
+        two_batches(uri, s3.endpoint)
+        with faulty_store(s3.endpoint) as (endpoint, faults):
+            _run(faults, mode, at, partial(_dataset_step, uri, endpoint))
+            assert faults.injected
+        _dataset_step(uri, s3.endpoint)  # the retried run
+        assert stats(uri) == want, (mode, at)  # each partial counted once

@@ -38,6 +38,11 @@ TRANSFER_THREADS = 8
 NOT_PUSHED_TOP = frozenset({"dagster", "scratch", "inbox", "demo", "tables", ".mirror"})
 NOT_PUSHED = frozenset({"batches/_seen.sqlite", "batches/_voices.sqlite"})  # derived here
 FIRST = ("audio/", "features/")  # content-addressed: pushed before anything names them
+# What says what else holds: the stats accumulator's sums (which partials are in them is
+# included/ and pending/) and the index's record of its batches. Pushed after the rest of
+# a step's files, so a step cut off mid-push never leaves sums that count a partial its
+# included/ copy does not show (a retry would add it again).
+LAST = ("stats/dataset.json", "index/_state.json")
 
 
 class StoreFailed(RuntimeError):
@@ -208,10 +213,11 @@ class WorkingCopy:
     def push(self) -> Pushed:
         changed, gone = self._changed()
         first = [r for r in changed if r.startswith(FIRST)]
-        rest = [r for r in changed if r not in set(first)]
+        last = [r for r in changed if r in LAST]
+        rest = [r for r in changed if r not in set(first) | set(last)]
         sent = 0
         with _store_errors("pushing"), ThreadPoolExecutor(TRANSFER_THREADS) as pool:
-            for group in (first, rest):
+            for group in (first, rest, last):
                 sent += sum(pool.map(self._upload, group))
             if gone:
                 obstore.delete(self.store, gone)
