@@ -137,7 +137,7 @@ def _partial(lake: Lake, batch: str, k: int) -> None:
         "fingerprint": "fp",
     }
     lake.write_table("batch_mel_stats", [row], batch)
-    dataset_stats.mark_changed(lake, batch, row["partial_hash"])
+    dataset_stats.mark_changed(lake, batch, f"partial-{batch}")
 
 
 def _dataset_step(uri: str, endpoint: str) -> None:
