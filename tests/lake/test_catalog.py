@@ -11,6 +11,7 @@ import pytest
 
 from voxlake.lake import catalog, snapshots
 from voxlake.lake.store import Lake
+from voxlake.lake.tables import TableDamaged
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,7 +122,7 @@ def test_a_data_file_deleted_by_hand_is_named(lake: Lake) -> None:
     (first,) = lake.tables.files("voices")[:1]
     Path(first).unlink()
     assert catalog.damaged_files(lake) == [lake.relative(Path(first))]
-    with pytest.raises(Exception, match=r"missing or unreadable|No such file"):
+    with pytest.raises(TableDamaged, match=r"table voices \(batch \w+-\w+\): missing"):
         catalog.query(lake, "select count(*) from voices")
 
 

@@ -102,7 +102,7 @@ def query_snapshot(
     """`query` on one snapshot: several queries that must agree read the same one."""
     statements = _statements(sql)
     with connect(lake.tables, snapshot) as con:
-        return _run(con, statements)
+        return _run(con, statements, lake.tables)
 
 
 def query_store(
@@ -117,7 +117,7 @@ def query_store(
     tables = store_tables(uri)
     snapshot = resolve(tables, None, as_of, store_uri=uri)
     with connect(tables, snapshot) as con:
-        return _run(con, statements)
+        return _run(con, statements, tables)
 
 
 def damaged_files(lake: Lake) -> list[str]:
@@ -131,8 +131,21 @@ def _damaged_file(e: BaseException) -> bool:
     return any(s in text for s in ("no such file", "parquet", "magic bytes", "not found"))
 
 
+def _damage(tables: Tables, e: BaseException) -> str:
+    """One line naming the damaged files' tables and batches (found only on an error)."""
+    found = [d for name in TABLES for d in tables.damaged(name)]
+    if not found:
+        return f"a table's data file is missing or unreadable ({str(e).splitlines()[0]})"
+    named = ", ".join(
+        f"table {d.table} ({'batch ' + d.batch if d.batch else 'several batches'}): "
+        f"{d.problem.split(':')[0]}"
+        for d in found[:3]
+    )
+    return f"{named}; `voxlake doctor` lists what is damaged and how to repair it"
+
+
 def _run(
-    con: duckdb.DuckDBPyConnection, statements: list[Any]
+    con: duckdb.DuckDBPyConnection, statements: list[Any], tables: Tables
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     cols: list[str] = []
     rows: list[tuple[Any, ...]] = []
@@ -145,10 +158,7 @@ def _run(
         except (OSError, pa.ArrowException, duckdb.Error) as e:
             if not _damaged_file(e):
                 raise
-            raise TableDamaged(
-                f"a table's data file is missing or unreadable ({str(e).splitlines()[0]}); "
-                "`voxlake doctor` lists what is damaged"
-            ) from None
+            raise TableDamaged(_damage(tables, e)) from None
         cols = [d[0] for d in cur.description] if cur.description else []
         rows = cur.fetchall()
     return cols, rows
