@@ -16,7 +16,7 @@ process tree with its own working-copy folder. Then:
 
 It measures the CPU time of every process it started (sampled per process), and splits
 the workers' time into the stages' own work (the steps' `work_cpu_s`, see
-`voxlake.lake.remote.StepClock`) and the rest. Its last line is one JSON object, also
+`voxlake.lake.objectstore.remote.StepClock`) and the rest. Its last line is one JSON object, also
 written to benchmarks/results/cluster[_quick].json; it exits non-zero on any failure.
 """
 
@@ -43,7 +43,7 @@ import psutil
 from voxlake.demo import corpus
 from voxlake.ingest.inbox import SIDECAR_SUFFIXES, list_batches, read_manifest
 from voxlake.lake.objectstore import StoreConfig, open_store
-from voxlake.lake.remote import CACHE_ENV, STEPS_LOG, StoreLake
+from voxlake.lake.objectstore.remote import CACHE_ENV, STEPS_LOG, StoreLake
 from voxlake.lake.store import Lake
 from voxlake.orchestration.cluster import BROKER_ENV, worker_command, write_cluster_home
 from voxlake.orchestration.dataset_sensor import IN_FLIGHT, dataset_behind

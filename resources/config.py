@@ -22,7 +22,7 @@ from voxlake.features.mel import MelConfig
 from voxlake.ingest.inbox import DEFAULT_BATCH_SIZE
 from voxlake.lake.compaction import DEFAULT_RETENTION_HOURS
 from voxlake.lake.objectstore import StoreConfig, is_remote
-from voxlake.lake.remote import StoreLake
+from voxlake.lake.objectstore.remote import StoreLake
 from voxlake.lake.store import Lake, default_root
 from voxlake.pipeline import PipelineConfig
 
@@ -33,8 +33,8 @@ class LakeResource(dg.ConfigurableResource):
     `root` is a folder, or an object-store URI (`s3://bucket/prefix`) for cluster mode.
     On a store, the endpoint, region and keys come from these fields (set them with
     `dg.EnvVar`) or else from the AWS_* environment, and each step works on a working copy
-    under `cache` ($VOXLAKE_CACHE or ~/.cache/voxlake): `voxlake.lake.remote`. Assets use
-    the sessions, which are the local lake itself when `root` is a folder.
+    under `cache` ($VOXLAKE_CACHE or ~/.cache/voxlake): `voxlake.lake.objectstore.remote`.
+    Assets use the sessions, which are the local lake itself when `root` is a folder.
     """
 
     root: str = ""  # "" means $VOXLAKE_HOME or ./.voxlake

@@ -45,3 +45,19 @@ def test_the_dagster_layer_does_not_import_the_cli() -> None:
     for f in layer:
         bad = {m for m in _imports(f) if m.startswith("voxlake.cli")}
         assert not bad, f"{f.relative_to(ROOT)} imports {sorted(bad)}"
+
+
+def test_the_local_lake_imports_no_object_store_client() -> None:
+    """The object store is a wing of its own (`voxlake.lake.objectstore`): the local lake,
+    its tables and its catalog load without it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, voxlake.lake.store, voxlake.lake.tables, voxlake.lake.catalog, "
+        "voxlake.lake.compaction, voxlake.lake.migrate; "
+        "wing = ('obstore', 'voxlake.lake.objectstore'); "
+        "print(sorted(m for m in sys.modules if m.startswith(wing)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

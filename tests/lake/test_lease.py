@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from voxlake.lake.lease import Lease, LeaseLost, LeaseTimeout
 from voxlake.lake.objectstore import ObjectStore, open_store
+from voxlake.lake.objectstore.lease import Lease, LeaseLost, LeaseTimeout
 from voxlake.testing.s3 import S3Server
 
 

@@ -11,9 +11,8 @@ from pathlib import Path
 import obstore
 import pytest
 
-from voxlake.lake import mirror
-from voxlake.lake.mirror import StoreFailed, WorkingCopy
-from voxlake.lake.objectstore import ObjectStore, StoreConfig, open_store, store_tables
+from voxlake.lake.objectstore import ObjectStore, StoreConfig, mirror, open_store, store_tables
+from voxlake.lake.objectstore.mirror import StoreFailed, WorkingCopy
 from voxlake.testing.s3 import S3Server
 
 

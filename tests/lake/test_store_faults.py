@@ -16,8 +16,8 @@ import obstore
 import pytest
 
 from voxlake.lake.compaction import compact_table
-from voxlake.lake.mirror import WorkingCopy
 from voxlake.lake.objectstore import StoreConfig, delta_options, open_store
+from voxlake.lake.objectstore.mirror import WorkingCopy
 from voxlake.lake.store import Lake
 from voxlake.lake.tables import Tables
 from voxlake.testing.faulty_store import MODES, Faults, faulty_store

@@ -11,7 +11,7 @@ import obstore
 import pytest
 
 from voxlake.lake.objectstore import StoreConfig, open_store
-from voxlake.lake.remote import StoreLake
+from voxlake.lake.objectstore.remote import StoreLake
 from voxlake.lake.store import Lake
 from voxlake.orchestration.runner import RunSettings, launch
 from voxlake.orchestration.sensors import pending_partitions

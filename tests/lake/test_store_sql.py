@@ -17,7 +17,7 @@ import pytest
 
 from voxlake.lake import catalog
 from voxlake.lake.objectstore import StoreAccessError, StoreConfig
-from voxlake.lake.remote import StoreLake
+from voxlake.lake.objectstore.remote import StoreLake
 from voxlake.lake.store import Lake
 from voxlake.testing.s3 import S3Server
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from voxlake.cli.args import Subparsers, open_lake
 from voxlake.lake.objectstore import StoreAccessError, StoreConfig, is_remote
-from voxlake.lake.remote import StoreLake
+from voxlake.lake.objectstore.remote import StoreLake
 
 
 def cmd_init(args: argparse.Namespace) -> int:

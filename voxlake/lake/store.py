@@ -24,13 +24,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from voxlake.lake.lease import Lease
 from voxlake.lake.schemas import TABLES
 from voxlake.lake.tables import Tables
+
+if TYPE_CHECKING:
+    from voxlake.lake.objectstore.lease import Lease
 
 DEFAULT_ROOT = ".voxlake"
 LEASE_ENV = "VOXLAKE_LEASE_URI"
@@ -168,7 +170,7 @@ class Lake:
         inbox scans, "catalog" the DuckDB catalog, "runs" the CLI's runs. `on_wait` is
         called once if the lock is held by another process. With `lease_uri` set
         ($VOXLAKE_LEASE_URI, an s3:// prefix every machine reaches) the lock is also a
-        lease on that store, so it holds across machines (`voxlake.lake.lease`).
+        lease on that store, so it holds across machines (`voxlake.lake.objectstore.lease`).
         """
         self.root.mkdir(parents=True, exist_ok=True)
         told = False
@@ -196,6 +198,7 @@ class Lake:
 
     def _lease(self, name: str) -> Lease:
         from voxlake.lake.objectstore import open_store
+        from voxlake.lake.objectstore.lease import Lease
 
         return Lease(open_store(self.lease_uri), name)
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import obstore
 from obstore.exceptions import BaseError
 
-from voxlake.lake.objectstore import Conflict, ObjectStore
+from voxlake.lake.objectstore.client import Conflict, ObjectStore
 from voxlake.lake.store import Lake, atomic_write_bytes, atomic_write_json, file_signature
 from voxlake.lake.tables import Tables
 

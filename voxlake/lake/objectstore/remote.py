@@ -1,6 +1,6 @@
 """Steps on a lake whose root is an object store: what each kind of step pulls and leases.
 
-A step is one of three kinds, and each pulls only what it reads (`voxlake.lake.mirror`
+A step is one of three kinds, and each pulls only what it reads (`voxlake.lake.objectstore.mirror`
 does the moving):
 - a batch step (`batch_session`): the batch's manifest, commit and table parts, and the
   files its input tables name (the inbox files for the raw stage, the raw audio for the
@@ -29,15 +29,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voxlake.lake.hashing import hash_json
-from voxlake.lake.lease import Lease
-from voxlake.lake.mirror import WorkingCopy
-from voxlake.lake.objectstore import (
+from voxlake.lake.objectstore.client import (
     ObjectStore,
     StoreConfig,
     check_access,
     open_store,
     store_tables,
 )
+from voxlake.lake.objectstore.lease import Lease
+from voxlake.lake.objectstore.mirror import WorkingCopy
 from voxlake.lake.store import Lake
 from voxlake.lake.tables import copy_tables
 

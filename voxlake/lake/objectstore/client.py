@@ -3,8 +3,8 @@
 Built on obstore (the Rust `object_store` crate): one API for a local folder and S3, with
 the two conditional writes a lake without rename needs (create-if-absent and
 replace-if-unchanged, S3's If-None-Match / If-Match), which pyarrow.fs lacks and fsspec's
-S3 layer offers only in part. DuckDB and pyarrow read the same store through obstore's
-fsspec adapter (`fsspec_filesystem`), so nothing downloads an extension at run time.
+S3 layer offers only in part. The lake's tables on the store are delta-rs' (`store_tables`),
+through the same Rust `object_store` crate.
 
 An S3 URI takes its endpoint, region and credentials from the environment, as every AWS
 tool does (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
@@ -179,24 +179,3 @@ def replace_json(store: ObjectStore, key: str, value: Any, e_tag: str) -> str:
         return obstore.put(store, key, _encode(value), mode={"e_tag": e_tag})["e_tag"] or ""
     except (PreconditionError, FileNotFoundError) as e:
         raise Conflict(f"{key} changed since it was read") from e
-
-
-def fsspec_filesystem(config: StoreConfig | str) -> Any:
-    """An fsspec filesystem over the same S3 store, for DuckDB's `register_filesystem`
-    and pyarrow. obstore's adapter misses globs written with the scheme; this one strips
-    it."""
-    from obstore.fsspec import FsspecStore
-
-    cfg = config if isinstance(config, StoreConfig) else StoreConfig(config)
-
-    class S3Filesystem(FsspecStore):
-        def glob(self, path: Any, **kwargs: Any) -> Any:
-            if isinstance(path, str) and path.startswith("s3://"):
-                path = path[len("s3://") :]
-            return super().glob(path, **kwargs)
-
-    return S3Filesystem(  # type: ignore[call-overload]
-        "s3",
-        config=cfg.overrides(),
-        client_options={"allow_http": cfg.endpoint_or_env().startswith("http://")},
-    )

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from voxlake.lake.objectstore import (
+from voxlake.lake.objectstore.client import (
     Conflict,
     ObjectStore,
     create_json,
