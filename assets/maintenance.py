@@ -3,6 +3,7 @@
 import dagster as dg
 
 from voxlake import descriptions
+from voxlake.ingest import voice_keys
 from voxlake.lake import compaction
 from voxlake.lake.fingerprint import code_version
 from voxlake.resources import LakeResource
@@ -20,6 +21,7 @@ def table_compaction(lake: LakeResource) -> dg.MaterializeResult:
     """Compact every table; files and bytes before and after, per table and in all."""
     with lake.dataset_session() as lk:
         done = compaction.compact(lk, lake.retention_hours)
+        voice_keys.refresh(lk)  # the duplicate check's index reads the merged files now
     rows = "\n".join(
         f"| {c.table} | {c.files_before} | {c.files_after} | {c.bytes_before} | "
         f"{c.bytes_after} | {c.expired_files} |"

@@ -6,12 +6,14 @@ import argparse
 
 from voxlake.cli.args import Subparsers, add_command, open_lake
 from voxlake.cli.table import format_rows
+from voxlake.ingest import voice_keys
 from voxlake.lake.compaction import DEFAULT_RETENTION_HOURS, compact
 
 
 def cmd_compact(args: argparse.Namespace) -> int:
     lake = open_lake(args)
     done = compact(lake, args.retention_hours)
+    voice_keys.refresh(lake)  # the duplicate check's index reads the merged files now
     cols = ["table", "files_before", "files_after", "mb_before", "mb_after", "expired_files"]
     rows = [
         (

@@ -51,6 +51,18 @@ def catch_up(con: sqlite3.Connection, lake: Lake) -> int:
     return len(added) + len(gone)
 
 
+def refresh(lake: Lake) -> int:
+    """Catch the index up now (after a compaction, which replaces many files with few: the
+    nightly job pays for their reading, not the next batch's lookup); files folded."""
+    lake.batches_dir.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(lake.batches_dir / INDEX, timeout=300)) as con:
+        con.executescript(SCHEMA)
+        con.execute("begin immediate")
+        changed = catch_up(con, lake)
+        con.commit()
+    return changed
+
+
 def voices_elsewhere(lake: Lake, batch: str, ids: Iterable[str]) -> dict[str, str]:
     """Which of `ids` batches other than `batch` already hold (voice_id -> first batch)."""
     wanted = sorted(set(ids))
