@@ -9,9 +9,9 @@ The template is a lake the real pipeline made (two batches of 500 generated voic
 batches are clones of its first batch, every table's rows with unique synthetic voice
 ids and batch keys. The history is realistic: the older batches are bulk-loaded (one
 append per table and 200 batches), and the last `--one-by-one` are committed one by one
-through `Lake.write_table`, the code path of a real batch; then `voxlake compact` runs as
-its nightly schedule would. The LanceDB index holds every embedding (with its ANN index),
-and the dataset statistics every batch.
+through `Lake.write_table`, the code path of a real batch, with `voxlake compact` every
+200 batches as its nightly schedule would run it. The LanceDB index holds every
+embedding (with its ANN index), and the dataset statistics every batch.
 
 Timed for the new batch (the template's second), each as the pipeline runs it:
 - `table_commits`: every (table, part) write of the batch, each one Delta commit;
@@ -50,6 +50,7 @@ from ladder_sim import BATCH, clone_table, jitter, log, synthetic_ids, timed  # 
 
 RESULTS = Path(__file__).parent / "results"
 CHUNK = 200  # batches per bulk append
+COMPACT_EVERY = 200  # one-by-one batches between compactions: a busy day's worth
 
 
 def make_template(root: Path) -> tuple[str, str]:
@@ -144,8 +145,9 @@ def build(root: Path, template: Path, old: str, n_old: int, one_by_one: int) -> 
                 lake.write_table(
                     name, clone_table(rows, batch, ids).drop_columns([PART]), batch, part
                 )
-        if (k - bulk + 1) % 200 == 0:
-            log(f"  committed {k - bulk + 1}/{k_batches - bulk} batches one by one")
+        if (k - bulk + 1) % COMPACT_EVERY == 0:  # as the nightly schedule would
+            compact(lake, retention_hours=0)
+            log(f"  committed {k - bulk + 1}/{k_batches - bulk} batches one by one, compacted")
     t_commits = time.perf_counter() - t1
     for k in range(k_batches):
         batch, ids = clones(k)
@@ -287,10 +289,13 @@ def main() -> None:
     ap.add_argument("--one-by-one", type=int, default=2000, help="batches committed singly")
     ap.add_argument("--work", type=Path, default=ROOT / "build/ladder_tables")
     ap.add_argument("--out", default="ladder_tables.json")
+    ap.add_argument("--add", action="store_true", help="add these rungs to the results file")
     args = ap.parse_args()
     template = args.template.resolve()
     old, new = make_template(template)
     results: dict[str, Any] = {"batch_size": BATCH, "sizes": {}, "history": {}}
+    if args.add and (RESULTS / args.out).exists():
+        results = json.loads((RESULTS / args.out).read_text())
     warm = (args.work / "warm-up").resolve()  # imports and first uses, left out
     build(warm, template, old, BATCH, 1)
     new_batch(warm, template, new)
