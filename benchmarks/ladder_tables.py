@@ -32,25 +32,68 @@ also written to benchmarks/results/ladder_tables.json.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import shutil
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from ladder_sim import BATCH, clone_table, jitter, log, synthetic_ids, timed  # noqa: E402
-
 RESULTS = Path(__file__).parent / "results"
+BATCH = 500
 CHUNK = 200  # batches per bulk append
 COMPACT_EVERY = 200  # one-by-one batches between compactions: a busy day's worth
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def timed(fn: Callable[[], Any], repeats: int = 1) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def synthetic_ids(k: int, n: int) -> list[str]:
+    return [hashlib.blake2b(f"sim-{k}-{i}".encode(), digest_size=32).hexdigest() for i in range(n)]
+
+
+def _with(t: pa.Table, name: str, values: pa.Array) -> pa.Table:
+    return t.set_column(t.schema.get_field_index(name), name, values)
+
+
+def clone_table(t: pa.Table, batch: str, ids: dict[str, str]) -> pa.Table:
+    """The template's rows as another batch's: its key, and synthetic voice ids."""
+    if "batch" in t.column_names:
+        t = _with(t, "batch", pa.array([batch] * t.num_rows, pa.string()))
+    if "voice_id" in t.column_names:
+        old = t.column("voice_id").to_pylist()
+        t = _with(t, "voice_id", pa.array([ids.get(v, v) for v in old], pa.string()))
+    return t
+
+
+def jitter(rows: pa.Table, k: int) -> pa.Table:
+    """Distinct unit vectors near the template's (an index of 2000 copies of 500 vectors
+    would not cluster like a real one)."""
+    v = np.stack(rows.column("vector").to_numpy(zero_copy_only=False)).astype(np.float32)
+    v += np.random.default_rng(k).normal(0, 0.05, v.shape).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    vectors = pa.FixedSizeListArray.from_arrays(pa.array(v.ravel()), v.shape[1])
+    return _with(rows, "vector", vectors.cast(rows.schema.field("vector").type))
 
 
 def make_template(root: Path) -> tuple[str, str]:

@@ -146,7 +146,30 @@ def _plot(out: Path, name: str, draw: Any) -> str:
     return f"![{name}](/{GENERATED}/{name})\n"
 
 
+def _ladder_figure(
+    out: Path, name: str, sizes: dict[int, dict[str, float]], steps: list[str], plotted: int
+) -> str:
+    """A ladder's steps against the lake's size: the first `plotted` drawn, all tabled."""
+    ns = sorted(sizes)
+
+    def draw(ax: Any) -> None:
+        for step in steps[:plotted]:
+            pts = [(n, sizes[n][step]) for n in ns if step in sizes[n]]
+            ax.plot(*zip(*pts, strict=True), marker="o", label=step)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("voices in the lake")
+        ax.set_ylabel("seconds for one new batch of 500")
+        ax.legend(fontsize=7)
+
+    rows = [[f"`{s}`", *(sizes[n].get(s, "-") for n in ns)] for s in steps]
+    return (
+        _plot(out, name, draw) + "\n" + _table(["step (s)", *(f"{n:,} voices" for n in ns)], rows)
+    )
+
+
 def _ladder(out: Path) -> str:
+    """The former layout's ladder (ladder.json, ladder_10m.json)."""
     sizes: dict[int, dict[str, float]] = {}
     for name in ("ladder.json", "ladder_10m.json"):
         for size, steps in _load(name)["sizes"].items():
@@ -160,24 +183,7 @@ def _ladder(out: Path) -> str:
         "gx_batch",
         "query_batch_summary",
     ]
-    ns = sorted(sizes)
-
-    def draw(ax: Any) -> None:
-        for step in steps:
-            pts = [(n, sizes[n][step]) for n in ns if step in sizes[n]]
-            ax.plot(*zip(*pts, strict=True), marker="o", label=step)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("voices in the lake")
-        ax.set_ylabel("seconds for one new batch of 500")
-        ax.legend(fontsize=7)
-
-    rows = [[f"`{s}`", *(sizes[n].get(s, "-") for n in ns)] for s in steps]
-    return (
-        _plot(out, "ladder.png", draw)
-        + "\n"
-        + _table(["step (s)", *(f"{n:,} voices" for n in ns)], rows)
-    )
+    return _ladder_figure(out, "ladder.png", sizes, steps, len(steps))
 
 
 def _ladder_tables(out: Path) -> str:
@@ -196,24 +202,7 @@ def _ladder_tables(out: Path) -> str:
         "cold_open",
         "files_per_table",
     ]
-    ns = sorted(sizes)
-
-    def draw(ax: Any) -> None:
-        for step in steps[:6]:
-            pts = [(n, sizes[n][step]) for n in ns if step in sizes[n]]
-            ax.plot(*zip(*pts, strict=True), marker="o", label=step)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("voices in the lake")
-        ax.set_ylabel("seconds for one new batch of 500")
-        ax.legend(fontsize=7)
-
-    rows = [[f"`{s}`", *(sizes[n].get(s, "-") for n in ns)] for s in steps]
-    return (
-        _plot(out, "ladder_tables.png", draw)
-        + "\n"
-        + _table(["step (s)", *(f"{n:,} voices" for n in ns)], rows)
-    )
+    return _ladder_figure(out, "ladder_tables.png", sizes, steps, 6)
 
 
 def _throughput(out: Path) -> str:
