@@ -3,6 +3,8 @@
 import shutil
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from voxlake import pipeline
 from voxlake.embed import index_search, index_table, index_writer
 from voxlake.features import dataset as dataset_stats
@@ -46,6 +48,10 @@ def test_forgotten_voices_leave_the_stats_of_a_lake_that_never_saw_them(
     (batch,) = list_batches(lake)
     for table in ("voices", "denoise_metrics", "voice_mel_stats", "embeddings", "voice_hashes"):
         assert not set(ids) & set(lake.read_table(table)["voice_id"].to_pylist()), table
+        # gone from the history too: no data file of any version holds them
+        for f in lake.table_dir(table).glob("*.parquet"):
+            held = pq.read_table(f, columns=["voice_id"])["voice_id"].to_pylist()
+            assert not set(ids) & set(held), (table, f.name)
     for v in victims:
         assert not (lake.root / v["raw_path"]).exists()
         assert not lake.denoised_audio(v["voice_id"]).exists()

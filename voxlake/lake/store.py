@@ -144,10 +144,6 @@ class Lake:
         self.tables.write(table, t, batch, part)
         return t
 
-    def table_files(self, table: str, batch: str | None = None) -> list[str]:
-        """The data files of a table's current version."""
-        return self.tables.files(table)
-
     def read_table(self, table: str, batch: str | None = None) -> pa.Table:
         """All rows of a table (or of one batch), in the declared schema."""
         return self.tables.read(table, batch)
