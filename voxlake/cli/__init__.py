@@ -89,6 +89,26 @@ def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+def run() -> None:
+    """The `voxlake` command: `main`, then the exit.
+
+    A process that read Delta tables on an object store can abort in the interpreter's
+    teardown ("terminate called without an active exception", SIGABRT): Arrow's I/O
+    threads are still parked in delta-rs' Python filesystem when the runtime goes. The
+    command's work is done and its output flushed by then, so such a process ends without
+    the teardown. A local lake never opens a store table, and exits normally."""
+    import os
+
+    from voxlake.lake import tables
+
+    rc = main()
+    if tables.store_opened:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
+    sys.exit(rc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. Ctrl-C and SIGTERM stop it within seconds (exit 130)."""
     import warnings

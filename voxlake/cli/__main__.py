@@ -1,5 +1,3 @@
-import sys
+from voxlake.cli import run
 
-from voxlake.cli import main
-
-sys.exit(main())
+run()

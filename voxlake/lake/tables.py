@@ -36,6 +36,8 @@ CONFIGURATION = {
     "delta.logRetentionDuration": "interval 3650 days",
 }
 COMMIT_TRIES = 8
+# Set once this process has opened a table on an object store (see `voxlake.cli.run`).
+store_opened = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ class Tables:
         from deltalake import DeltaTable
         from deltalake.exceptions import TableNotFoundError
 
+        global store_opened
+        store_opened = store_opened or self.storage_options is not None
         try:
             return DeltaTable(self.uri(name), version=version, storage_options=self.storage_options)
         except TableNotFoundError:
