@@ -35,7 +35,7 @@ CONFIGURATION = {
     # A recorded snapshot must stay readable however old: `compact` decides what expires.
     "delta.logRetentionDuration": "interval 3650 days",
 }
-COMMIT_TRIES = 8
+COMMIT_TRIES = 20  # a write that lost to a compaction reruns on its version
 # Set once this process has opened a table on an object store (see `voxlake.cli.run`).
 store_opened = False
 
