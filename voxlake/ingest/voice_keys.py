@@ -13,8 +13,8 @@ raw stages share it through SQLite's own locking.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
-from contextlib import closing
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
 
 from voxlake.lake.store import Lake
 
@@ -51,16 +51,23 @@ def catch_up(con: sqlite3.Connection, lake: Lake) -> int:
     return len(added) + len(gone)
 
 
-def refresh(lake: Lake) -> int:
-    """Catch the index up now (after a compaction, which replaces many files with few: the
-    nightly job pays for their reading, not the next batch's lookup); files folded."""
+@contextmanager
+def _caught_up(lake: Lake) -> Iterator[tuple[sqlite3.Connection, int]]:
+    """The index, caught up with the table (one catcher-up at a time); files folded."""
     lake.batches_dir.mkdir(parents=True, exist_ok=True)
     with closing(sqlite3.connect(lake.batches_dir / INDEX, timeout=300)) as con:
         con.executescript(SCHEMA)
-        con.execute("begin immediate")
+        con.execute("begin immediate")  # one catcher-up at a time
         changed = catch_up(con, lake)
         con.commit()
-    return changed
+        yield con, changed
+
+
+def refresh(lake: Lake) -> int:
+    """Catch the index up now (after a compaction, which replaces many files with few: the
+    nightly job pays for their reading, not the next batch's lookup); files folded."""
+    with _caught_up(lake) as (_con, changed):
+        return changed
 
 
 def voices_elsewhere(lake: Lake, batch: str, ids: Iterable[str]) -> dict[str, str]:
@@ -68,12 +75,7 @@ def voices_elsewhere(lake: Lake, batch: str, ids: Iterable[str]) -> dict[str, st
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    lake.batches_dir.mkdir(parents=True, exist_ok=True)
-    with closing(sqlite3.connect(lake.batches_dir / INDEX, timeout=300)) as con:
-        con.executescript(SCHEMA)
-        con.execute("begin immediate")  # one catcher-up at a time
-        catch_up(con, lake)
-        con.commit()
+    with _caught_up(lake) as (con, _changed):
         con.execute("create temp table probe (voice_id text primary key)")
         con.executemany("insert or ignore into probe values (?)", [(v,) for v in wanted])
         rows = con.execute(
