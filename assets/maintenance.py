@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from voxlake import descriptions
-from voxlake.ingest import voice_keys
+from voxlake import descriptions, maintenance
+from voxlake.features import slices
 from voxlake.lake import compaction
 from voxlake.lake.fingerprint import code_version
 from voxlake.resources import LakeResource
@@ -13,15 +13,16 @@ from .dataset import GLOBAL_POOL
 
 @dg.asset(
     description=descriptions.ASSETS["table_compaction"],
-    code_version=code_version(compaction),
+    code_version=code_version(maintenance, compaction, slices),
     group_name="maintenance",
     pool=GLOBAL_POOL,
 )
 def table_compaction(lake: LakeResource) -> dg.MaterializeResult:
-    """Compact every table; files and bytes before and after, per table and in all."""
+    """Fold the slice sums and compact every table; files and bytes before and after, per
+    table and in all."""
     with lake.dataset_session() as lk:
-        done = compaction.compact(lk, lake.retention_hours)
-        voice_keys.refresh(lk)  # the duplicate check's index reads the merged files now
+        maintained = maintenance.maintain(lk, lake.retention_hours)
+    done = maintained.compacted
     rows = "\n".join(
         f"| {c.table} | {c.files_before} | {c.files_after} | {c.bytes_before} | "
         f"{c.bytes_after} | {c.expired_files} |"
@@ -39,6 +40,8 @@ def table_compaction(lake: LakeResource) -> dg.MaterializeResult:
             "bytes_before": sum(c.bytes_before for c in done),
             "bytes_after": sum(c.bytes_after for c in done),
             "expired_files": sum(c.expired_files for c in done),
+            "slice_mel_sums_rows_before_fold": (maintained.slice_rows or (0, 0))[0],
+            "slice_mel_sums_rows_after_fold": (maintained.slice_rows or (0, 0))[1],
             "by_table": dg.MetadataValue.md(table),
         }
     )

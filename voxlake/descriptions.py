@@ -28,7 +28,8 @@ ASSETS: dict[str, str] = {
     ),
     "mel_stats": (
         "The dataset's mel statistics per bin (count, mean, std), the exact merge of every "
-        "batch's partial sums, updated batch by batch."
+        "batch's partial sums, updated batch by batch, with the same sums per speaker and "
+        "per source."
     ),
     "voice_index": (
         "The LanceDB vector index of every voice's embedding, searched by `voxlake search` "
@@ -39,8 +40,9 @@ ASSETS: dict[str, str] = {
         "against the stored one."
     ),
     "table_compaction": (
-        "The lake's tables kept lean: small data files merged, the log checkpointed, and "
-        "snapshots older than the retention expired (those an export or hash manifest "
+        "The lake's tables kept lean: the mel sums per speaker and source folded, small "
+        "data files merged, the log checkpointed, and snapshots older than the retention "
+        "expired (those an export or hash manifest "
         "recorded are kept); its metadata shows files and bytes before and after."
     ),
 }
@@ -90,6 +92,12 @@ TABLES: dict[str, TableDoc] = {
     "dataset_mel_stats": TableDoc(
         "One row per mel bin: the dataset's mean, std and variance over every voice's frames.",
         "select bin, mean, std from dataset_mel_stats order by bin",
+    ),
+    "slice_mel_sums": TableDoc(
+        "Exact mel sums per speaker and per source label, kept up to date by the dataset "
+        "statistics step: its rows add up per (slice, label, bin).",
+        "select slice, label, sum(voices) as voices from slice_mel_sums where bin = 0 "
+        "group by all order by all",
     ),
     "embeddings": TableDoc(
         "One row per voice: its 256-dimensional speaker embedding and the embedder that made it.",

@@ -6,14 +6,13 @@ import argparse
 
 from voxlake.cli.args import Subparsers, add_command, open_lake
 from voxlake.cli.table import format_rows
-from voxlake.ingest import voice_keys
-from voxlake.lake.compaction import DEFAULT_RETENTION_HOURS, compact
+from voxlake.lake.compaction import DEFAULT_RETENTION_HOURS
+from voxlake.maintenance import maintain
 
 
 def cmd_compact(args: argparse.Namespace) -> int:
     lake = open_lake(args)
-    done = compact(lake, args.retention_hours)
-    voice_keys.refresh(lake)  # the duplicate check's index reads the merged files now
+    done = maintain(lake, args.retention_hours).compacted
     cols = ["table", "files_before", "files_after", "mb_before", "mb_after", "expired_files"]
     rows = [
         (

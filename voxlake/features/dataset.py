@@ -5,7 +5,8 @@ each batch partial that went into them, and `pending/` one marker per batch whos
 was written (or removed) since the last update. An update visits only the pending batches:
 it retracts the included copy (subtracts it) and adds the new partial. Its cost depends on
 the number of changed batches, not on the number of batches in the lake. Integer sums
-make that exact: the result is bit-identical to a full recompute (`rebuild=True`).
+make that exact: the result is bit-identical to a full recompute (`rebuild=True`). The
+same visit keeps the sums per speaker and per source (`voxlake.features.slices`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from voxlake.features import stats
+from voxlake.features import slices, stats
 from voxlake.features.stats import FinalStats, MelStats, MelSums, from_decimals
 from voxlake.lake.fingerprint import code_version
 from voxlake.lake.hashing import hash_arrays
@@ -136,6 +137,7 @@ def update(lake: Lake, fingerprint: str, n_bins: int, rebuild: bool = False) -> 
         )
     included = _included_dir(lake)
     pending = _pending_dir(lake)
+    fresh = st is None
     if st is None:  # first update or rebuild: visit every batch
         shutil.rmtree(included, ignore_errors=True)
         st = MelStats(n_bins, fingerprint)
@@ -144,6 +146,10 @@ def update(lake: Lake, fingerprint: str, n_bins: int, rebuild: bool = False) -> 
     else:
         todo = {p.name: p.read_text() for p in pending.glob("*")} if pending.exists() else {}
     included.mkdir(parents=True, exist_ok=True)
+    # the same sums per speaker and source: all at once where they were never kept
+    rebuild_slices = fresh or lake.tables.version(slices.TABLE) is None
+    if rebuild_slices:
+        slices.rebuild(lake)
     added, retracted = [], []
     for batch in sorted(todo):
         kept = included / f"{batch}.parquet"
@@ -165,6 +171,8 @@ def update(lake: Lake, fingerprint: str, n_bins: int, rebuild: bool = False) -> 
                 tmp = included / f".tmp-{batch}.parquet"
                 pq.write_table(current, tmp)
                 tmp.replace(kept)
+        if not rebuild_slices:
+            slices.update_batch(lake, batch)
         marker = pending / batch
         if marker.exists() and marker.read_text() == todo[batch]:
             marker.unlink()
@@ -202,4 +210,4 @@ def update(lake: Lake, fingerprint: str, n_bins: int, rebuild: bool = False) -> 
 
 
 # Made from the code above when it is loaded (a later edit on disk does not change it).
-CODE_VERSION = code_version(sys.modules[__name__], stats)
+CODE_VERSION = code_version(sys.modules[__name__], stats, slices)

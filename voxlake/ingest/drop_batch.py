@@ -19,7 +19,12 @@ from voxlake.lake.schemas import GLOBAL_TABLES, TABLES
 from voxlake.lake.store import Lake
 from voxlake.pipeline import batch_complete
 
-KEPT_TABLES = frozenset({"erasures"})  # the audit of erasures outlives any batch
+KEPT_TABLES = frozenset(
+    {
+        "erasures",  # the audit of erasures outlives any batch
+        "slice_mel_sums",  # the statistics step retracts the batch (its included copy)
+    }
+)
 
 
 class CompleteBatch(ValueError):

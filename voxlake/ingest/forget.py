@@ -21,6 +21,7 @@ from typing import Any
 from voxlake import pipeline
 from voxlake.embed import index_writer
 from voxlake.features import dataset as dataset_stats
+from voxlake.features import slices
 from voxlake.features.stats import MelStats, MelSums, from_decimals, to_decimals
 from voxlake.ingest.inbox import Manifest, manifest_path, read_manifest
 from voxlake.ingest.raw import ASSET as RAW
@@ -171,6 +172,9 @@ def forget(lake: Lake, voice_ids: list[str], reason: str = "") -> ForgetReport:
         stats = dataset_stats.load(lake)
         if stats is not None:
             dataset_stats.update(lake, stats.fingerprint, stats.n_bins)
+            # the sums of a speaker with one voice are that voice's: no version keeps them
+            slices.fold(lake)
+            lake.tables.expire(slices.TABLE, keep_hours=0)
         if lake.index_dir.exists():
             index_writer.sync(lake)
         when = now_iso()

@@ -117,6 +117,23 @@ DATASET_MEL_STATS = pa.schema(
     ]
 )
 
+# Mel sums per (slice, label, bin), exact, kept by voxlake.features.slices: the rows that
+# are not `included` add up, per key, to the sums over every voice of the lake.
+SLICE_MEL_SUMS = pa.schema(
+    [
+        ("slice", STR),  # the voices column it slices by: speaker or source
+        ("label", STR),  # that column's value ("(none)" where empty)
+        ("bin", pa.int32()),
+        ("voices", I64),
+        ("frames", I64),
+        ("sum_q", EXACT),
+        ("sum_square_q", EXACT),
+        ("fingerprint", STR),
+        ("batch", STR),  # the batch of a change or of an included copy; null: folded sums
+        ("included", pa.bool_()),  # a copy of what the folded sums hold of the batch
+    ]
+)
+
 EMBEDDINGS = pa.schema(
     [
         *VOICE_KEY,
@@ -204,6 +221,7 @@ TABLES: dict[str, pa.Schema] = {
     "voice_mel_stats": VOICE_MEL_STATS,
     "batch_mel_stats": BATCH_MEL_STATS,
     "dataset_mel_stats": DATASET_MEL_STATS,
+    "slice_mel_sums": SLICE_MEL_SUMS,
     "embeddings": EMBEDDINGS,
     "lineage": LINEAGE,
     "voice_hashes": VOICE_HASHES,
@@ -214,3 +232,7 @@ TABLES: dict[str, pa.Schema] = {
 }
 
 GLOBAL_TABLES = frozenset({"dataset_mel_stats"})
+
+# Tables partitioned by a column (a query's filter on it reads one partition's files): the
+# included copies of slice_mel_sums are never read by a query.
+PARTITIONED: dict[str, list[str]] = {"slice_mel_sums": ["included"]}

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pds
 
-from voxlake.lake.schemas import GLOBAL_TABLES, TABLES
+from voxlake.lake.schemas import GLOBAL_TABLES, PARTITIONED, TABLES
 
 PART = "part"
 CONFIGURATION = {
@@ -117,34 +117,71 @@ class Tables:
         dt = self.open(name)
         return None if dt is None else int(dt.version())
 
-    def write(self, name: str, rows: pa.Table, batch: str | None, part: str) -> None:
-        """Replace the rows of (batch, part) with `rows`, in one commit."""
+    def write(
+        self,
+        name: str,
+        rows: pa.Table,
+        batch: str | None,
+        part: str,
+        read_version: int | None = None,
+    ) -> None:
+        """Replace the rows of (batch, part) with `rows`, in one commit. With
+        `read_version` (the version `rows` were made from), a commit since then that
+        touched the part makes this one fail (CommitFailedError) instead of retrying."""
+        if name in GLOBAL_TABLES:
+            batch = None
+        target = None if read_version is None else self.open(name, read_version)
+        self._commit(name, rows, part_key(batch, part), _predicate(batch, part), target)
+
+    def replace(
+        self, name: str, rows: pa.Table, parts: list[str] | None, read_version: int | None
+    ) -> None:
+        """Replace the rows of these parts (full `part` keys; None: every row) with `rows`,
+        which carry their own `part` column, in one commit. `read_version` is the version
+        `rows` were made from: a commit since then that touched those parts makes this one
+        fail (CommitFailedError), for the caller to read again."""
+        keys = sorted({*(parts or []), *rows.column(PART).to_pylist()})
+        where = None if parts is None else f"{PART} IN ({', '.join(map(_literal, keys))})"
+        target = None if read_version is None else self.open(name, read_version)
+        self._commit(name, rows, None, where, target)
+
+    def _commit(
+        self, name: str, rows: pa.Table, key: str | None, predicate: str | None, target: Any
+    ) -> None:
         from deltalake import write_deltalake
         from deltalake.exceptions import CommitFailedError
 
-        if name in GLOBAL_TABLES:
-            batch = None
-        key = part_key(batch, part)
         if self.before_write is not None:
             self.before_write()
         stored = stored_schema(name)
-        t = rows.append_column(PART, pa.array([key] * rows.num_rows, pa.string()))
+        t = rows
+        if key is not None:
+            t = rows.append_column(PART, pa.array([key] * rows.num_rows, pa.string()))
         t = t.select(stored.names).cast(stored)
         for attempt in range(COMMIT_TRIES):
             try:
                 write_deltalake(
-                    self.uri(name),
+                    self.uri(name) if target is None else target,
                     t,
                     mode="overwrite",
-                    predicate=_predicate(batch, part),
+                    predicate=predicate,
+                    partition_by=PARTITIONED.get(name),
                     configuration=CONFIGURATION,
                     storage_options=self.storage_options,
                 )
                 return
             except CommitFailedError:
-                if attempt == COMMIT_TRIES - 1:
+                if target is not None or attempt == COMMIT_TRIES - 1:
                     raise
                 time.sleep(0.05 * (attempt + 1))
+
+    def parts(self, name: str, version: int | None = None) -> tuple[int | None, pa.Table]:
+        """A table's rows with their `part` column, at `version` (default: the current
+        one), and the version read."""
+        dt = self.open(name, version)
+        if dt is None:
+            return None, stored_schema(name).empty_table()
+        return int(dt.version()), dt.to_pyarrow_dataset(schema=stored_schema(name)).to_table()
 
     def delete(self, name: str, batch: str, part: str | None = None) -> int:
         """Remove a batch's rows (or one part's), in one commit; how many went."""
