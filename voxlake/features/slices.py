@@ -27,8 +27,9 @@ import time
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as pds
 
-from voxlake.lake.schemas import SLICE_MEL_SUMS
+from voxlake.lake.schemas import SLICE_MEL_SUMS, TABLES
 from voxlake.lake.store import Lake
 from voxlake.lake.tables import PART, part_key
 
@@ -38,6 +39,7 @@ NONE = "(none)"  # the label of a voice with no value in the slice's column
 KEY = ["slice", "label", "bin", "fingerprint"]
 TRIES = 5
 _SUMS = ["voices", "frames", "sum_q", "sum_square_q"]
+_MEL_COLUMNS = ["batch", "n_frames", "sum", "sum_square", "fingerprint"]
 
 _LABELLED = " union all ".join(
     f"select m.batch, '{s}' as slice, coalesce(v.{s}, '{NONE}') as label, "
@@ -62,9 +64,7 @@ order by batch, slice, label, bin, fingerprint
 def partials(voice_mel_stats: pa.Table, voices: pa.Table) -> pa.Table:
     """The slice partials of the batches in `voice_mel_stats` (with a `batch` column):
     exact sums per (batch, slice, label, bin), sorted by key."""
-    m = voice_mel_stats.select(  # noqa: F841 - read by DuckDB's replacement scan
-        ["voice_id", "batch", "n_frames", "sum", "sum_square", "fingerprint"]
-    )
+    m = voice_mel_stats.select(["voice_id", *_MEL_COLUMNS])  # noqa: F841 - read by DuckDB
     v = voices.select(["voice_id", *SLICES])  # noqa: F841
     with duckdb.connect() as con:
         return con.sql(_PARTIALS).to_arrow_table()
@@ -173,13 +173,26 @@ def fold(lake: Lake) -> tuple[int, int] | None:
     return None
 
 
-def rebuild(lake: Lake) -> int:
-    """Every batch's partial from its rows now (one scan of the lake), as the folded sums
-    and the included copies, replacing the whole table; the rows written."""
-    t = partials(lake.read_table("voice_mel_stats"), lake.read_table("voices"))
-    batches = t["batch"]
+def rebuild(lake: Lake, chunk: int = 100) -> int:
+    """Every batch's partial from its rows now (one scan of the lake, `chunk` batches at a
+    time), as the folded sums and the included copies, replacing the whole table; the rows
+    written."""
+    mel, voices = lake.tables.dataset("voice_mel_stats"), lake.tables.dataset("voices")
+    batches = lake.table_batches("voice_mel_stats") if mel and voices else []
+    found = []
+    for i in range(0, len(batches), chunk):
+        assert mel is not None and voices is not None
+        where = pds.field("batch").isin(batches[i : i + chunk])
+        m = mel.to_table(filter=where, columns=["voice_id", *_MEL_COLUMNS])
+        v = voices.to_table(filter=where, columns=["voice_id", "batch", *SLICES])
+        found.append(partials(m, v))
+    t = pa.concat_tables(found) if found else partials(*_empty())
     copies = _as_table(t.drop_columns(["batch"]), None, True)
-    copies = copies.set_column(SLICE_MEL_SUMS.get_field_index("batch"), "batch", batches)
+    copies = copies.set_column(SLICE_MEL_SUMS.get_field_index("batch"), "batch", t["batch"])
     rows = _with_parts(pa.concat_tables([_as_table(_sum(t, []), None, False), copies]))
     lake.tables.replace(TABLE, rows, None, read_version=lake.tables.version(TABLE))
     return rows.num_rows
+
+
+def _empty() -> tuple[pa.Table, pa.Table]:
+    return TABLES["voice_mel_stats"].empty_table(), TABLES["voices"].empty_table()
