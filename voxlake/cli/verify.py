@@ -15,6 +15,7 @@ from voxlake.cli.args import (
     report_damaged,
 )
 from voxlake.cli.table import format_table
+from voxlake.lake.snapshots import Snapshot, UnknownSnapshot, resolve
 from voxlake.lake.store import Lake
 from voxlake.lake.voice_ids import short
 from voxlake.orchestration.runner import RunSettings, completed_batches, instance_for, run_verify
@@ -63,12 +64,16 @@ def verify_and_report(
     return 0 if ok else 1
 
 
-def _against(lake: Lake, path: Path) -> int:
+def _against(lake: Lake, path: Path, as_of: str | None) -> int:
     try:
-        rows, diffs = manifest.compare(lake, json.loads(path.read_text()))
+        wanted = json.loads(path.read_text())
+        snap = manifest.snapshot_to_compare(lake, wanted, as_of)
+        rows, diffs = manifest.compare(lake, wanted, snap)
     except (OSError, ValueError) as e:
         print(f"voxlake verify: {path}: {e}", file=sys.stderr)
         return 2
+    which = "its own snapshot" if snap.id == wanted.get("snapshot") else "snapshot"
+    print(f"read: {which} {snap.id}")
     print(f"environment differences ({len(diffs)}):")
     for k, (here, there) in diffs.items():
         print(f"  {k}: {here} here, {there} there")
@@ -79,14 +84,28 @@ def _against(lake: Lake, path: Path) -> int:
     return 1 if bad else 0
 
 
+def resolve_snapshot(lake: Lake, as_of: str | None) -> Snapshot | None:
+    if as_of in (None, "current"):
+        return None
+    return resolve(lake.tables, lake.root / "snapshots", as_of)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     lake = open_lake(args)
+    if args.as_of and not (args.against or args.export_manifest):
+        print("voxlake verify: --as-of goes with --against or --export-manifest", file=sys.stderr)
+        return 2
+    try:
+        snap = None if args.against else resolve_snapshot(lake, args.as_of)
+    except UnknownSnapshot as e:
+        print(f"voxlake verify: {e}", file=sys.stderr)
+        return 2
     if args.against:
-        return _against(lake, Path(args.against))
+        return _against(lake, Path(args.against), args.as_of)
     settings = RunSettings(str(lake.root), workers=args.workers, executor=args.executor)
     code = verify_and_report(lake, settings, args.runs, args.batches, args.cross)
     if args.export_manifest:
-        manifest.write(lake, Path(args.export_manifest))
+        manifest.write(lake, Path(args.export_manifest), snap)
         print(f"hash manifest written to {args.export_manifest}")
     return code
 
@@ -104,5 +123,16 @@ def register(sub: Subparsers) -> None:
         help="also: the other worker count, regrouped voices, permuted merge orders",
     )
     p.add_argument("--export-manifest", metavar="FILE", help="write the lake's hashes + env")
-    p.add_argument("--against", metavar="FILE", help="compare the lake with a manifest")
+    p.add_argument(
+        "--against",
+        metavar="FILE",
+        help="compare the lake with a manifest: at the snapshot the manifest names where this "
+        "lake recorded it (its reproduction), else at the current one",
+    )
+    p.add_argument(
+        "--as-of",
+        metavar="SNAPSHOT|TIMESTAMP",
+        help="the snapshot that --against and --export-manifest read: a recorded id, an ISO "
+        "timestamp, or 'current'",
+    )
     p.set_defaults(fn=cmd_verify)

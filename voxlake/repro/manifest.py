@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from voxlake.lake import snapshots
+from voxlake.lake.snapshots import Snapshot
 from voxlake.lake.environment import environment, environment_fingerprint
 from voxlake.lake.lineage import now_iso
 from voxlake.lake.store import Lake
@@ -50,12 +51,13 @@ STAGE_ENVIRONMENT = {
 }
 
 
-def export(lake: Lake) -> dict[str, Any]:
-    """The hash manifest of the lake's current snapshot, which it names (and records under
-    snapshots/, so that `compact` keeps it and `voxlake sql --as-of` reads it)."""
-    snap = snapshots.current(lake.tables)
-    lineage = lake.tables.read("lineage", version=snap.versions["lineage"]).to_pylist()
-    hashes = lake.tables.read("voice_hashes", version=snap.versions["voice_hashes"]).to_pylist()
+def export(lake: Lake, snapshot: snapshots.Snapshot | None = None) -> dict[str, Any]:
+    """The hash manifest of the lake's current snapshot (or of `snapshot`, an earlier one),
+    which it names and records under snapshots/, so that `compact` keeps it and
+    `voxlake sql --as-of` and `verify --against` read it again."""
+    snap = snapshot or snapshots.current(lake.tables)
+    lineage = lake.tables.read("lineage", version=snap.versions.get("lineage")).to_pylist()
+    hashes = lake.tables.read("voice_hashes", version=snap.versions.get("voice_hashes")).to_pylist()
     snapshots.record_if_writable(lake.root / "snapshots", snap)
     batches: dict[str, dict[str, Any]] = {}
     for r in lineage:
@@ -81,8 +83,8 @@ def export(lake: Lake) -> dict[str, Any]:
     }
 
 
-def write(lake: Lake, path: Path) -> dict[str, Any]:
-    manifest = export(lake)
+def write(lake: Lake, path: Path, snapshot: Snapshot | None = None) -> dict[str, Any]:
+    manifest = export(lake, snapshot)
     path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return manifest
 
@@ -107,13 +109,28 @@ def environment_differences(
     }
 
 
+def snapshot_to_compare(lake: Lake, manifest: dict[str, Any], as_of: str | None) -> Snapshot:
+    """What `compare` reads: the snapshot `as_of` names ("current": the current one), else
+    the manifest's own where this lake recorded it (its reproduction), else the current."""
+    folder = lake.root / "snapshots"
+    if as_of == "current":
+        return snapshots.current(lake.tables)
+    if as_of:
+        return snapshots.resolve(lake.tables, folder, as_of)
+    named = manifest.get("snapshot")
+    if named and (folder / f"{named}.json").exists():
+        return snapshots.load(folder, named)
+    return snapshots.current(lake.tables)
+
+
 def compare(
-    lake: Lake, manifest: dict[str, Any]
+    lake: Lake, manifest: dict[str, Any], snapshot: Snapshot | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, tuple[str, str]]]:
-    """Rows (batch, stage, match, first_voice, explained_by) and the environment differences."""
+    """Rows (batch, stage, match, first_voice, explained_by) and the environment differences,
+    of the lake at `snapshot` (default: the current one) against the manifest."""
     if manifest.get("format") != FORMAT:
         raise ValueError(f"not a voxlake hash manifest (format {manifest.get('format')!r})")
-    here = export(lake)
+    here = export(lake, snapshot)
     diffs = environment_differences(here["environment"], manifest["environment"])
     rows = []
     for batch in sorted(set(here["batches"]) | set(manifest["batches"])):
