@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from voxlake.lake import snapshots
-from voxlake.lake.snapshots import Snapshot
 from voxlake.lake.environment import environment, environment_fingerprint
 from voxlake.lake.lineage import now_iso
+from voxlake.lake.snapshots import Snapshot
 from voxlake.lake.store import Lake
 
 FORMAT = "voxlake-hash-manifest/1"
