@@ -15,8 +15,15 @@ process tree with its own working-copy folder. Then:
    round, and the two lakes' hash manifests are compared.
 
 It measures the CPU time of every process it started (sampled per process), and splits
-the workers' time into the stages' own work (the steps' `work_cpu_s`, see
-`voxlake.lake.objectstore.remote.StepClock`) and the rest. Its last line is one JSON object, also
+the workers' time into the stages' own work (the steps' `work_cpu_s` less their table
+traffic `table_cpu_s`, see `voxlake.lake.objectstore.remote.StepClock`) and the rest:
+`worker_overhead_fraction` is the workers' CPU outside that work over it (step start, the
+run worker, table traffic, audio transfer, Dagster on the worker).
+`control_plane_cpu_per_s` is the CPU seconds per second of the central processes (the
+daemon with its code server, Postgres, the broker), busy (from the first upload until
+every batch and the dataset assets settled) and idle (`--idle-s` after that, no run in
+flight, default tick intervals, schedules on). `per_batch` gives the table traffic in
+seconds and the audio transfer in MB and MB/s. Its last line is one JSON object, also
 written to benchmarks/results/cluster[_quick].json; it exits non-zero on any failure.
 """
 
@@ -320,6 +327,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             cluster.start_worker(f"w{i + 1}", home)
         instance = stack.enter_context(dg.DagsterInstance.get())
         t_start = time.monotonic()
+        meter.sample()
+        cpu_start = meter.totals()
         killed: dict[str, Any] = {}
         for i, d in enumerate([rounds[0]] if args.all_at_once else rounds):
             if not args.all_at_once:
@@ -354,9 +363,15 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         )
         wall = time.monotonic() - t_start
         meter.sample()
+        cpu_settled = meter.totals()
+        # idle: no run in flight, the daemon ticking its sensors and schedules, and this
+        # process asking nothing of the servers
+        time.sleep(args.idle_s)
+        meter.sample()
+        cpu_idle = meter.totals()
         cluster.stop()
         meter.stop.set()
-        cpu = meter.totals()
+        cpu = cpu_settled
 
         runs = list(instance.get_runs())
         result["runs"] = {
@@ -405,6 +420,31 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     result["cluster_cpu_fraction_without_s3_emulator"] = (
         round((overhead - servers["s3"]) / work_cpu, 3) if work_cpu else None
     )
+    control = ("daemon", "postgres", "broker")  # the daemon's tree holds the code server
+
+    def per_s(a: dict[str, float], b: dict[str, float], seconds: float) -> float:
+        return round(sum(b.get(g, 0.0) - a.get(g, 0.0) for g in control) / seconds, 4)
+
+    result["control_plane_cpu_per_s"] = {
+        "busy": per_s(cpu_start, cpu_settled, wall),
+        "idle": per_s(cpu_settled, cpu_idle, args.idle_s),
+        "idle_window_s": args.idle_s,
+    }
+    workers = sum(v for k, v in cpu.items() if k.startswith("w"))
+    table_cpu = sum(s.get("table_cpu_s", 0.0) for s in steps)
+    own = work_cpu - table_cpu  # the stages' own work, less their table traffic
+    result["worker_overhead_fraction"] = round((workers - own) / own, 3) if own else None
+    result["cpu_s"]["stages_own_work"] = round(own, 2)
+    result["cpu_s"]["workers"] = round(workers, 2)
+    result["cpu_s"]["table_traffic"] = round(table_cpu, 2)
+    n_batches = max(1, result["batches"])
+    moved = sum(s.get("transfer_bytes", 0) for s in steps) / 1e6
+    transfer_s = sum(s["pull_s"] + s["push_s"] for s in steps)
+    result["per_batch"] = {
+        "table_traffic_s": round(sum(s.get("table_s", 0.0) for s in steps) / n_batches, 2),
+        "audio_transfer_mb": round(moved / n_batches, 1),
+        "audio_transfer_mb_per_s": round(moved / transfer_s, 1) if transfer_s else None,
+    }
     result["wall_s"] = round(wall, 1)
     result["voices_per_s"] = round(result["voices"] / wall, 3) if wall else None
     return result
@@ -440,6 +480,9 @@ def main() -> int:
         help="land every round before the daemon starts (batches of batch_size, not rounds)",
     )
     p.add_argument("--poll", type=float, default=2.0, help="seconds between settle checks")
+    p.add_argument(
+        "--idle-s", type=float, default=60.0, help="seconds of idle cluster measured at the end"
+    )
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per wait")
     p.add_argument("--keep", help="keep the work folder here (logs of every process)")
     p.add_argument("--out", help="result file (default: results/cluster.json)")

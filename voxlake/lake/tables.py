@@ -18,7 +18,8 @@ The `part` column is the table's own bookkeeping: `read` and the catalog leave i
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,33 @@ CONFIGURATION = {
 COMMIT_TRIES = 20  # a write that lost to a compaction reruns on its version
 # Set once this process has opened a table on an object store (see `voxlake.cli.run`).
 store_opened = False
+
+
+@dataclass
+class Traffic:
+    """What this process spent on table traffic (opening logs, reading rows, committing):
+    wall and CPU seconds, read by a cluster step's clock to keep it apart from the work."""
+
+    seconds: float = 0.0
+    cpu_s: float = 0.0
+    depth: int = 0
+
+
+TRAFFIC = Traffic()
+
+
+@contextmanager
+def _metered() -> Iterator[None]:
+    """Count the time inside into TRAFFIC (the outermost of nested calls only)."""
+    TRAFFIC.depth += 1
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        yield
+    finally:
+        TRAFFIC.depth -= 1
+        if TRAFFIC.depth == 0:
+            TRAFFIC.seconds += time.perf_counter() - t0
+            TRAFFIC.cpu_s += time.process_time() - c0
 
 
 @dataclass(frozen=True)
@@ -109,7 +137,10 @@ class Tables:
         global store_opened
         store_opened = store_opened or self.storage_options is not None
         try:
-            return DeltaTable(self.uri(name), version=version, storage_options=self.storage_options)
+            with _metered():
+                return DeltaTable(
+                    self.uri(name), version=version, storage_options=self.storage_options
+                )
         except TableNotFoundError:
             return None
 
@@ -160,15 +191,16 @@ class Tables:
         t = t.select(stored.names).cast(stored)
         for attempt in range(COMMIT_TRIES):
             try:
-                write_deltalake(
-                    self.uri(name) if target is None else target,
-                    t,
-                    mode="overwrite",
-                    predicate=predicate,
-                    partition_by=PARTITIONED.get(name),
-                    configuration=CONFIGURATION,
-                    storage_options=self.storage_options,
-                )
+                with _metered():
+                    write_deltalake(
+                        self.uri(name) if target is None else target,
+                        t,
+                        mode="overwrite",
+                        predicate=predicate,
+                        partition_by=PARTITIONED.get(name),
+                        configuration=CONFIGURATION,
+                        storage_options=self.storage_options,
+                    )
                 return
             except CommitFailedError:
                 if target is not None or attempt == COMMIT_TRIES - 1:
@@ -237,7 +269,8 @@ class Tables:
         if part is not None:
             where = pds.field(PART) == part_key(batch, part)
         try:
-            t = ds.to_table(filter=where)
+            with _metered():
+                t = ds.to_table(filter=where)
         except (FileNotFoundError, OSError) as e:
             raise TableDamaged(_damaged(name, batch, e)) from e
         if t.num_rows:

@@ -97,6 +97,7 @@ class WorkingCopy:
         self.record: dict[str, list[str | None]] = (
             json.loads(path.read_text()) if path.exists() else {}
         )
+        self.bytes_moved = 0  # fetched and uploaded by this copy object (a step's transfer)
 
     def lake(self) -> Lake:
         # Private to this machine: the store-wide lease is taken by the session around it.
@@ -123,7 +124,9 @@ class WorkingCopy:
         except FileNotFoundError:
             return False
         dst = self.root / rel
-        atomic_write_bytes(dst, bytes(got.bytes()))
+        data = bytes(got.bytes())
+        self.bytes_moved += len(data)
+        atomic_write_bytes(dst, data)
         # The store's time becomes the file's, so a mirrored inbox file has the same
         # (path, size, mtime) key on every machine that pulls it.
         ns = int(got.meta["last_modified"].timestamp() * 1_000_000) * 1000
@@ -201,6 +204,7 @@ class WorkingCopy:
         data = (self.root / rel).read_bytes()
         put = obstore.put(self.store, rel, data)
         self.record[rel] = [put["e_tag"], file_signature(self.root / rel)]
+        self.bytes_moved += len(data)
         return len(data)
 
     def push_content(self) -> int:

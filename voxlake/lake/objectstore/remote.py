@@ -39,7 +39,7 @@ from voxlake.lake.objectstore.client import (
 from voxlake.lake.objectstore.lease import Lease
 from voxlake.lake.objectstore.mirror import WorkingCopy
 from voxlake.lake.store import Lake
-from voxlake.lake.tables import copy_tables
+from voxlake.lake.tables import TRAFFIC, copy_tables
 
 CACHE_ENV = "VOXLAKE_CACHE"
 # Which table's path column names the files a batch step reads.
@@ -60,15 +60,18 @@ def _cpu_s() -> float:
 
 
 class StepClock:
-    """What one step cost this machine: wall time pulling, working and pushing, and the
-    CPU time of the work on the working copy (the stages' own work). One JSON line per
-    step in <cache>/steps.jsonl: what the cluster's cost is measured against."""
+    """What one step cost this machine: wall time pulling, working and pushing, the CPU
+    time of the work on the working copy, the table traffic inside it (opening, reading,
+    committing: `table_s`, `table_cpu_s`; the work less that is the stages' own), and the
+    bytes its files moved. One JSON line per step in <cache>/steps.jsonl: what the
+    cluster's cost is measured against."""
 
     def __init__(self, cache: Path, step: str):
         self.path, self.step = cache / STEPS_LOG, step
         self.marks: dict[str, float] = {}
         self.t0 = self.t1 = self.t2 = time.perf_counter()
         self.c0 = 0.0
+        self.traffic0 = (TRAFFIC.seconds, TRAFFIC.cpu_s)
 
     def pulled(self) -> None:
         self.marks["pull_s"] = time.perf_counter() - self.t0
@@ -79,8 +82,11 @@ class StepClock:
         self.marks["work_cpu_s"] = _cpu_s() - self.c0
         self.t2 = time.perf_counter()
 
-    def pushed(self) -> None:
+    def pushed(self, bytes_moved: int = 0) -> None:
         self.marks["push_s"] = time.perf_counter() - self.t2
+        self.marks["table_s"] = TRAFFIC.seconds - self.traffic0[0]
+        self.marks["table_cpu_s"] = TRAFFIC.cpu_s - self.traffic0[1]
+        self.marks["transfer_bytes"] = bytes_moved
         line = {
             "step": self.step,
             "pid": os.getpid(),
@@ -148,7 +154,7 @@ class StoreLake:
             yield wc, clock  # the push stays under the lease: nothing pulled goes stale
             clock.worked()
             wc.push()
-        clock.pushed()
+        clock.pushed(wc.bytes_moved)
 
     @contextmanager
     def batch_session(
