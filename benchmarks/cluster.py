@@ -429,6 +429,10 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "busy": per_s(cpu_start, cpu_settled, wall),
         "idle": per_s(cpu_settled, cpu_idle, args.idle_s),
         "idle_window_s": args.idle_s,
+        "idle_by_process": {
+            g: round((cpu_idle.get(g, 0.0) - cpu_settled.get(g, 0.0)) / args.idle_s, 4)
+            for g in control
+        },
     }
     workers = sum(v for k, v in cpu.items() if k.startswith("w"))
     table_cpu = sum(s.get("table_cpu_s", 0.0) for s in steps)
