@@ -257,7 +257,8 @@ def _index(out: Path) -> str:
 
 def _cluster(out: Path) -> str:
     runs = {n: _load(f"cluster_500_w{n}.json") for n in (1, 2)}
-    parts = ["stages_work", "orchestration", "daemon", "postgres", "s3", "broker"]
+    # orchestration: the daemon and the workers less the stages' work (table traffic apart)
+    parts = ["stages_own_work", "table_traffic", "orchestration", "postgres", "s3", "broker"]
 
     def draw(ax: Any) -> None:
         bottom = [0.0, 0.0]
@@ -268,9 +269,17 @@ def _cluster(out: Path) -> str:
         ax.set_ylabel("CPU seconds (1,000 voices)")
         ax.legend(fontsize=7)
 
-    keys = ["voices", "wall_s", "voices_per_s", "cluster_cpu_fraction"]
-    keys.append("cluster_cpu_fraction_without_s3_emulator")
+    keys = ["voices", "wall_s", "voices_per_s", "worker_overhead_fraction"]
+    keys += ["cluster_cpu_fraction", "cluster_cpu_fraction_without_s3_emulator"]
     rows = [(f"`{k}`", runs[1].get(k, "-"), runs[2].get(k, "-")) for k in keys]
+    nested = {
+        "control_plane_cpu_per_s": ("busy", "idle"),
+        "per_batch": ("table_traffic_s", "audio_transfer_mb", "audio_transfer_mb_per_s"),
+    }
+    for key, inner in nested.items():
+        for k in inner:
+            got = [runs[n].get(key, {}).get(k, "-") for n in (1, 2)]
+            rows.append((f"`{key}.{k}`", *got))
     return _plot(out, "cluster.png", draw) + "\n" + _table(["key", "1 worker", "2 workers"], rows)
 
 
