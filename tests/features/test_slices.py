@@ -53,7 +53,7 @@ def _update(lake: Lake) -> None:
 
 
 def _parts(lake: Lake) -> set[str]:
-    return set(lake.tables.parts(slices.TABLE)[1].column("part").to_pylist())
+    return set(lake.tables.read_with_parts(slices.TABLE)[1].column("part").to_pylist())
 
 
 @pytest.fixture

@@ -77,8 +77,10 @@ def batch_partial(lake: Lake, batch: str) -> pa.Table:
 
 
 def _as_table(t: pa.Table, batch: str | None, included: bool) -> pa.Table:
+    """Sums as the table's rows: of `batch` (kept from `t` where it has a batch column)."""
     n = t.num_rows
-    t = t.append_column("batch", pa.array([batch] * n, pa.string()))
+    if "batch" not in t.column_names:
+        t = t.append_column("batch", pa.array([batch] * n, pa.string()))
     t = t.append_column("included", pa.array([included] * n, pa.bool_()))
     return t.select(SLICE_MEL_SUMS.names).cast(SLICE_MEL_SUMS)
 
@@ -137,14 +139,7 @@ def _folded(rows: pa.Table) -> pa.Table:
     total = _sum(rows.filter(pc.invert(rows["included"])), [])
     copies = _sum(rows.filter(pc.is_valid(rows["batch"])), ["batch"])
     return _with_parts(
-        pa.concat_tables(
-            [
-                _as_table(total, None, included=False),
-                _as_table(copies.drop_columns(["batch"]), None, True).set_column(
-                    SLICE_MEL_SUMS.get_field_index("batch"), "batch", copies["batch"]
-                ),
-            ]
-        )
+        pa.concat_tables([_as_table(total, None, False), _as_table(copies, None, True)])
     )
 
 
@@ -154,10 +149,12 @@ def fold(lake: Lake) -> tuple[int, int] | None:
     from deltalake.exceptions import CommitFailedError
 
     for attempt in range(TRIES):
-        version, rows = lake.tables.parts(TABLE)
+        version, rows = lake.tables.read_with_parts(TABLE)
         if version is None:
             return None
-        changed = sorted({p.split("/")[0] for p in rows[PART].to_pylist() if p.endswith("/change")})
+        changed = sorted(
+            {p.rsplit("/", 1)[0] for p in rows[PART].to_pylist() if p.endswith("/change")}
+        )
         if not changed:
             return rows.num_rows, rows.num_rows
         parts = [part_key(None, "folded")] + [
@@ -187,9 +184,9 @@ def rebuild(lake: Lake, chunk: int = 100) -> int:
         v = voices.to_table(filter=where, columns=["voice_id", "batch", *SLICES])
         found.append(partials(m, v))
     t = pa.concat_tables(found) if found else partials(*_empty())
-    copies = _as_table(t.drop_columns(["batch"]), None, True)
-    copies = copies.set_column(SLICE_MEL_SUMS.get_field_index("batch"), "batch", t["batch"])
-    rows = _with_parts(pa.concat_tables([_as_table(_sum(t, []), None, False), copies]))
+    rows = _with_parts(
+        pa.concat_tables([_as_table(_sum(t, []), None, False), _as_table(t, None, True)])
+    )
     lake.tables.replace(TABLE, rows, None, read_version=lake.tables.version(TABLE))
     return rows.num_rows
 

@@ -207,7 +207,7 @@ class Tables:
                     raise
                 time.sleep(0.05 * (attempt + 1))
 
-    def parts(self, name: str, version: int | None = None) -> tuple[int | None, pa.Table]:
+    def read_with_parts(self, name: str, version: int | None = None) -> tuple[int | None, pa.Table]:
         """A table's rows with their `part` column, at `version` (default: the current
         one), and the version read."""
         dt = self.open(name, version)

@@ -63,8 +63,8 @@ class StepClock:
     """What one step cost this machine: wall time pulling, working and pushing, the CPU
     time of the work on the working copy, the step's table traffic (opening, reading,
     committing: `table_s`, `table_cpu_s`; nearly all of it inside the work, which less
-    that is the stages' own), and the bytes its files moved. One JSON line per step in <cache>/steps.jsonl: what the
-    cluster's cost is measured against."""
+    that is the stages' own), and the bytes its files moved. One JSON line per step in
+    <cache>/steps.jsonl: what the cluster's cost is measured against."""
 
     def __init__(self, cache: Path, step: str):
         self.path, self.step = cache / STEPS_LOG, step
