@@ -379,6 +379,7 @@ def copy_tables(src: Tables, dst: Tables) -> int:
             dst.uri(name),
             t,
             mode="overwrite",
+            partition_by=PARTITIONED.get(name),
             configuration=CONFIGURATION,
             storage_options=dst.storage_options,
         )
