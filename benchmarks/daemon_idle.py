@@ -41,7 +41,12 @@ def measure(home: Path, env: dict[str, str], pg_pid: int, warm_s: float, idle_s:
     meter = CpuMeter()
     with open(home / "daemon.log", "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dagster", "daemon", "run"],
+            [
+                str(Path(sys.executable).parent / "dagster-daemon"),
+                "run",
+                "-w",
+                str(home / "workspace.yaml"),
+            ],
             env={**env, "DAGSTER_HOME": str(home)},
             cwd=home,
             stdout=log,
@@ -58,6 +63,9 @@ def measure(home: Path, env: dict[str, str], pg_pid: int, warm_s: float, idle_s:
             time.sleep(idle_s)
             meter.sample()
             after = meter.totals()
+            if proc.poll() is not None:
+                tail = (home / "daemon.log").read_text().splitlines()[-5:]
+                raise RuntimeError("the daemon exited early:\n" + "\n".join(tail))
         finally:
             meter.stop.set()
             os.killpg(proc.pid, 15)
