@@ -128,7 +128,14 @@ def _save(lake: Lake, st: MelStats) -> None:
 
 
 def update(lake: Lake, fingerprint: str, n_bins: int, rebuild: bool = False) -> DatasetStatsUpdate:
-    """Bring the dataset stats up to date with the batch partials that changed."""
+    """Bring the dataset stats up to date with the batch partials that changed. One writer
+    at a time: the lake's global lock, as the index's sync (two updates at once would both
+    find the accumulator as it was, and the second would save what the first did not see)."""
+    with lake.lock("global"):
+        return _update(lake, fingerprint, n_bins, rebuild)
+
+
+def _update(lake: Lake, fingerprint: str, n_bins: int, rebuild: bool) -> DatasetStatsUpdate:
     st = None if rebuild else load(lake)
     if st is not None and st.fingerprint != fingerprint:
         raise ValueError(
