@@ -1,8 +1,10 @@
-"""`voxlake export`: the curated, denoised voices as lhotse, HF datasets or NeMo manifests."""
+"""`voxlake export`: the curated voices as lhotse, HF datasets or NeMo manifests, or as
+shards (webdataset, hf-parquet, lhotse-shar) with splits, pinned to a snapshot."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -10,16 +12,92 @@ import duckdb
 
 from voxlake.cli.args import Subparsers, add_command, open_lake
 from voxlake.export import FORMATS, EmptySelection, export
+from voxlake.export.shard_formats import SHARD_FORMATS
+from voxlake.export.shards import (
+    AUDIO_KINDS,
+    DEFAULT_SHARD_SIZE,
+    DestinationTaken,
+    export_shards,
+    parse_shard_size,
+    verify_shards,
+)
+from voxlake.export.splits import DEFAULT_SEED, BadSplit, parse_split
 from voxlake.lake.catalog import RefusedQuery
 from voxlake.lake.snapshots import UnknownSnapshot
 
 
+def _fail(message: str) -> int:
+    print(f"voxlake export: {message.splitlines()[0]}", file=sys.stderr)
+    return 1
+
+
+def cmd_verify(manifest: str) -> int:
+    checked = verify_shards(manifest)
+    for problem in checked.problems:
+        print(f"  {problem}", file=sys.stderr)
+    if not checked.ok:
+        return _fail(f"{len(checked.problems)} problem(s) in the shards beside {manifest}")
+    print(f"ok: {checked.shards} shard(s), {checked.voices} voice(s) match {manifest}")
+    return 0
+
+
+def cmd_shards(args: argparse.Namespace) -> int:
+    spec = parse_split(args.split, args.by, args.seed)
+    size = parse_shard_size(args.shard_size)
+    done = export_shards(
+        open_lake(args),
+        args.format,
+        args.out,
+        where=args.where,
+        as_of=args.as_of,
+        spec=spec,
+        kind=args.audio,
+        size=size,
+        workers=args.workers,
+        overwrite=args.overwrite,
+    )
+    for warning in done.warnings:
+        print(f"voxlake export: warning: {warning}", file=sys.stderr)
+    m = done.manifest
+    if done.written == 0 and done.shards:
+        print(f"{args.out} already holds this export (plan {m['plan']}): nothing to write")
+    splits = ", ".join(f"{k} {v['voices']}" for k, v in m["splits"].items())
+    print(
+        f"exported {done.voices} voice(s) as {done.shards} {args.format} shard(s) "
+        f"({done.written} written now; {splits}) from snapshot {m['snapshot']['id']} "
+        f"to {args.out}; manifest: {args.out.rstrip('/')}/manifest.json"
+    )
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.verify:
+        return cmd_verify(args.verify)
+    if not args.format or not args.out:
+        return _fail("--format and --out are required (or --verify MANIFEST)")
+    sharded = args.format in SHARD_FORMATS
+    if sharded != args.shards:
+        return _fail(
+            f"--format {args.format} writes shards: add --shards"
+            if sharded
+            else f"--shards writes {', '.join(SHARD_FORMATS)}, not {args.format}"
+        )
+    if not args.shards and (args.split or args.audio != "denoised"):
+        return _fail("--split and --audio go with --shards")
     try:
+        if args.shards:
+            return cmd_shards(args)
         done = export(open_lake(args), args.format, Path(args.out), args.where, args.as_of)
-    except (EmptySelection, RefusedQuery, duckdb.Error, UnknownSnapshot) as e:
-        print(f"voxlake export: {str(e).splitlines()[0]}", file=sys.stderr)
-        return 1
+    except (
+        EmptySelection,
+        RefusedQuery,
+        duckdb.Error,
+        UnknownSnapshot,
+        BadSplit,
+        DestinationTaken,
+        ValueError,
+    ) as e:
+        return _fail(str(e))
     except ImportError as e:
         print(f"voxlake export: {e.name} is not installed: pip install 'voxlake[export]'")
         return 1
@@ -30,15 +108,64 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def register(sub: Subparsers) -> None:
-    p = add_command(sub, "export", "write the denoised voices as lhotse, HF or NeMo manifests")
-    p.add_argument(
-        "--format", choices=sorted(FORMATS), required=True, help="the manifest format to write"
+    p = add_command(
+        sub, "export", "write the denoised voices as manifests (lhotse, HF, NeMo) or shards"
     )
-    p.add_argument("--out", required=True, help="folder to write (files are replaced)")
+    p.add_argument(
+        "--format",
+        choices=sorted([*FORMATS, *SHARD_FORMATS]),
+        help="manifests: lhotse, hf, nemo; shards (with --shards): webdataset, hf-parquet, "
+        "lhotse-shar",
+    )
+    p.add_argument(
+        "--out", help="folder to write (manifests are replaced); shards: a folder or s3:// prefix"
+    )
     p.add_argument("--where", help="SQL predicate over voice_overview, e.g. 'duration_s > 2'")
     p.add_argument(
         "--as-of",
         metavar="SNAPSHOT|TIMESTAMP",
         help="export an earlier snapshot: the id an export recorded, or an ISO timestamp",
+    )
+    s = p.add_argument_group("shards")
+    s.add_argument(
+        "--shards", action="store_true", help="write shards holding the audio bytes themselves"
+    )
+    s.add_argument(
+        "--shard-size",
+        default=DEFAULT_SHARD_SIZE,
+        help=f"a shard's audio, as 500MB / 2GB or N voices (default {DEFAULT_SHARD_SIZE})",
+    )
+    s.add_argument(
+        "--split",
+        metavar="NAME=FRACTION,...",
+        help="e.g. train=0.98,dev=0.01,test=0.01 (fractions sum to 1; default: one split, train)",
+    )
+    s.add_argument(
+        "--by",
+        default="speaker",
+        help="what a split keeps together: speaker (default), voice, or any column or label",
+    )
+    s.add_argument(
+        "--seed",
+        default=DEFAULT_SEED,
+        help="names the split assignment: a unit's split is a function of its key and this",
+    )
+    s.add_argument(
+        "--audio",
+        choices=AUDIO_KINDS,
+        default="denoised",
+        help="the stored audio to put in the shards (default denoised)",
+    )
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        help="shards written at once (the bytes do not depend on it)",
+    )
+    s.add_argument("--overwrite", action="store_true", help="replace another export at --out")
+    s.add_argument(
+        "--verify",
+        metavar="MANIFEST",
+        help="check the shards beside an export's manifest.json against it, and stop",
     )
     p.set_defaults(fn=cmd_export)

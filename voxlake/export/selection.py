@@ -8,7 +8,7 @@ Only voices with denoised audio are exported; rows come sorted by voice_id.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from voxlake.lake import catalog, snapshots
@@ -42,6 +42,14 @@ class ExportVoice:
     frames: int
     labels: dict[str, Any]
     measures: dict[str, Any]
+    raw_path: str = ""  # absolute path of the raw copy in the lake
+    raw_bytes: int = 0
+    raw_frames: int = 0
+    columns: dict[str, Any] = field(default_factory=dict)  # its voice_overview row
+
+    def audio(self, kind: str) -> str:
+        """The stored file of `kind` (denoised or raw)."""
+        return self.audio_path if kind == "denoised" else self.raw_path
 
     @property
     def duration_s(self) -> float:
@@ -68,12 +76,11 @@ def _query(
     lake: Lake, where: str | None, snapshot: Snapshot
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     predicate = f"where ({where})" if where else ""
-    measures = ", ".join(f"o.{m}" for m in MEASURES)
     return catalog.query_snapshot(
         lake,
         f"""
-        select o.voice_id, o.batch, o.speaker, v.labels, d.denoised_path, d.sample_rate,
-               d.frames, {measures}
+        select o.*, v.raw_path, v.bytes as raw_bytes, v.frames as raw_frames, d.denoised_path,
+               d.sample_rate as denoised_rate, d.frames as denoised_frames
         from (select * from voice_overview {predicate}) o
         join voices v using (voice_id)
         join denoise_metrics d using (voice_id)
@@ -100,6 +107,7 @@ def select(lake: Lake, where: str | None = None, as_of: str | None = None) -> Se
     with the lake state they came from."""
     snapshot = snapshots.resolve(lake.tables, lake.root / "snapshots", as_of)
     cols, rows = _query(lake, where, snapshot)
+    overview = cols[: cols.index("raw_path")]
     voices = []
     for row in rows:
         r = dict(zip(cols, row, strict=True))
@@ -109,10 +117,14 @@ def select(lake: Lake, where: str | None = None, as_of: str | None = None) -> Se
                 batch=r["batch"],
                 speaker=r["speaker"],
                 audio_path=str(lake.root / r["denoised_path"]),
-                sample_rate=int(r["sample_rate"]),
-                frames=int(r["frames"]),
+                sample_rate=int(r["denoised_rate"]),
+                frames=int(r["denoised_frames"]),
                 labels=json.loads(r["labels"]) if r["labels"] else {},
                 measures={m: r[m] for m in MEASURES},
+                raw_path=str(lake.root / r["raw_path"]) if r["raw_path"] else "",
+                raw_bytes=int(r["raw_bytes"] or 0),
+                raw_frames=int(r["raw_frames"] or 0),
+                columns={c: r[c] for c in overview if c != "labels"},
             )
         )
     if not voices:

@@ -1,0 +1,348 @@
+"""`export_shards`: the selection as shards, pinned to a snapshot, resumable, in parallel.
+
+The plan is a pure function of the snapshot, the filter, the split spec, the format, the
+audio kind and the shard size: voices go to their split (`splits`), each split's voices are
+taken in voice_id order and cut into shards by size. Each shard's bytes are a function of
+its voices alone, so the same command against the same snapshot writes bit-identical
+shards whatever the worker count, the destination or the clock.
+
+A destination holds, while an export runs, `.voxlake-export/plan.json` (the plan's id)
+and one record per finished shard (its files' BLAKE3 hashes). A run with the same plan
+skips the finished shards and goes on; a different plan is refused unless asked to
+overwrite. `manifest.json` is written last, so its presence means a complete export.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import blake3
+
+from voxlake.export.destination import Destination, destination
+from voxlake.export.selection import Selection, select
+from voxlake.export.shard_formats import (
+    SHARD_FORMATS,
+    HashingWriter,
+    ShardVoice,
+    count_voices,
+)
+from voxlake.export.splits import SplitSpec, check_by
+from voxlake.lake import snapshots
+from voxlake.lake.hashing import hash_json
+from voxlake.lake.store import Lake
+
+MANIFEST = "manifest.json"
+PROGRESS = ".voxlake-export"
+AUDIO_KINDS = ("denoised", "raw")
+DEFAULT_SHARD_SIZE = "500MB"
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9}
+
+
+class DestinationTaken(FileExistsError):
+    """The destination holds another export (or other files) and --overwrite was not given."""
+
+
+@dataclass(frozen=True)
+class ShardSize:
+    """A shard's target: bytes of audio (a shard ends once it reaches them), or voices."""
+
+    bytes: int | None = 500 * 10**6
+    voices: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.voices} voices" if self.voices else f"{self.bytes} bytes"
+
+
+def parse_shard_size(text: str) -> ShardSize:
+    """`500MB`, `2GB`, `64KB` (bytes of audio) or `1000` / `1000voices` (voices)."""
+    m = re.fullmatch(r"\s*(\d+)\s*(voices|[KMG]?B)?\s*", text, flags=re.IGNORECASE)
+    if not m or int(m.group(1)) < 1:
+        raise ValueError(f"--shard-size: {text!r} is not N, NKB, NMB, NGB or Nvoices")
+    unit = (m.group(2) or "voices").upper()
+    if unit == "VOICES":
+        return ShardSize(bytes=None, voices=int(m.group(1)))
+    return ShardSize(bytes=int(m.group(1)) * _UNITS[unit])
+
+
+@dataclass(frozen=True)
+class Shard:
+    split: str
+    index: int
+    voices: tuple[ShardVoice, ...]
+    files: dict[str, str]  # role -> path relative to the destination
+
+    @property
+    def key(self) -> str:
+        return f"{self.split}.{self.index:06d}"
+
+
+@dataclass(frozen=True)
+class ShardExport:
+    voices: int
+    shards: int
+    written: int  # shards written by this run (the rest were already there)
+    manifest: dict[str, Any]
+    warnings: list[str]
+
+
+def _shard_voices(selection: Selection, spec: SplitSpec, kind: str) -> list[ShardVoice]:
+    out = []
+    for v in selection.voices:
+        split = spec.split_of(spec.key_of(v.voice_id, v.columns, v.labels))
+        if kind == "denoised":
+            out.append(ShardVoice(v, split, v.audio_path, v.sample_rate, v.frames, 1))
+        else:
+            rate = int(v.columns.get("sample_rate") or v.sample_rate)
+            channels = int(v.columns.get("channels") or 1)
+            out.append(ShardVoice(v, split, v.raw_path, rate, v.raw_frames, channels))
+    return out
+
+
+def _groups(members: list[ShardVoice], size: ShardSize) -> list[list[ShardVoice]]:
+    """Cut voices into consecutive groups: a group ends once it reaches `size`."""
+    groups: list[list[ShardVoice]] = [[]]
+    held = 0
+    target = size.bytes or size.voices or 1
+    for sv in members:
+        if held >= target:
+            groups.append([])
+            held = 0
+        groups[-1].append(sv)
+        held += Path(sv.audio).stat().st_size if size.bytes else 1
+    return [g for g in groups if g]
+
+
+def plan_shards(
+    voices: list[ShardVoice], fmt: str, spec: SplitSpec, size: ShardSize
+) -> list[Shard]:
+    """Each split's voices in voice_id order, cut into shards of `size`."""
+    names = SHARD_FORMATS[fmt].names
+    shards: list[Shard] = []
+    for split in spec.names:
+        members = sorted((sv for sv in voices if sv.split == split), key=lambda s: s.voice.voice_id)
+        for index, group in enumerate(_groups(members, size)):
+            files = {role: f"{split}/{name}" for role, name in names(index).items()}
+            shards.append(Shard(split, index, tuple(group), files))
+    return shards
+
+
+def _header(
+    selection: Selection, fmt: str, kind: str, spec: SplitSpec, size: ShardSize, shards: list[Shard]
+) -> dict[str, Any]:
+    splits = {
+        name: {
+            "voices": sum(len(s.voices) for s in shards if s.split == name),
+            "shards": sum(1 for s in shards if s.split == name),
+        }
+        for name in spec.names
+    }
+    header: dict[str, Any] = {
+        "format": fmt,
+        "audio": kind,
+        "where": selection.where,
+        "split": spec.to_json(),
+        "shard_size": {"bytes": size.bytes, "voices": size.voices},
+        "snapshot": selection.snapshot.to_json(),
+        "lake_state": selection.state,
+        "voices": len(selection.voices),
+        "splits": splits,
+    }
+    layout = [[s.key, [sv.voice.voice_id for sv in s.voices]] for s in shards]
+    header["plan"] = hash_json({"header": header, "layout": layout})[:32]
+    return header
+
+
+def _write_shard(fmt: str, shard: Shard, dest: Destination) -> dict[str, Any]:
+    write = SHARD_FORMATS[fmt].write
+    files: dict[str, Any] = {}
+    outs: dict[str, HashingWriter] = {}
+    # Every file of the shard is written, then each is published; a shard is complete once
+    # its record (below) exists, so a crash between two files only repeats this shard.
+    with contextlib.ExitStack() as stack:
+        for role, rel in shard.files.items():
+            outs[role] = HashingWriter(stack.enter_context(dest.writing(rel)))
+        write(list(shard.voices), outs)  # type: ignore[arg-type]
+    for role, rel in shard.files.items():
+        files[role] = {"path": rel, "blake3": outs[role].hexdigest(), "bytes": outs[role].bytes}
+    ordered = [files[role] for role in shard.files]
+    digest = (
+        ordered[0]["blake3"]
+        if len(ordered) == 1
+        else blake3.blake3("".join(f["blake3"] for f in ordered).encode()).hexdigest()
+    )
+    record = {
+        "split": shard.split,
+        "index": shard.index,
+        "voices": len(shard.voices),
+        "blake3": digest,
+        "files": ordered,
+    }
+    dest.write_json(f"{PROGRESS}/{shard.key}.json", record)
+    return record
+
+
+def _claim(dest: Destination, plan: str, overwrite: bool) -> dict[str, Any] | None:
+    """Check the destination is free for this plan; the finished manifest if this very
+    export is already complete there."""
+    existing = dest.read_json(MANIFEST)
+    progress = dest.read_json(f"{PROGRESS}/plan.json")
+    if existing is not None and existing.get("plan") == plan:
+        return dict(existing)
+    other = existing or (progress if progress and progress.get("plan") != plan else None)
+    if other is not None or (progress is None and not dest.is_empty()):
+        if not overwrite:
+            what = (
+                f"another export (snapshot {other.get('snapshot', {}).get('id')}, "
+                f"{other.get('voices')} voices)"
+                if other is not None
+                else "other files"
+            )
+            raise DestinationTaken(f"{dest} holds {what}; --overwrite replaces it")
+        dest.remove(MANIFEST)  # first: the folder no longer claims a complete export
+        for shard in (other or {}).get("shards", []):
+            for f in shard.get("files", []):
+                dest.remove(f["path"])
+    return None
+
+
+def export_shards(
+    lake: Lake,
+    fmt: str,
+    out: str | Path,
+    where: str | None = None,
+    as_of: str | None = None,
+    spec: SplitSpec | None = None,
+    kind: str = "denoised",
+    size: ShardSize | None = None,
+    workers: int = 1,
+    overwrite: bool = False,
+    on_shard: Callable[[dict[str, Any]], None] | None = None,
+) -> ShardExport:
+    """Write the voices that match `where` as shards of `fmt` under `out` (a folder or an
+    s3:// prefix), with `manifest.json` at its root."""
+    if fmt not in SHARD_FORMATS:
+        raise ValueError(f"unknown shard format {fmt!r}: one of {', '.join(SHARD_FORMATS)}")
+    if kind not in AUDIO_KINDS:
+        raise ValueError(f"unknown audio {kind!r}: one of {', '.join(AUDIO_KINDS)}")
+    spec = spec or SplitSpec()
+    size = size or parse_shard_size(DEFAULT_SHARD_SIZE)
+    selection = select(lake, where, as_of)  # EmptySelection before anything is written
+    columns = selection.voices[0].columns.keys()
+    check_by(spec, columns, (v.labels for v in selection.voices))
+    voices = _shard_voices(selection, spec, kind)
+    shards = plan_shards(voices, fmt, spec, size)
+    header = _header(selection, fmt, kind, spec, size, shards)
+    warnings = [
+        f"split {name!r} is empty on this selection ({len(voices)} voices)"
+        for name, counts in header["splits"].items()
+        if counts["voices"] == 0
+    ]
+    dest = destination(out)
+    done = _claim(dest, header["plan"], overwrite)
+    if done is not None:
+        return ShardExport(len(voices), len(shards), 0, done, warnings)
+    snapshots.record_if_writable(lake.root / "snapshots", selection.snapshot)
+    dest.write_json(f"{PROGRESS}/plan.json", {"plan": header["plan"]})
+    records: dict[str, dict[str, Any]] = {}
+    todo = []
+    for shard in shards:
+        record = dest.read_json(f"{PROGRESS}/{shard.key}.json")
+        if record is not None and all(
+            dest.size(f["path"]) == f["bytes"] for f in record.get("files", [])
+        ):
+            records[shard.key] = record
+        else:
+            todo.append(shard)
+    lock = threading.Lock()
+
+    def run(shard: Shard) -> None:
+        record = _write_shard(fmt, shard, dest)
+        with lock:
+            records[shard.key] = record
+            if on_shard is not None:
+                on_shard(record)
+
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        for future in [pool.submit(run, s) for s in todo]:
+            future.result()
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # what is finished stays finished
+        raise
+    pool.shutdown()
+    manifest = {**header, "shards": [records[s.key] for s in shards]}
+    dest.write_json(MANIFEST, manifest)
+    for shard in shards:
+        dest.remove(f"{PROGRESS}/{shard.key}.json")
+    dest.remove(f"{PROGRESS}/plan.json")
+    _remove_empty(dest)
+    return ShardExport(len(voices), len(shards), len(todo), manifest, warnings)
+
+
+def _remove_empty(dest: Destination) -> None:
+    dest.finish()
+    if type(dest) is Destination:
+        folder = dest.root / PROGRESS
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
+@dataclass(frozen=True)
+class Verified:
+    shards: int
+    voices: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _hash_and_count(
+    dest: Destination, fmt: str, role: str, rel: str
+) -> tuple[str, int, int | None]:
+    h = blake3.blake3(max_threads=1)
+    size = 0
+    with dest.open_bytes(rel) as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    with dest.open_bytes(rel) as fh:
+        count = count_voices(fmt, role, fh)
+    return h.hexdigest(), size, count
+
+
+def verify_shards(manifest_at: str | Path) -> Verified:
+    """Check the shard set beside a manifest against it: every file's BLAKE3 and size,
+    and every shard's voice count read from its files. Needs nothing but the manifest."""
+    text = str(manifest_at)
+    root = text.rsplit("/", 1)[0] if text.endswith(MANIFEST) else text
+    dest = destination(root)
+    manifest = dest.read_json(MANIFEST)
+    if manifest is None:
+        return Verified(0, 0, [f"no {MANIFEST} at {root}"])
+    fmt = manifest["format"]
+    roles = list(SHARD_FORMATS[fmt].names(0))
+    problems: list[str] = []
+    voices = 0
+    for shard in manifest["shards"]:
+        for role, f in zip(roles, shard["files"], strict=True):
+            if dest.size(f["path"]) is None:
+                problems.append(f"{f['path']}: missing")
+                continue
+            digest, size, count = _hash_and_count(dest, fmt, role, f["path"])
+            if digest != f["blake3"] or size != f["bytes"]:
+                problems.append(f"{f['path']}: BLAKE3 {digest[:16]}… is not {f['blake3'][:16]}…")
+            if count is not None and count != shard["voices"]:
+                problems.append(f"{f['path']}: {count} voices, the manifest says {shard['voices']}")
+        voices += shard["voices"]
+    if voices != manifest["voices"]:
+        problems.append(f"the shards hold {voices} voices, the manifest says {manifest['voices']}")
+    return Verified(len(manifest["shards"]), voices, problems)
