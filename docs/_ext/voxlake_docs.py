@@ -283,6 +283,36 @@ def _cluster(out: Path) -> str:
     return _plot(out, "cluster.png", draw) + "\n" + _table(["key", "1 worker", "2 workers"], rows)
 
 
+def _export_shards(out: Path) -> str:
+    """Shard export throughput beside tar of the same files (export_shards.json)."""
+    data = _load("export_shards.json")
+    formats = data["formats"]
+
+    def draw(ax: Any) -> None:
+        names = list(formats)
+        ax.bar(names, [formats[n]["mb_per_s"] for n in names])
+        ax.set_ylabel(f"MB/s of audio ({data['voices']:,} voices, median of {data['rounds']})")
+
+    rows = [
+        (
+            f"`{name}`",
+            f["voices_per_s"],
+            f["mb_per_s"],
+            f.get("ratio_to_tar", "-"),
+            ", ".join(f"{s:.2f}" for s in f["seconds"]),
+        )
+        for name, f in formats.items()
+    ]
+    header = ["format", "voices/s", "MB/s", "speed / tar's", "seconds, each round"]
+    note = (
+        f"{data['voices']:,} voices, {data['audio_mb']:,} MB of denoised FLAC, "
+        f"{data['workers']} writers on {data['cores']} cores; target: "
+        f"{data['target_ratio_to_tar']} of tar's speed for webdataset and hf-parquet. "
+        f"{data['conditions']}.\n"
+    )
+    return _plot(out, "export_shards.png", draw) + "\n" + note + "\n" + _table(header, rows)
+
+
 def _every_result() -> str:
     parts = []
     for path in sorted(RESULTS.glob("*.json")):
@@ -306,6 +336,8 @@ def benchmarks(out: Path) -> str:
             _index(out),
             "## The cluster's overhead\n",
             _cluster(out),
+            "## Shard exports against tar\n",
+            _export_shards(out),
             "## Every result's headline keys\n",
             _every_result(),
         ]

@@ -5,6 +5,7 @@ resumable, verifiable from the manifest alone, and refusing what would lose an e
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -277,3 +278,64 @@ def test_shards_go_to_an_object_store_prefix(
     assert verify_shards(uri + "/manifest.json").ok
     with pytest.raises(DestinationTaken):
         export_shards(lake, "webdataset", uri, size=ShardSize(bytes=None, voices=5))
+
+
+def _splits_by_voice(manifest_root: Path) -> dict[str, tuple[str, str | None]]:
+    import webdataset as wds
+
+    out = {}
+    for path in sorted(manifest_root.rglob("*.tar")):
+        for sample in wds.WebDataset(str(path), shardshuffle=False):
+            meta = json.loads(sample["json"])
+            out[meta["voice_id"]] = (meta["split"], meta["speaker"])
+    return out
+
+
+@pytest.mark.slow
+def test_speakers_keep_their_split_when_a_later_batch_adds_voices(
+    processed_lake: Lake, tmp_path: Path
+) -> None:
+    from voxlake.demo import corpus
+    from voxlake.testing import process_all
+
+    grown = Lake(tmp_path / "lake")
+    shutil.copytree(processed_lake.root, grown.root)
+    spec = parse_split("train=0.5,dev=0.25,test=0.25")
+    before = export_shards(grown, "webdataset", tmp_path / "before", spec=spec)
+    corpus.generate(grown.inbox / "more", tmp_path / "clean", 6, 3, seed=1, bad_files=False)
+    assert len(process_all(grown)) == 1
+    after = export_shards(grown, "webdataset", tmp_path / "after", spec=spec)
+    assert after.voices == before.voices + 6
+    assert after.manifest["snapshot"]["id"] != before.manifest["snapshot"]["id"]
+    old, new = _splits_by_voice(tmp_path / "before"), _splits_by_voice(tmp_path / "after")
+    assert all(new[v] == old[v] for v in old)  # every voice kept its split
+    split_of_speaker = {speaker: split for split, speaker in old.values()}
+    added = [new[v] for v in new.keys() - old.keys()]
+    assert {speaker for _, speaker in added} <= split_of_speaker.keys()  # same speakers...
+    assert all(split_of_speaker[speaker] == split for split, speaker in added)  # same split
+
+
+def _documented_filters() -> list[str]:
+    """The `--where` column of the filters table in docs/exports.md."""
+    text = (Path(__file__).parents[2] / "docs" / "exports.md").read_text()
+    table = text.split("### Filters users ask for", 1)[1].split("###", 1)[0]
+    out = []
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[1].startswith("`") and cells[1] != "`--where`":
+            out.extend(re.findall(r"`([^`]+)`", cells[1]))
+    return out
+
+
+def test_the_documented_filters_run_and_select_what_they_say(lake: Lake) -> None:
+    filters = _documented_filters()
+    assert len(filters) >= 7
+    every = {v.voice_id: v for v in select(lake).voices}
+    for where in filters:
+        try:
+            chosen = select(lake, where).voices
+        except EmptySelection:
+            chosen = []
+        assert {v.voice_id for v in chosen} <= every.keys(), where
+    short = {v.voice_id for v in select(lake, "duration_s between 1 and 20").voices}
+    assert short == {k for k, v in every.items() if 1 <= v.columns["duration_s"] <= 20}

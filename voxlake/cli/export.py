@@ -4,7 +4,6 @@ shards (webdataset, hf-parquet, lhotse-shar) with splits, pinned to a snapshot."
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from voxlake.export.shard_formats import SHARD_FORMATS
 from voxlake.export.shards import (
     AUDIO_KINDS,
     DEFAULT_SHARD_SIZE,
+    DEFAULT_WORKERS,
     DestinationTaken,
     export_shards,
     parse_shard_size,
@@ -159,8 +159,9 @@ def register(sub: Subparsers) -> None:
     s.add_argument(
         "--workers",
         type=int,
-        default=min(4, os.cpu_count() or 1),
-        help="shards written at once (the bytes do not depend on it)",
+        default=DEFAULT_WORKERS,
+        help="shards written at once (default twice the cores: a shard waits on its fsync; "
+        "the bytes do not depend on it)",
     )
     s.add_argument("--overwrite", action="store_true", help="replace another export at --out")
     s.add_argument(

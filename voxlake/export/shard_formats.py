@@ -9,9 +9,9 @@
   recording's manifest per cut), read by `CutSet.from_shar`.
 
 Every byte is a function of the shard's voices: tar headers carry no time, owner or mode
-of this machine, gzip carries mtime 0, and rows keep the plan's order. Files are written
-through `HashingWriter`, so a shard's BLAKE3 costs no second read. Writing needs none of
-the reading libraries.
+of this machine (`tar_stream`), gzip carries mtime 0, and rows keep the plan's order.
+Files are written through `HashingWriter`, so a shard's BLAKE3 costs no second read.
+Writing needs none of the reading libraries.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import gzip
 import io
 import json
 import math
+import os
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,13 +28,15 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import blake3
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from voxlake.export.selection import ExportVoice
+from voxlake.export.tar_stream import TarStream
 
-COPY_BUFFER = 1 << 20
 PARQUET_ROW_GROUP = 100  # voices per row group (what `datasets` writes for audio)
+PARQUET_GROUP_BYTES = 1 << 30  # and at most this much audio in one
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class ShardVoice:
             "sample_rate": self.sample_rate,
             "num_samples": self.frames,
             "labels": v.labels,
-            "measures": v.measures,
+            "measures": _finite(v.measures),
         }
 
 
@@ -94,53 +97,28 @@ class HashingWriter(io.RawIOBase):
         return self._hash.hexdigest()
 
 
-def _info(name: str, size: int) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.size = size
-    info.mtime = 0
-    info.mode = 0o644
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    return info
-
-
-def _plain(value: Any) -> Any:
-    """JSON without NaN or infinity (they become null), so any JSON reader takes it."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+def _finite(measures: dict[str, Any]) -> dict[str, Any]:
+    """Measures without NaN or infinity (they become null), so any JSON reader takes them;
+    labels came from JSON and hold none."""
+    return {
+        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in measures.items()
+    }
 
 
 def _json_bytes(value: Any) -> bytes:
-    return (json.dumps(_plain(value), ensure_ascii=False, sort_keys=True) + "\n").encode()
+    return (json.dumps(value, ensure_ascii=False, sort_keys=True) + "\n").encode()
 
 
-def _add_file(tar: tarfile.TarFile, name: str, path: str) -> None:
+def _read(path: str) -> bytes:
     with open(path, "rb") as fh:
-        size = fh.seek(0, io.SEEK_END)
-        fh.seek(0)
-        tar.addfile(_info(name, size), fh)
-
-
-def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
-    tar.addfile(_info(name, len(data)), io.BytesIO(data))
-
-
-def _tar(out: BinaryIO) -> tarfile.TarFile:
-    return tarfile.TarFile(
-        fileobj=out, mode="w", format=tarfile.PAX_FORMAT, copybufsize=COPY_BUFFER
-    )
+        return fh.read()
 
 
 def write_webdataset(voices: list[ShardVoice], files: dict[str, BinaryIO]) -> None:
-    with _tar(files["tar"]) as tar:
+    with TarStream(files["tar"]) as tar:
         for sv in voices:
-            _add_file(tar, sv.member, sv.audio)
-            _add_bytes(tar, f"{sv.voice.voice_id}.json", _json_bytes(sv.metadata()))
+            tar.add(sv.member, _read(sv.audio))
+            tar.add(f"{sv.voice.voice_id}.json", _json_bytes(sv.metadata()))
 
 
 HF_FEATURES = {
@@ -172,26 +150,72 @@ HF_SCHEMA = pa.schema(
 )
 
 
+def _audio_column(voices: list[ShardVoice]) -> pa.Array:
+    """The clips' bytes read straight into one Arrow buffer (no copy through Python bytes),
+    with their member names, as the `Audio` feature's {bytes, path} struct."""
+    sizes = [os.stat(sv.audio).st_size for sv in voices]
+    offsets = np.zeros(len(voices) + 1, dtype=np.int32)
+    offsets[1:] = np.cumsum(sizes)
+    data = bytearray(int(offsets[-1]))
+    view = memoryview(data)
+    for sv, start, size in zip(voices, offsets[:-1], sizes, strict=True):
+        with open(sv.audio, "rb") as fh:
+            if fh.readinto(view[start : start + size]) != size or fh.read(1):
+                raise OSError(f"{sv.audio} changed size while it was exported")
+    clips = pa.Array.from_buffers(
+        pa.binary(), len(voices), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+    names = pa.array([sv.member for sv in voices], pa.string())
+    return pa.StructArray.from_arrays([clips, names], fields=list(HF_SCHEMA.field("audio").type))
+
+
 def _hf_rows(voices: list[ShardVoice]) -> pa.Table:
-    rows: dict[str, list[Any]] = {name: [] for name in HF_SCHEMA.names}
+    rows: dict[str, list[Any]] = {name: [] for name in HF_SCHEMA.names[1:]}
     for sv in voices:
         meta = sv.metadata()
-        with open(sv.audio, "rb") as fh:
-            rows["audio"].append({"bytes": fh.read(), "path": sv.member})
-        for name in HF_SCHEMA.names[1:]:
+        for name in rows:
             value = meta[name]
             rows[name].append(
-                json.dumps(_plain(value), ensure_ascii=False, sort_keys=True)
+                json.dumps(value, ensure_ascii=False, sort_keys=True)
                 if name in ("labels", "measures")
                 else value
             )
-    return pa.Table.from_pydict(rows, schema=HF_SCHEMA)
+    columns = [_audio_column(voices)] + [
+        pa.array(rows[name], HF_SCHEMA.field(name).type) for name in HF_SCHEMA.names[1:]
+    ]
+    return pa.Table.from_arrays(columns, schema=HF_SCHEMA)
+
+
+def _row_groups(voices: list[ShardVoice]) -> list[list[ShardVoice]]:
+    """Row groups of PARQUET_ROW_GROUP voices, or fewer where their clips pass
+    PARQUET_GROUP_BYTES (a binary column's offsets are 32-bit)."""
+    groups: list[list[ShardVoice]] = [[]]
+    held = 0
+    for sv in voices:
+        size = os.stat(sv.audio).st_size
+        if groups[-1] and (
+            len(groups[-1]) >= PARQUET_ROW_GROUP or held + size > PARQUET_GROUP_BYTES
+        ):
+            groups.append([])
+            held = 0
+        groups[-1].append(sv)
+        held += size
+    return [g for g in groups if g]
 
 
 def write_hf_parquet(voices: list[ShardVoice], files: dict[str, BinaryIO]) -> None:
-    with pq.ParquetWriter(files["parquet"], HF_SCHEMA, compression="none") as writer:
-        for start in range(0, len(voices), PARQUET_ROW_GROUP):
-            writer.write_table(_hf_rows(voices[start : start + PARQUET_ROW_GROUP]))
+    # The audio column is neither dictionary-encoded nor given min/max statistics: both
+    # would hash or compare every clip's bytes for nothing.
+    small = [n for n in HF_SCHEMA.names if n != "audio"]
+    with pq.ParquetWriter(
+        files["parquet"],
+        HF_SCHEMA,
+        compression="none",
+        use_dictionary=small,
+        write_statistics=small,
+    ) as writer:
+        for group in _row_groups(voices):
+            writer.write_table(_hf_rows(group))
 
 
 def _shar_recording(sv: ShardVoice) -> dict[str, Any]:
@@ -239,10 +263,10 @@ def write_lhotse_shar(voices: list[ShardVoice], files: dict[str, BinaryIO]) -> N
     with gzip.GzipFile(fileobj=files["cuts"], mode="wb", mtime=0) as gz:
         for sv in voices:
             gz.write(_json_bytes(_shar_cut(sv)))
-    with _tar(files["recording"]) as tar:
+    with TarStream(files["recording"]) as tar:
         for sv in voices:
-            _add_file(tar, sv.member, sv.audio)
-            _add_bytes(tar, f"{sv.voice.voice_id}.json", _json_bytes(_shar_recording(sv)))
+            tar.add(sv.member, _read(sv.audio))
+            tar.add(f"{sv.voice.voice_id}.json", _json_bytes(_shar_recording(sv)))
 
 
 @dataclass(frozen=True)
