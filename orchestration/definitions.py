@@ -1,14 +1,15 @@
 """The code location: assets, checks, jobs, the inbox sensor and resources, wired once.
 
-`ingest_batch`, `refresh_dataset`, `verify_batch` and `compact_lake` are also module-level
-functions that return the resolved jobs, so that `dg.reconstructable` can hand them to any
-executor.
+`ingest_batch`, `refresh_dataset`, `verify_batch`, `compact_lake` and `export_shards` are
+also module-level functions that return the resolved jobs, so that `dg.reconstructable`
+can hand them to any executor.
 """
 
 import dagster as dg
 
 from voxlake.assets import ALL_ASSETS
 from voxlake.orchestration.dataset_sensor import dataset_follows_batches
+from voxlake.orchestration.export_job import export_shards_job
 from voxlake.orchestration.jobs import (
     compact_lake_job,
     compact_lake_schedule,
@@ -26,7 +27,13 @@ REPOSITORY_NAME = "__repository__"  # Dagster's name for the repository of a Def
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
-    jobs=[ingest_batch_job, refresh_dataset_job, verify_batch_job, compact_lake_job],
+    jobs=[
+        ingest_batch_job,
+        refresh_dataset_job,
+        verify_batch_job,
+        compact_lake_job,
+        export_shards_job,
+    ],
     schedules=[compact_lake_schedule],
     sensors=[
         voice_inbox,
@@ -59,9 +66,14 @@ def compact_lake() -> dg.JobDefinition:
     return defs.resolve_job_def("compact_lake")
 
 
+def export_shards() -> dg.JobDefinition:
+    return defs.resolve_job_def("export_shards")
+
+
 JOBS = {
     "ingest_batch": ingest_batch,
     "refresh_dataset": refresh_dataset,
     "verify_batch": verify_batch,
     "compact_lake": compact_lake,
+    "export_shards": export_shards,
 }

@@ -215,7 +215,36 @@ def _claim(dest: Destination, plan: str, overwrite: bool) -> dict[str, Any] | No
     return None
 
 
-def export_shards(
+@dataclass
+class PreparedExport:
+    """An export planned and its destination claimed: what is left is writing shards
+    (here, or spread over workers: `write_shards` with their keys) and `finish`."""
+
+    header: dict[str, Any]
+    shards: list[Shard]
+    dest: Destination
+    warnings: list[str]
+    complete: dict[str, Any] | None  # the manifest, where this export is already done
+
+    @property
+    def snapshot_id(self) -> str:
+        return str(self.header["snapshot"]["id"])
+
+    def record(self, shard: Shard) -> dict[str, Any] | None:
+        """The finished shard's record, or None (missing, or a file is not all there)."""
+        record = self.dest.read_json(f"{PROGRESS}/{shard.key}.json")
+        if record is None or any(
+            self.dest.size(f["path"]) != f["bytes"] for f in record.get("files", [])
+        ):
+            return None
+        return dict(record)
+
+    def pending(self) -> list[str]:
+        """The keys of the shards still to write, in plan order."""
+        return [s.key for s in self.shards if self.record(s) is None]
+
+
+def prepare_export(
     lake: Lake,
     fmt: str,
     out: str | Path,
@@ -224,12 +253,10 @@ def export_shards(
     spec: SplitSpec | None = None,
     kind: str = "denoised",
     size: ShardSize | None = None,
-    workers: int = 1,
     overwrite: bool = False,
-    on_shard: Callable[[dict[str, Any]], None] | None = None,
-) -> ShardExport:
-    """Write the voices that match `where` as shards of `fmt` under `out` (a folder or an
-    s3:// prefix), with `manifest.json` at its root."""
+) -> PreparedExport:
+    """Select, plan and claim the destination. The same arguments on the same snapshot
+    give the same plan, so every worker of a spread-out export prepares it alike."""
     if fmt not in SHARD_FORMATS:
         raise ValueError(f"unknown shard format {fmt!r}: one of {', '.join(SHARD_FORMATS)}")
     if kind not in AUDIO_KINDS:
@@ -249,27 +276,33 @@ def export_shards(
     ]
     dest = destination(out)
     done = _claim(dest, header["plan"], overwrite)
-    if done is not None:
-        return ShardExport(len(voices), len(shards), 0, done, warnings)
-    snapshots.record_if_writable(lake.root / "snapshots", selection.snapshot)
-    dest.write_json(f"{PROGRESS}/plan.json", {"plan": header["plan"]})
-    records: dict[str, dict[str, Any]] = {}
-    todo = []
-    for shard in shards:
-        record = dest.read_json(f"{PROGRESS}/{shard.key}.json")
-        if record is not None and all(
-            dest.size(f["path"]) == f["bytes"] for f in record.get("files", [])
-        ):
-            records[shard.key] = record
-        else:
-            todo.append(shard)
+    if done is None:
+        snapshots.record_if_writable(lake.root / "snapshots", selection.snapshot)
+        dest.write_json(f"{PROGRESS}/plan.json", {"plan": header["plan"]})
+    return PreparedExport(header, shards, dest, warnings, done)
+
+
+def write_shards(
+    prepared: PreparedExport,
+    keys: list[str] | None = None,
+    workers: int = 1,
+    on_shard: Callable[[dict[str, Any]], None] | None = None,
+) -> int:
+    """Write the pending shards (of `keys` only, if given), `workers` at a time; the
+    number written. Each shard's record is kept at the destination."""
+    wanted = set(keys) if keys is not None else None
+    todo = [
+        s
+        for s in prepared.shards
+        if (wanted is None or s.key in wanted) and prepared.record(s) is None
+    ]
     lock = threading.Lock()
+    fmt = prepared.header["format"]
 
     def run(shard: Shard) -> None:
-        record = _write_shard(fmt, shard, dest)
-        with lock:
-            records[shard.key] = record
-            if on_shard is not None:
+        record = _write_shard(fmt, shard, prepared.dest)
+        if on_shard is not None:
+            with lock:
                 on_shard(record)
 
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
@@ -280,13 +313,53 @@ def export_shards(
         pool.shutdown(wait=True, cancel_futures=True)  # what is finished stays finished
         raise
     pool.shutdown()
-    manifest = {**header, "shards": [records[s.key] for s in shards]}
+    return len(todo)
+
+
+class UnfinishedExport(RuntimeError):
+    """`finish` was asked for while some shard has no record yet."""
+
+
+def finish_export(prepared: PreparedExport) -> dict[str, Any]:
+    """Write `manifest.json` from every shard's record, then drop the records."""
+    if prepared.complete is not None:
+        return prepared.complete
+    records = [prepared.record(s) for s in prepared.shards]
+    missing = [s.key for s, r in zip(prepared.shards, records, strict=True) if r is None]
+    if missing:
+        raise UnfinishedExport(f"{len(missing)} shard(s) not written yet, first {missing[0]}")
+    manifest = {**prepared.header, "shards": records}
+    dest = prepared.dest
     dest.write_json(MANIFEST, manifest)
-    for shard in shards:
+    for shard in prepared.shards:
         dest.remove(f"{PROGRESS}/{shard.key}.json")
     dest.remove(f"{PROGRESS}/plan.json")
     _remove_empty(dest)
-    return ShardExport(len(voices), len(shards), len(todo), manifest, warnings)
+    return manifest
+
+
+def export_shards(
+    lake: Lake,
+    fmt: str,
+    out: str | Path,
+    where: str | None = None,
+    as_of: str | None = None,
+    spec: SplitSpec | None = None,
+    kind: str = "denoised",
+    size: ShardSize | None = None,
+    workers: int = 1,
+    overwrite: bool = False,
+    on_shard: Callable[[dict[str, Any]], None] | None = None,
+) -> ShardExport:
+    """Write the voices that match `where` as shards of `fmt` under `out` (a folder or an
+    s3:// prefix), with `manifest.json` at its root."""
+    prepared = prepare_export(lake, fmt, out, where, as_of, spec, kind, size, overwrite)
+    voices = prepared.header["voices"]
+    if prepared.complete is not None:
+        return ShardExport(voices, len(prepared.shards), 0, prepared.complete, prepared.warnings)
+    written = write_shards(prepared, None, workers, on_shard)
+    manifest = finish_export(prepared)
+    return ShardExport(voices, len(prepared.shards), written, manifest, prepared.warnings)
 
 
 def _remove_empty(dest: Destination) -> None:

@@ -1,0 +1,116 @@
+"""`export_shards`: a shard export as a Dagster job, its shards spread over the executor's
+steps (processes here; whatever executor the run is given).
+
+It is a job of ops, not assets: an export is a product written outside the lake, not a
+new set of `voice_batches` partitions. The plan step pins the snapshot, claims the
+destination and fans the pending shards out in groups; each write step plans again on
+that snapshot (the same plan, so the same bytes) and writes its group; the last step
+writes `manifest.json`. A run that failed half-way is run again with the same config: the
+written shards are kept.
+"""
+
+from typing import Any
+
+import dagster as dg
+
+from voxlake.export.shards import (
+    DEFAULT_SHARD_SIZE,
+    PreparedExport,
+    finish_export,
+    parse_shard_size,
+    prepare_export,
+    write_shards,
+)
+from voxlake.export.splits import DEFAULT_SEED, parse_split
+from voxlake.resources import LakeResource
+
+
+class ShardExportConfig(dg.Config):
+    """What `voxlake export --shards` takes, as the launchpad's config."""
+
+    format: str = "webdataset"
+    out: str
+    where: str | None = None
+    as_of: str | None = None
+    split: str | None = None
+    by: str = "speaker"
+    seed: str = DEFAULT_SEED
+    audio: str = "denoised"
+    shard_size: str = DEFAULT_SHARD_SIZE
+    overwrite: bool = False
+    shards_per_step: int = 4
+    threads_per_step: int = 1
+
+
+def _prepare(lake: LakeResource, params: dict[str, Any], overwrite: bool) -> PreparedExport:
+    return prepare_export(
+        lake.lake(),
+        params["format"],
+        params["out"],
+        where=params["where"],
+        as_of=params["as_of"],
+        spec=parse_split(params["split"], params["by"], params["seed"]),
+        kind=params["audio"],
+        size=parse_shard_size(params["shard_size"]),
+        overwrite=overwrite,
+    )
+
+
+@dg.op(out=dg.DynamicOut(dict), description="Pin the snapshot, plan, claim the destination.")
+def plan_shard_export(
+    context: dg.OpExecutionContext, config: ShardExportConfig, lake: LakeResource
+) -> Any:
+    params = config.model_dump(exclude={"overwrite", "shards_per_step"})
+    prepared = _prepare(lake, params, config.overwrite)
+    for warning in prepared.warnings:
+        context.log.warning(warning)
+    params["as_of"] = prepared.snapshot_id  # every step reads the snapshot planned here
+    pending = prepared.pending() if prepared.complete is None else []
+    context.log.info(
+        f"snapshot {prepared.snapshot_id}: {len(prepared.shards)} shard(s), "
+        f"{len(pending)} to write, in groups of {config.shards_per_step}"
+    )
+    step = max(1, config.shards_per_step)
+    groups = [pending[i : i + step] for i in range(0, len(pending), step)] or [[]]
+    for i, keys in enumerate(groups):
+        yield dg.DynamicOutput({**params, "keys": keys}, mapping_key=f"group_{i:05d}")
+
+
+@dg.op(description="Write one group of shards.")
+def write_shard_group(
+    context: dg.OpExecutionContext, lake: LakeResource, group: dict[str, Any]
+) -> dict[str, Any]:
+    prepared = _prepare(lake, group, overwrite=False)
+    written = write_shards(prepared, group["keys"], workers=group["threads_per_step"])
+    context.log.info(f"wrote {written} of {len(group['keys'])} shard(s)")
+    return {**group, "written": written}
+
+
+@dg.op(description="Write manifest.json from every shard's record.")
+def finish_shard_export(
+    context: dg.OpExecutionContext, lake: LakeResource, groups: list[dict[str, Any]]
+) -> dg.Output[dict[str, Any]]:
+    prepared = _prepare(lake, groups[0], overwrite=False)
+    manifest = finish_export(prepared)
+    out = str(groups[0]["out"]).rstrip("/")
+    return dg.Output(
+        {"manifest": f"{out}/manifest.json", "plan": manifest["plan"]},
+        metadata={
+            "voices": manifest["voices"],
+            "shards": len(manifest["shards"]),
+            "written_now": sum(g["written"] for g in groups),
+            "snapshot": manifest["snapshot"]["id"],
+            "splits": {k: v["voices"] for k, v in manifest["splits"].items()},
+            "manifest": dg.MetadataValue.path(f"{out}/manifest.json"),
+        },
+    )
+
+
+@dg.job(
+    name="export_shards",
+    description="Write the selection as shards (webdataset, hf-parquet, lhotse-shar), "
+    "pinned to a snapshot, spread over the executor's steps.",
+)
+def export_shards_job() -> None:
+    groups = plan_shard_export().map(write_shard_group)
+    finish_shard_export(groups.collect())
