@@ -106,18 +106,13 @@ def hf_library(voices: list[Any], out: Path) -> dict[str, bytes]:
 
 def voxlake_writer(fmt: str) -> Callable[[list[Any], Path], dict[str, bytes]]:
     def write(voices: list[Any], out: Path) -> dict[str, bytes]:
-        from voxlake.export.shard_formats import SHARD_FORMATS, HashingWriter
+        from voxlake.export.shard_formats import SHARD_FORMATS, ShardFile
 
         form = SHARD_FORMATS[fmt]
-        files = {}
-        handles = []
-        for role, name in form.names(0).items():
-            fh = open(out / name, "wb")  # noqa: SIM115 - closed below
-            handles.append(fh)
-            files[role] = HashingWriter(fh)
-        form.write(voices, files)  # type: ignore[arg-type]
-        for fh in handles:
-            fh.close()
+        files = {role: ShardFile(out / name) for role, name in form.names(0).items()}
+        form.write(voices, files)
+        for f in files.values():
+            f.done()
         if fmt == "hf-parquet":
             import pyarrow.parquet as pq
 

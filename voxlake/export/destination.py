@@ -47,25 +47,30 @@ class Destination:
         return not self.root.exists() or not any(p.name != PARTIAL for p in self.root.iterdir())
 
     def write_bytes(self, rel: str, data: bytes) -> None:
-        with self.writing(rel) as fh:
-            fh.write(data)
+        with self.writing(rel) as path:
+            path.write_bytes(data)
 
     def write_json(self, rel: str, value: Any) -> None:
         self.write_bytes(rel, (json.dumps(value, indent=1, sort_keys=True) + "\n").encode())
 
     @contextlib.contextmanager
-    def writing(self, rel: str) -> Iterator[BinaryIO]:
-        """A file for `rel`, published when the block ends without an error."""
+    def writing(self, rel: str) -> Iterator[Path]:
+        """A temporary file to write `rel` into, published (fsynced, then renamed into
+        place) when the block ends without an error."""
         final = self.root / rel
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp_dir = self.root / PARTIAL
         tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=final.name + ".")
+        fd, name = tempfile.mkstemp(dir=tmp_dir, prefix=final.name + ".")
+        os.close(fd)
+        tmp = Path(name)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                yield fh
-                fh.flush()
-                os.fsync(fh.fileno())
+            yield tmp
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             os.chmod(tmp, 0o644)
             os.replace(tmp, final)
         finally:
@@ -123,13 +128,14 @@ class StoreDestination(Destination):
         return all(not chunk for chunk in obstore.list(self.store, chunk_size=1))
 
     @contextlib.contextmanager
-    def writing(self, rel: str) -> Iterator[BinaryIO]:
+    def writing(self, rel: str) -> Iterator[Path]:
         import obstore
 
-        with tempfile.NamedTemporaryFile(prefix="voxlake-shard-") as fh:
-            yield fh  # type: ignore[misc]
-            fh.flush()
-            obstore.put(self.store, rel, Path(fh.name))
+        with tempfile.TemporaryDirectory(prefix="voxlake-shard-") as folder:
+            tmp = Path(folder) / Path(rel).name
+            tmp.touch()
+            yield tmp
+            obstore.put(self.store, rel, tmp)
 
     def remove(self, rel: str) -> None:
         import obstore

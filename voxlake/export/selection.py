@@ -8,6 +8,7 @@ Only voices with denoised audio are exported; rows come sorted by voice_id.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,12 +73,12 @@ class Selection:
     snapshot: Snapshot  # the tables' versions it read
 
 
-def _query(
-    lake: Lake, where: str | None, snapshot: Snapshot
-) -> tuple[list[str], list[tuple[Any, ...]]]:
+Run = Callable[[str], tuple[list[str], list[tuple[Any, ...]]]]
+
+
+def _query(run: Run, where: str | None) -> tuple[list[str], list[tuple[Any, ...]]]:
     predicate = f"where ({where})" if where else ""
-    return catalog.query_snapshot(
-        lake,
+    return run(
         f"""
         select o.*, v.raw_path, v.bytes as raw_bytes, v.frames as raw_frames, d.denoised_path,
                d.sample_rate as denoised_rate, d.frames as denoised_frames
@@ -86,18 +87,15 @@ def _query(
         join denoise_metrics d using (voice_id)
         where d.denoised_path is not null
         order by o.voice_id
-        """,
-        snapshot,
+        """
     )
 
 
-def _state(lake: Lake, batches: list[str], snapshot: Snapshot) -> list[dict[str, Any]]:
+def _state(run: Run, batches: list[str]) -> list[dict[str, Any]]:
     wanted = ", ".join("'" + b.replace("'", "''") + "'" for b in ["", *batches])
-    cols, rows = catalog.query_snapshot(
-        lake,
+    cols, rows = run(
         "select batch, asset, stage_hash, fingerprint, code_version from stage_hashes "
-        f"where batch in ({wanted}) order by batch, asset",
-        snapshot,
+        f"where batch in ({wanted}) order by batch, asset"
     )
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
@@ -106,7 +104,10 @@ def select(lake: Lake, where: str | None = None, as_of: str | None = None) -> Se
     """The denoised voices that match `where` in the current snapshot (or the `as_of` one),
     with the lake state they came from."""
     snapshot = snapshots.resolve(lake.tables, lake.root / "snapshots", as_of)
-    cols, rows = _query(lake, where, snapshot)
+    with catalog.snapshot_session(lake, snapshot) as run:
+        cols, rows = _query(run, where)
+        batches = sorted({r[cols.index("batch")] for r in rows})
+        state = _state(run, batches) if rows else []
     overview = cols[: cols.index("raw_path")]
     root = lake.root.as_posix()  # paths joined as text: 10^6 Path joins cost seconds
     voices = []
@@ -134,5 +135,4 @@ def select(lake: Lake, where: str | None = None, as_of: str | None = None) -> Se
             + (f" --where {where!r}" if where else "")
             + "; nothing was written"
         )
-    state = _state(lake, sorted({v.batch for v in voices}), snapshot)
     return Selection(voices, where, state, snapshot)

@@ -10,7 +10,8 @@
 
 Every byte is a function of the shard's voices: tar headers carry no time, owner or mode
 of this machine (`tar_stream`), gzip carries mtime 0, and rows keep the plan's order.
-Files are written through `HashingWriter`, so a shard's BLAKE3 costs no second read.
+Streams are written through `HashingWriter`, so their BLAKE3 costs no second read;
+Parquet is written by pyarrow to the file itself and hashed after.
 Writing needs none of the reading libraries.
 """
 
@@ -105,6 +106,40 @@ def _finite(measures: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class ShardFile:
+    """One file of a shard being written at `path`: through `stream` (hashed on the way),
+    or by a native writer to `path` itself (hashed after, from the page cache)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._file: BinaryIO | None = None
+        self._hashing: HashingWriter | None = None
+
+    @property
+    def stream(self) -> HashingWriter:
+        if self._hashing is None:
+            self._file = open(self.path, "wb")  # noqa: SIM115 - closed in done()
+            self._hashing = HashingWriter(self._file)
+        return self._hashing
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def done(self) -> tuple[str, int]:
+        """(BLAKE3, bytes) of the finished file."""
+        if self._hashing is not None and self._file is not None:
+            self._file.close()
+            return self._hashing.hexdigest(), self._hashing.bytes
+        h = blake3.blake3(max_threads=1)
+        size = 0
+        with open(self.path, "rb") as fh:
+            while chunk := fh.read(1 << 22):
+                h.update(chunk)
+                size += len(chunk)
+        return h.hexdigest(), size
+
+
 def _json_bytes(value: Any) -> bytes:
     return (json.dumps(value, ensure_ascii=False, sort_keys=True) + "\n").encode()
 
@@ -114,8 +149,8 @@ def _read(path: str) -> bytes:
         return fh.read()
 
 
-def write_webdataset(voices: list[ShardVoice], files: dict[str, BinaryIO]) -> None:
-    with TarStream(files["tar"]) as tar:
+def write_webdataset(voices: list[ShardVoice], files: dict[str, ShardFile]) -> None:
+    with TarStream(files["tar"].stream) as tar:
         for sv in voices:
             tar.add(sv.member, _read(sv.audio))
             tar.add(f"{sv.voice.voice_id}.json", _json_bytes(sv.metadata()))
@@ -203,12 +238,12 @@ def _row_groups(voices: list[ShardVoice]) -> list[list[ShardVoice]]:
     return [g for g in groups if g]
 
 
-def write_hf_parquet(voices: list[ShardVoice], files: dict[str, BinaryIO]) -> None:
+def write_hf_parquet(voices: list[ShardVoice], files: dict[str, ShardFile]) -> None:
     # The audio column is neither dictionary-encoded nor given min/max statistics: both
     # would hash or compare every clip's bytes for nothing.
     small = [n for n in HF_SCHEMA.names if n != "audio"]
     with pq.ParquetWriter(
-        files["parquet"],
+        str(files["parquet"].path),  # a native file: no Python, so no GIL, per write
         HF_SCHEMA,
         compression="none",
         use_dictionary=small,
@@ -259,11 +294,11 @@ def _shar_cut(sv: ShardVoice) -> dict[str, Any]:
     }
 
 
-def write_lhotse_shar(voices: list[ShardVoice], files: dict[str, BinaryIO]) -> None:
-    with gzip.GzipFile(fileobj=files["cuts"], mode="wb", mtime=0) as gz:
+def write_lhotse_shar(voices: list[ShardVoice], files: dict[str, ShardFile]) -> None:
+    with gzip.GzipFile(fileobj=files["cuts"].stream, mode="wb", mtime=0) as gz:
         for sv in voices:
             gz.write(_json_bytes(_shar_cut(sv)))
-    with TarStream(files["recording"]) as tar:
+    with TarStream(files["recording"].stream) as tar:
         for sv in voices:
             tar.add(sv.member, _read(sv.audio))
             tar.add(f"{sv.voice.voice_id}.json", _json_bytes(_shar_recording(sv)))
@@ -273,7 +308,7 @@ def write_lhotse_shar(voices: list[ShardVoice], files: dict[str, BinaryIO]) -> N
 class ShardFormat:
     """A format's writer and the names of a shard's files (role -> name for shard i)."""
 
-    write: Callable[[list[ShardVoice], dict[str, BinaryIO]], None]
+    write: Callable[[list[ShardVoice], dict[str, ShardFile]], None]
     names: Callable[[int], dict[str, str]]
 
 

@@ -30,7 +30,7 @@ from voxlake.export.destination import Destination, destination
 from voxlake.export.selection import Selection, select
 from voxlake.export.shard_formats import (
     SHARD_FORMATS,
-    HashingWriter,
+    ShardFile,
     ShardVoice,
     count_voices,
 )
@@ -165,15 +165,19 @@ def _header(
 def _write_shard(fmt: str, shard: Shard, dest: Destination) -> dict[str, Any]:
     write = SHARD_FORMATS[fmt].write
     files: dict[str, Any] = {}
-    outs: dict[str, HashingWriter] = {}
     # Every file of the shard is written, then each is published; a shard is complete once
     # its record (below) exists, so a crash between two files only repeats this shard.
     with contextlib.ExitStack() as stack:
+        outs = {
+            role: ShardFile(stack.enter_context(dest.writing(rel)))
+            for role, rel in shard.files.items()
+        }
+        for out in outs.values():
+            stack.callback(out.close)  # on an error too (before the temporary goes)
+        write(list(shard.voices), outs)
         for role, rel in shard.files.items():
-            outs[role] = HashingWriter(stack.enter_context(dest.writing(rel)))
-        write(list(shard.voices), outs)  # type: ignore[arg-type]
-    for role, rel in shard.files.items():
-        files[role] = {"path": rel, "blake3": outs[role].hexdigest(), "bytes": outs[role].bytes}
+            digest, size = outs[role].done()
+            files[role] = {"path": rel, "blake3": digest, "bytes": size}
     ordered = [files[role] for role in shard.files]
     digest = (
         ordered[0]["blake3"]

@@ -9,7 +9,12 @@ tar and `webdataset` alike (the tests read them with `webdataset` and `lhotse`).
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import Protocol
+
+
+class Writable(Protocol):
+    def write(self, data: bytes, /) -> int | None: ...
+
 
 BLOCK = 512
 RECORD = 20 * BLOCK  # tar's record: the archive ends on a multiple of it
@@ -64,7 +69,7 @@ def padding(size: int) -> bytes:
 class TarStream:
     """Members appended to `out` in order; `close` writes the end-of-archive blocks."""
 
-    def __init__(self, out: BinaryIO):
+    def __init__(self, out: Writable):
         self._out = out
         self._written = 0
 

@@ -14,6 +14,8 @@ installed or loaded on demand. Anything else is a `RefusedQuery` with a one-line
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -103,6 +105,16 @@ def query_snapshot(
     statements = _statements(sql)
     with connect(lake.tables, snapshot) as con:
         return _run(con, statements, lake.tables)
+
+
+@contextmanager
+def snapshot_session(
+    lake: Lake, snapshot: Snapshot
+) -> Iterator[Callable[[str], tuple[list[str], list[tuple[Any, ...]]]]]:
+    """`query_snapshot` for several queries on one connection (it costs a tenth of a
+    second to open): yields the function that runs one."""
+    with connect(lake.tables, snapshot) as con:
+        yield lambda sql: _run(con, _statements(sql), lake.tables)
 
 
 def query_store(
