@@ -48,7 +48,7 @@ FOLLOWS_BATCHES = (
 def mel_stats(lake: LakeResource, mel: MelResource) -> dg.MaterializeResult:
     """Dataset mel statistics: the exact merge of every batch partial, updated incrementally."""
     cfg = mel.config()
-    with lake.dataset_session() as lk:
+    with lake.dataset_session(("stats",)) as lk:
         update = dataset_stats.update(lk, pipeline.mel_fingerprint(cfg), cfg.n_mels)
         check = gx_check(
             lk,
@@ -81,7 +81,7 @@ def mel_stats(lake: LakeResource, mel: MelResource) -> dg.MaterializeResult:
 )
 def voice_index(lake: LakeResource, vector_index: IndexResource) -> dg.MaterializeResult:
     """The LanceDB table of every embedding; only batches that changed are upserted."""
-    with lake.dataset_session() as lk:
+    with lake.dataset_session(("index",)) as lk:
         result = index_writer.sync(lk, vector_index.ann_threshold, vector_index.optimize_after)
         # The suite checks the rows this sync wrote (a new batch's work, not the lake's);
         # the whole index must still hold exactly as many rows as the embeddings tables.

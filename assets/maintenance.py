@@ -20,7 +20,7 @@ from .dataset import GLOBAL_POOL
 def table_compaction(lake: LakeResource) -> dg.MaterializeResult:
     """Fold the slice sums and compact every table; files and bytes before and after, per
     table and in all."""
-    with lake.dataset_session() as lk:
+    with lake.dataset_session(("snapshots",)) as lk:
         maintained = maintenance.maintain(lk, lake.retention_hours)
     done = maintained.compacted
     rows = "\n".join(

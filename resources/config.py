@@ -22,7 +22,7 @@ from voxlake.features.mel import MelConfig
 from voxlake.ingest.inbox import DEFAULT_BATCH_SIZE
 from voxlake.lake.compaction import DEFAULT_RETENTION_HOURS
 from voxlake.lake.objectstore import StoreConfig, is_remote
-from voxlake.lake.objectstore.remote import StoreLake
+from voxlake.lake.objectstore.remote import DATASET_NEEDS, StoreLake
 from voxlake.lake.store import Lake, default_root
 from voxlake.pipeline import PipelineConfig
 
@@ -83,9 +83,12 @@ class LakeResource(dg.ConfigurableResource):
         """The lake for one batch's step (on a store: what it reads, pushed after)."""
         return self._session(lambda store: store.batch_session(batch, reads, inbox))
 
-    def dataset_session(self) -> AbstractContextManager[Lake]:
-        """The lake for a dataset-wide step (on a store: under the global lease)."""
-        return self._session(StoreLake.dataset_session)
+    def dataset_session(
+        self, needs: tuple[str, ...] = DATASET_NEEDS
+    ) -> AbstractContextManager[Lake]:
+        """The lake for a dataset-wide step (on a store: under the global lease, with what
+        it `needs` pulled: `voxlake.lake.objectstore.remote.DATASET_NEEDS`)."""
+        return self._session(lambda store: store.dataset_session(needs))
 
     def inbox_session(self) -> AbstractContextManager[Lake]:
         """The lake for an inbox scan (on a store: under the batches lease)."""

@@ -115,6 +115,9 @@ def update_batch(lake: Lake, batch: str) -> int:
         copy = lake.tables.read(TABLE, batch, version, part="included")
         now = batch_partial(lake, batch)
         change = _as_table(_sum(pa.concat_tables([now, copy]), [], signed=True), batch, False)
+        stored = lake.tables.read(TABLE, batch, version, part="change")
+        if _same_rows(stored, change):  # a visit that changed nothing commits nothing
+            return change.num_rows
         try:
             lake.tables.write(TABLE, change, batch, "change", read_version=version)
             return change.num_rows
@@ -123,6 +126,14 @@ def update_batch(lake: Lake, batch: str) -> int:
                 raise
             time.sleep(0.05 * (attempt + 1))
     return 0
+
+
+def _same_rows(a: pa.Table, b: pa.Table) -> bool:
+    if a.num_rows != b.num_rows:
+        return False
+    keys = [(name, "ascending") for name in ("slice", "label", "bin")]
+    cols = b.schema.names
+    return bool(a.select(cols).sort_by(keys).equals(b.select(cols).sort_by(keys)))
 
 
 def _with_parts(t: pa.Table) -> pa.Table:

@@ -160,6 +160,12 @@ class WorkingCopy:
             return False
         return self._held(rel, etag) or self._fetch(rel)
 
+    def pull_objects(self, rels: Iterable[str]) -> int:
+        """`pull_object` for each (in parallel); the number present on the store."""
+        wanted = sorted(set(rels))
+        with _store_errors("pulling a step's files"), ThreadPoolExecutor(TRANSFER_THREADS) as pool:
+            return sum(pool.map(self.pull_object, wanted))
+
     def pull_keys(self, keys: Iterable[str]) -> int:
         """Fetch these objects unless held (content-addressed: a held copy is current);
         missing ones are skipped."""

@@ -5,8 +5,10 @@ does the moving):
 - a batch step (`batch_session`): the batch's manifest, commit and table parts, and the
   files its input tables name (the inbox files for the raw stage, the raw audio for the
   denoiser, the denoised audio for mel and embeddings). O(batch), whatever the lake's size.
-- a dataset step (`dataset_session`, mel statistics and the index): the store-wide
-  "global" lease, then every committed table part, the stats accumulator and the index.
+- a dataset step (`dataset_session`: mel statistics, the index, compaction): the
+  store-wide "global" lease, then what that step needs: the stats accumulator with the
+  included copies of the changed batches only, the index, or the recorded snapshots.
+  The tables are read in place on the store (delta-rs).
 - the inbox scan (`inbox_session`): the "batches" lease, the manifests and the inbox.
 
 Each pushes what it changed and commits the batches it wrote before it returns; a step
@@ -100,6 +102,26 @@ def default_cache() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "voxlake").absolute()
 
 
+DATASET_NEEDS = ("stats", "index", "snapshots")
+STATS = "stats/"
+STATS_PENDING = "stats/pending/"  # one marker per batch changed since the last update
+STATS_SUMS = "stats/dataset.json"
+
+
+def _pull_stats(wc: WorkingCopy) -> None:
+    """What a dataset statistics update reads: the markers, the sums, and the included
+    copies of the marked batches (checked against the store: a copy is rewritten when its
+    batch runs again, so a held one may be stale)."""
+    wc.pull_prefix(STATS_PENDING)
+    if not wc.pull_object(STATS_SUMS):
+        wc.pull_prefix(STATS)  # no sums yet: the first update visits every batch
+        return
+    pending = [
+        rel.removeprefix(STATS_PENDING) for rel in wc.record if rel.startswith(STATS_PENDING)
+    ]
+    wc.pull_objects(f"{STATS}included/{batch}.parquet" for batch in sorted(pending))
+
+
 @dataclass(frozen=True)
 class StoreLake:
     """A lake on a store, and where this machine keeps its working copies."""
@@ -176,12 +198,23 @@ class StoreLake:
             yield lake
 
     @contextmanager
-    def dataset_session(self) -> Iterator[Lake]:
+    def dataset_session(self, needs: tuple[str, ...] = DATASET_NEEDS) -> Iterator[Lake]:
+        """A dataset-wide step under the global lease, with what it `needs` of DATASET_NEEDS:
+        - `stats`: the accumulator, the pending markers and the included copies of the
+          pending batches only (`voxlake.features.dataset`), so a step lists and fetches
+          O(changed batches), not O(batches); the first update takes all of `stats/`;
+        - `index`: the LanceDB folder;
+        - `snapshots`: the recorded snapshots (what compaction must keep)."""
+        unknown = set(needs) - set(DATASET_NEEDS)
+        if unknown:
+            raise ValueError(f"unknown dataset needs {sorted(unknown)}: {DATASET_NEEDS}")
         with self._step("dataset", lease="global") as (wc, clock):
-            wc.pull_prefix("batches/", keep=lambda rel: rel.endswith(".json"))
-            wc.pull_prefix("stats/")
-            wc.pull_prefix("index/")
-            wc.pull_prefix("snapshots/")  # what compaction must keep
+            if "stats" in needs:
+                _pull_stats(wc)
+            if "index" in needs:
+                wc.pull_prefix("index/")
+            if "snapshots" in needs:
+                wc.pull_prefix("snapshots/")
             clock.pulled()
             yield wc.lake()
 
