@@ -313,6 +313,11 @@ def test_speakers_keep_their_split_when_a_later_batch_adds_voices(
     added = [new[v] for v in new.keys() - old.keys()]
     assert {speaker for _, speaker in added} <= split_of_speaker.keys()  # same speakers...
     assert all(split_of_speaker[speaker] == split for split, speaker in added)  # same split
+    # the snapshot the first export read, named after the lake moved on: the same shards
+    pinned = before.manifest["snapshot"]["id"]
+    again = export_shards(grown, "webdataset", tmp_path / "again", spec=spec, as_of=pinned)
+    assert again.manifest == before.manifest
+    assert _files(tmp_path / "again") == _files(tmp_path / "before")
 
 
 def _documented_filters() -> list[str]:
