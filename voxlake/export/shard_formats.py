@@ -21,7 +21,6 @@ import gzip
 import io
 import json
 import math
-import os
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ class ShardVoice:
     sample_rate: int
     frames: int
     channels: int
+    size: int  # bytes of the stored file, read once when the export is planned
 
     @property
     def ext(self) -> str:
@@ -188,7 +188,7 @@ HF_SCHEMA = pa.schema(
 def _audio_column(voices: list[ShardVoice]) -> pa.Array:
     """The clips' bytes read straight into one Arrow buffer (no copy through Python bytes),
     with their member names, as the `Audio` feature's {bytes, path} struct."""
-    sizes = [os.stat(sv.audio).st_size for sv in voices]
+    sizes = [sv.size for sv in voices]
     offsets = np.zeros(len(voices) + 1, dtype=np.int32)
     offsets[1:] = np.cumsum(sizes)
     data = bytearray(int(offsets[-1]))
@@ -227,7 +227,7 @@ def _row_groups(voices: list[ShardVoice]) -> list[list[ShardVoice]]:
     groups: list[list[ShardVoice]] = [[]]
     held = 0
     for sv in voices:
-        size = os.stat(sv.audio).st_size
+        size = sv.size
         if groups[-1] and (
             len(groups[-1]) >= PARQUET_ROW_GROUP or held + size > PARQUET_GROUP_BYTES
         ):

@@ -95,16 +95,22 @@ class ShardExport:
     warnings: list[str]
 
 
+def _size(path: str) -> int:
+    return os.stat(path).st_size
+
+
 def _shard_voices(selection: Selection, spec: SplitSpec, kind: str) -> list[ShardVoice]:
     out = []
     for v in selection.voices:
         split = spec.split_of(spec.key_of(v.voice_id, v.columns, v.labels))
         if kind == "denoised":
-            out.append(ShardVoice(v, split, v.audio_path, v.sample_rate, v.frames, 1))
+            audio = v.audio_path
+            out.append(ShardVoice(v, split, audio, v.sample_rate, v.frames, 1, _size(audio)))
         else:
             rate = int(v.columns.get("sample_rate") or v.sample_rate)
             channels = int(v.columns.get("channels") or 1)
-            out.append(ShardVoice(v, split, v.raw_path, rate, v.raw_frames, channels))
+            raw = v.raw_path
+            out.append(ShardVoice(v, split, raw, rate, v.raw_frames, channels, _size(raw)))
     return out
 
 
@@ -118,7 +124,7 @@ def _groups(members: list[ShardVoice], size: ShardSize) -> list[list[ShardVoice]
             groups.append([])
             held = 0
         groups[-1].append(sv)
-        held += os.stat(sv.audio).st_size if size.bytes else 1
+        held += sv.size if size.bytes else 1
     return [g for g in groups if g]
 
 
