@@ -63,6 +63,13 @@ TABLES: dict[str, TableDoc] = {
         "select speaker, count(*) as voices, sum(duration_s) / 3600 as hours\n"
         "from voices group by speaker order by voices desc",
     ),
+    "transcripts": TableDoc(
+        "One row per voice a corpus manifest brought (`voxlake ingest --from`): its text as "
+        "given, language, gender, the manifest's utterance id, and for a segment its "
+        "recording's content hash and bounds in seconds.",
+        "select t.language, count(*) as voices, sum(v.duration_s) / 3600 as hours\n"
+        "from transcripts t join voices v using (voice_id) group by t.language",
+    ),
     "rejected": TableDoc(
         "One row per refused file or failed voice: the stage that refused it, a reason "
         "code and a detail.",

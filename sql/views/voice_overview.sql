@@ -8,8 +8,10 @@ select
     d.dnsmos_ovrl_in, d.dnsmos_sig_out, d.dnsmos_bak_out, d.dnsmos_ovrl_out,
     m.n_frames as mel_frames,
     e.voice_id is not null as embedded,
+    t.text, t.language, t.gender, t.recording_id, t.segment_start_s, t.segment_end_s,
     v.labels
 from voices v
+left join transcripts t using (voice_id)
 left join denoise_metrics d using (voice_id)
 left join voice_mel_stats m using (voice_id)
 left join embeddings e using (voice_id)

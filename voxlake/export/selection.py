@@ -58,6 +58,9 @@ class ExportVoice:
 
     @property
     def text(self) -> str | None:
+        """The transcript: the `transcripts` table's, else a label that holds one."""
+        if self.columns.get("text"):
+            return str(self.columns["text"])
         for key in ("text", "transcript", "sentence"):
             value = self.labels.get(key)
             if isinstance(value, str) and value:

@@ -34,6 +34,7 @@ from voxlake.lake.store import Lake, atomic_write_json
 
 VOICE_TABLES = (
     "voices",
+    "transcripts",
     "rejected",
     "duplicates",
     "denoise_metrics",

@@ -36,19 +36,28 @@ class InboxFile:
     mtime_ns: int
     voice_id: str | None  # None when the file could not be read
     root: str | None = None  # a referenced file: the folder it was ingested from
+    # An entry of a corpus manifest (`voxlake ingest --from`, voxlake.ingest.from_source):
+    audio: str | None = None  # the file that holds its bytes, where `path` names a segment
+    start: int | None = None  # a segment's first sample in that file
+    end: int | None = None  # and the sample after its last
+    recording_id: str | None = None  # BLAKE3 of that file: a segment's recording
+    utterance: str | None = None  # the manifest's own id of it
+    meta: str | None = None  # JSON: speaker, source, text, language, gender, labels
+    reject: str | None = None  # a reason found while reading the manifest (never ingested)
+    reject_detail: str | None = None
 
     def key(self) -> tuple[str, int, int]:
         return (self.path, self.size, self.mtime_ns)
 
     def to_json(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
-        if d["root"] is None:
-            del d["root"]  # inbox files keep the manifest layout they always had
-        return d
+        # inbox files keep the manifest layout they always had: unset fields are left out
+        return {k: v for k, v in self.__dict__.items() if v is not None or k == "voice_id"}
 
 
 def source_of(lake: Lake, f: InboxFile) -> Path:
     """Where a manifest file's bytes are: in the inbox, or where it was referenced."""
+    if f.audio is not None:
+        return Path(f.audio)
     return Path(f.path) if f.root is not None else lake.inbox / f.path
 
 

@@ -18,15 +18,19 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pyarrow as pa
+import soundfile as sf
 
 from voxlake.audio import decode
-from voxlake.audio.decode import AudioLimits, RejectedAudio, measure_audio
-from voxlake.ingest import sidecar
+from voxlake.audio.decode import DECODE_ERRORS, AudioLimits, RejectedAudio, measure_audio
+from voxlake.ingest import segments, sidecar
+from voxlake.ingest import transcripts as transcript_rows
 from voxlake.ingest.inbox import InboxFile, read_manifest, source_of
+from voxlake.ingest.segments import cut_segment, segment_suffix
 from voxlake.ingest.sidecar import Labels, SidecarIssue, labels_for
+from voxlake.ingest.transcripts import manifest_labels, transcript_row
 from voxlake.ingest.voice_keys import voices_elsewhere
 from voxlake.lake.fingerprint import code_version, fingerprint
-from voxlake.lake.hashing import hash_file
+from voxlake.lake.hashing import hash_file, hash_json
 from voxlake.lake.lineage import StageResult, record_stage
 from voxlake.lake.schemas import REJECTED
 from voxlake.lake.store import Lake
@@ -48,13 +52,33 @@ def _copy_into_lake(src: Path, dst: Path) -> None:
 
 
 def raw_pairs(
-    voices: list[dict[str, Any]], rejected: list[dict[str, Any]], duplicates: list[dict[str, Any]]
+    voices: list[dict[str, Any]],
+    rejected: list[dict[str, Any]],
+    duplicates: list[dict[str, Any]],
+    transcripts: list[dict[str, Any]] = (),  # type: ignore[assignment]
 ) -> list[tuple[str, str]]:
-    """The raw stage's content: accepted voices (id = hash of bytes) and each refusal."""
+    """The raw stage's content: accepted voices (id = hash of bytes), each refusal, and
+    what a manifest said of its voices (their transcripts and segment bounds)."""
     pairs = [(v["voice_id"], v["voice_id"]) for v in voices]
     pairs += [(f"rejected:{r['source_path']}", r["reason"]) for r in rejected]
     pairs += [(f"duplicate:{d['source_path']}", d["voice_id"]) for d in duplicates]
+    pairs += [
+        (f"transcript:{t['voice_id']}", hash_json({k: v for k, v in t.items() if k != "batch"}))
+        for t in transcripts
+    ]
     return pairs
+
+
+def _cut(lake: Lake, src: Path, start: int, end: int, voice_id: str) -> Path:
+    """A segment's own file in the lake (cut once; a rerun finds it there)."""
+    try:
+        subtype = sf.info(str(src)).subtype
+    except DECODE_ERRORS as e:
+        raise RejectedAudio("undecodable", str(e).strip()[:200]) from None
+    dst = lake.raw_audio(voice_id, segment_suffix(subtype))
+    if not dst.exists():
+        cut_segment(src, start, end, dst)
+    return dst
 
 
 def check_source(inbox: Path, src: Path, referenced: bool = False) -> None:
@@ -114,33 +138,52 @@ def ingest_batch(
     voices: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     duplicates: list[dict[str, Any]] = []
+    transcripts: list[dict[str, Any]] = []
     first_seen: dict[str, str] = {}
     files = sorted(manifest.files, key=lambda f: f.path)
-    labels, issues = _labels(lake, files)
+    labels, issues = _labels(lake, [f for f in files if f.meta is None])
+    recordings: dict[str, str] = {}  # a segmented recording's hash, read once per batch
     for i, entry in enumerate(files):
         src = source_of(lake, entry)
         base = {
             "batch": batch,
             "source_path": entry.path,
-            "file_name": PurePosixPath(entry.path).name,
+            "file_name": PurePosixPath(src).name,
         }
         voice_id: str | None = None
+        stored: Path | None = None  # a segment's own file, cut here
         try:
+            if entry.reject is not None:  # found while its manifest was read
+                raise RejectedAudio(entry.reject, entry.reject_detail or "")
             check_source(lake.inbox, src, referenced=entry.root is not None)
             try:
-                voice_id = hash_file(src)
+                if entry.start is None:
+                    voice_id = hash_file(src)
+                else:
+                    if str(src) not in recordings:
+                        recordings[str(src)] = hash_file(src)
+                    voice_id = entry.voice_id
             except OSError as e:
                 raise RejectedAudio("unreadable", e.strerror or str(e)) from None
+            if entry.start is not None and recordings[str(src)] != entry.recording_id:
+                raise RejectedAudio("changed", "the recording changed after it was ingested")
             if entry.voice_id is not None and voice_id != entry.voice_id:
                 raise RejectedAudio("changed", "content changed after the inbox scan")
+            assert voice_id is not None
             if entry.voice_id is None:  # unreadable at the scan: not looked up yet
                 elsewhere |= voices_elsewhere(lake, batch, [voice_id])
             if voice_id in first_seen or voice_id in elsewhere:
                 first = first_seen.get(voice_id) or elsewhere[voice_id]
                 duplicates.append({**base, "voice_id": voice_id, "first_batch": first})
                 continue
-            info, rms_db, peak_db = measure_audio(src, limits)  # bounded memory
+            if entry.start is not None and entry.end is not None:
+                stored = _cut(lake, src, entry.start, entry.end, str(voice_id))
+            info, rms_db, peak_db = measure_audio(stored or src, limits)  # bounded memory
         except RejectedAudio as r:
+            if stored is not None and voice_id not in first_seen:
+                stored.unlink(missing_ok=True)
+            if entry.utterance is not None:  # a manifest's utterance: named by its id
+                base["file_name"] = entry.utterance
             rejected.append(
                 {
                     **base,
@@ -156,9 +199,12 @@ def ingest_batch(
                 progress(i + 1, len(files))
         assert voice_id is not None
         first_seen[voice_id] = batch
-        dst = lake.raw_audio(voice_id, _suffix(src))
+        dst = stored or lake.raw_audio(voice_id, _suffix(src))
         _copy_into_lake(src, dst)
         lab = labels.get(entry.path, Labels())
+        if entry.meta is not None:
+            lab, said = manifest_labels(entry.meta)
+            transcripts.append(transcript_row(entry, said, batch, voice_id, info.sample_rate))
         voices.append(
             {
                 **base,
@@ -169,7 +215,7 @@ def ingest_batch(
                 "channels": info.channels,
                 "frames": info.frames,
                 "duration_s": info.duration_s,
-                "bytes": src.stat().st_size,
+                "bytes": dst.stat().st_size,
                 "rms_dbfs": rms_db,
                 "peak_dbfs": peak_db,
                 "speaker": lab.speaker,
@@ -179,6 +225,7 @@ def ingest_batch(
             }
         )
     voices.sort(key=lambda r: r["voice_id"])
+    transcripts.sort(key=lambda r: r["voice_id"])
     sidecar_rows = [
         {
             "batch": batch,
@@ -195,7 +242,8 @@ def ingest_batch(
     lake.write_table("voices", voices, batch)
     lake.write_table("rejected", rejected, batch, part=ASSET)
     lake.write_table("duplicates", duplicates, batch)
-    pairs = raw_pairs(voices, rejected, duplicates)
+    lake.write_table("transcripts", transcripts, batch)
+    pairs = raw_pairs(voices, rejected, duplicates, transcripts)
     return record_stage(
         lake,
         batch,
@@ -231,4 +279,4 @@ def accounted(lake: Lake, batch: str) -> pa.Table:
 
 
 # Made from the code above when it is loaded (a later edit on disk does not change it).
-CODE_VERSION = code_version(sys.modules[__name__], decode, sidecar)
+CODE_VERSION = code_version(sys.modules[__name__], decode, sidecar, segments, transcript_rows)

@@ -39,6 +39,20 @@ VOICES = pa.schema(
     ]
 )
 
+# What a corpus manifest said of a voice (voxlake ingest --from): one row per such voice.
+TRANSCRIPTS = pa.schema(
+    [
+        *VOICE_KEY,
+        ("utterance_id", STR),  # the manifest's own id
+        ("text", STR),  # the transcript as given
+        ("language", STR),
+        ("gender", STR),
+        ("recording_id", STR),  # BLAKE3 of the recording it was cut from (itself if whole)
+        ("segment_start_s", F64),  # null for a whole recording
+        ("segment_end_s", F64),
+    ]
+)
+
 REJECTED = pa.schema(
     [
         *FILE_REF,  # null when the file could not be read at all
@@ -215,6 +229,7 @@ BATCH_FAILURES = pa.schema(
 
 TABLES: dict[str, pa.Schema] = {
     "voices": VOICES,
+    "transcripts": TRANSCRIPTS,
     "rejected": REJECTED,
     "duplicates": DUPLICATES,
     "denoise_metrics": DENOISE_METRICS,

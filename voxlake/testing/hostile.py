@@ -16,7 +16,7 @@ from voxlake.audio.decode import resample
 from voxlake.demo.synth import BASE_RATE, Speaker, synthesize
 
 
-def _speech(sr: int, seconds: float, seed: int) -> np.ndarray:
+def speech(sr: int, seconds: float, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     x = resample(synthesize(Speaker.random("h", rng), seconds, rng), BASE_RATE, sr)
     return x + 0.003 * rng.standard_normal(len(x)).astype(np.float32)
@@ -54,7 +54,7 @@ def build(inbox: Path, outside: Path) -> dict[str, tuple[str, str]]:
     def wav(x: np.ndarray, sr: int, **kw: object) -> Callable[[Path], object]:
         return lambda p: sf.write(p, x, sr, **kw)
 
-    good = _speech(16000, 2.0, 1)
+    good = speech(16000, 2.0, 1)
     add("zero_bytes.wav", "zero bytes", "empty", lambda p: p.write_bytes(b""))
     sf.write(inbox / ".full.wav", good, 16000)
     add(
@@ -78,56 +78,54 @@ def build(inbox: Path, outside: Path) -> dict[str, tuple[str, str]]:
         wav(np.full(16000, np.nan, np.float32), 16000, subtype="FLOAT"),
     )
     add("one_sample.wav", "1 sample", "too_short", wav(np.array([0.5]), 16000))
-    add("long.wav", "12 s (max 10 s)", "too_long", wav(_speech(8000, 12.0, 3), 8000))
+    add("long.wav", "12 s (max 10 s)", "too_long", wav(speech(8000, 12.0, 3), 8000))
     add("silent.wav", "all-silent", "silent", wav(np.zeros(32000), 16000))
-    loud = _speech(16000, 2.0, 15) * 50 / np.max(np.abs(_speech(16000, 2.0, 15)))
+    loud = speech(16000, 2.0, 15) * 50 / np.max(np.abs(speech(16000, 2.0, 15)))
     add("peak_50.wav", "float WAV, peak 50", "too_loud", wav(loud, 16000, subtype="FLOAT"))
     add("u8.wav", "8-bit", "voice", wav(good, 16000, subtype="PCM_U8"))
-    add("rate_8k.wav", "8 kHz", "voice", wav(_speech(8000, 2.0, 4), 8000))
-    add("rate_192k.wav", "192 kHz", "voice", wav(_speech(192000, 1.0, 5), 192000))
-    six = np.stack([_speech(16000, 2.0, 6 + c) for c in range(6)], axis=1)
+    add("rate_8k.wav", "8 kHz", "voice", wav(speech(8000, 2.0, 4), 8000))
+    add("rate_192k.wav", "192 kHz", "voice", wav(speech(192000, 1.0, 5), 192000))
+    six = np.stack([speech(16000, 2.0, 6 + c) for c in range(6)], axis=1)
     add("six_channels.wav", "6 channels", "voice", wav(six, 16000))
     add(
         "clipped.wav",
         "full-scale clipping + DC",
         "voice",
-        wav(np.clip(_speech(16000, 2.0, 12) * 40 + 0.2, -1, 1), 16000),
+        wav(np.clip(speech(16000, 2.0, 12) * 40 + 0.2, -1, 1), 16000),
     )
-    add("voice.flac", "FLAC", "voice", wav(_speech(22050, 2.0, 7), 22050, format="FLAC"))
+    add("voice.flac", "FLAC", "voice", wav(speech(22050, 2.0, 7), 22050, format="FLAC"))
     add(
         "voice.ogg",
         "OGG Vorbis",
         "voice",
-        wav(_speech(16000, 2.0, 8), 16000, format="OGG", subtype="VORBIS"),
+        wav(speech(16000, 2.0, 8), 16000, format="OGG", subtype="VORBIS"),
     )
-    add("voice.mp3", "MP3", "voice", wav(_speech(16000, 2.0, 9), 16000, format="MP3"))
-    add(
-        "voix d'été ünïcode.wav", "unicode and spaces", "voice", wav(_speech(16000, 2.0, 10), 16000)
-    )
+    add("voice.mp3", "MP3", "voice", wav(speech(16000, 2.0, 9), 16000, format="MP3"))
+    add("voix d'été ünïcode.wav", "unicode and spaces", "voice", wav(speech(16000, 2.0, 10), 16000))
     add(
         "sub dir/x;$(rm -rf ~)`&|.wav",
         "shell metacharacters",
         "voice",
-        wav(_speech(16000, 2.0, 11), 16000),
+        wav(speech(16000, 2.0, 11), 16000),
     )
-    add("same_a.wav", "same content, first name", "voice", wav(_speech(16000, 2.0, 13), 16000))
+    add("same_a.wav", "same content, first name", "voice", wav(speech(16000, 2.0, 13), 16000))
     add(
         "same_b.wav",
         "same content, second name",
         "duplicate",
         lambda p: shutil.copyfile(inbox / "same_a.wav", p),
     )
-    add("rate_11025.wav", "11,025 Hz", "voice", wav(_speech(11025, 2.0, 15), 11025))
-    add("rate_22050.wav", "22,050 Hz WAV", "voice", wav(_speech(22050, 2.0, 16), 22050))
-    add("new\nline.wav", "a newline in the name", "voice", wav(_speech(16000, 2.0, 17), 16000))
-    add("a/take.wav", "same name, first folder", "voice", wav(_speech(16000, 2.0, 18), 16000))
-    add("b/take.wav", "same name, second folder", "voice", wav(_speech(16000, 2.0, 19), 16000))
+    add("rate_11025.wav", "11,025 Hz", "voice", wav(speech(11025, 2.0, 15), 11025))
+    add("rate_22050.wav", "22,050 Hz WAV", "voice", wav(speech(22050, 2.0, 16), 22050))
+    add("new\nline.wav", "a newline in the name", "voice", wav(speech(16000, 2.0, 17), 16000))
+    add("a/take.wav", "same name, first folder", "voice", wav(speech(16000, 2.0, 18), 16000))
+    add("b/take.wav", "same name, second folder", "voice", wav(speech(16000, 2.0, 19), 16000))
     add("text.wav", "text named .wav", "undecodable", lambda p: p.write_text("hello\n"))
     add(
         "huge_header.wav",
         "header claims 4 GB of data",
         "voice",
-        _huge_header(_speech(16000, 2.0, 20)),
+        _huge_header(speech(16000, 2.0, 20)),
     )
     add("loop.wav", "symlink loop", "unreadable", lambda p: os.symlink(p.name, p))
     outside.parent.mkdir(parents=True, exist_ok=True)
@@ -139,7 +137,7 @@ def build(inbox: Path, outside: Path) -> dict[str, tuple[str, str]]:
     locked = "voice" if os.geteuid() == 0 else "unreadable"  # root reads a mode-000 file
 
     def locked_file(p: Path) -> None:
-        sf.write(p, _speech(16000, 2.0, 14), 16000)
+        sf.write(p, speech(16000, 2.0, 14), 16000)
         p.chmod(0)
 
     add("locked.wav", "unreadable (mode 000)", locked, locked_file)

@@ -1,0 +1,117 @@
+"""`voxlake ingest --from`: each corpus layout, built in its real form, ingested into a real
+lake; voices, segment bounds, text, speakers and refusals checked against the fixture."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import soundfile as sf
+
+from voxlake.ingest import inbox, raw
+from voxlake.ingest.from_source import ingest_source, segment_id
+from voxlake.lake.hashing import hash_file
+from voxlake.lake.store import Lake
+from voxlake.testing import corpora
+
+
+def _ingest(lake: Lake, fmt: str, path: Path, **kw: Any) -> list[str]:
+    ingest_source(lake, fmt, path, **kw)
+    batches = [m.batch for m in inbox.scan_inbox(lake).new_batches]
+    for b in batches:
+        raw.ingest_batch(lake, b)
+    return batches
+
+
+def _rows(lake: Lake, table: str) -> list[dict[str, Any]]:
+    return lake.read_table(table).to_pylist()
+
+
+@pytest.mark.parametrize("fmt", sorted(corpora.BUILDERS))
+def test_layout_ingests_with_its_truth(tmp_path: Path, fmt: str) -> None:
+    corpus = corpora.BUILDERS[fmt](tmp_path / "corpus")
+    lake = Lake(tmp_path / "lake").ensure()
+    _ingest(lake, fmt, corpus.path)
+    voices = {v["voice_id"]: v for v in _rows(lake, "voices")}
+    texts = {t["voice_id"]: t for t in _rows(lake, "transcripts")}
+    assert set(texts) == set(voices)
+    by_name = {
+        (texts[v].get("utterance_id") or voices[v]["file_name"]): (voices[v], texts[v])
+        for v in voices
+    }
+    assert sorted(by_name) == sorted(e.utterance for e in corpus.voices)
+    for e in corpus.voices:
+        voice, t = by_name[e.utterance]
+        assert (voice["speaker"], t["text"], t["gender"]) == (e.speaker, e.text, e.gender)
+        assert t["language"] == e.language
+        assert json.loads(voice["labels"] or "{}") == e.labels
+        stored = lake.root / voice["raw_path"]
+        if e.segment is None:
+            assert t["segment_start_s"] is None and voice["voice_id"] == hash_file(stored)
+            continue
+        rate = voice["sample_rate"]
+        start, end = round(e.segment[0] * rate), round(e.segment[1] * rate)
+        assert (t["segment_start_s"], t["segment_end_s"]) == (start / rate, end / rate)
+        assert voice["frames"] == end - start
+        recording = next(iter(corpus.recordings.values()))
+        if fmt == "kaldi":
+            recording = corpus.recordings["rec_a"]
+        assert t["recording_id"] == hash_file(recording)
+        assert voice["voice_id"] == segment_id(t["recording_id"], start, end)
+        # the cut holds the recording's own samples, bit for bit
+        whole, _ = sf.read(recording, dtype="int16")
+        cut, _ = sf.read(stored, dtype="int16")
+        assert (cut == whole[start:end]).all()
+    refused = {r["file_name"]: r["reason"] for r in _rows(lake, "rejected")}
+    assert refused == corpus.rejected
+
+
+def test_reingest_adds_nothing_and_ids_ignore_names(tmp_path: Path) -> None:
+    corpus = corpora.kaldi(tmp_path / "corpus")
+    lake = Lake(tmp_path / "lake").ensure()
+    _ingest(lake, "kaldi", corpus.path)
+    first = sorted(v["voice_id"] for v in _rows(lake, "voices"))
+    again = ingest_source(lake, "kaldi", corpus.path)
+    assert again.new == 0 and inbox.scan_inbox(lake).new_batches == []
+    # the same bounds written otherwise, under other names, are the same voices
+    renamed = tmp_path / "renamed"
+    renamed.mkdir()
+    (renamed / "wav.scp").write_text(f"R {corpus.recordings['rec_a']}\n")
+    (renamed / "segments").write_text("x R 0.5000 2.0\ny R 2.50000001 4.75\n")
+    lake2 = Lake(tmp_path / "lake2").ensure()
+    _ingest(lake2, "kaldi", renamed)
+    seg_ids = {v["voice_id"] for v in _rows(lake2, "voices")}
+    assert seg_ids <= set(first) and len(seg_ids) == 2
+
+
+def test_duplicate_utterance_with_other_audio_is_refused(tmp_path: Path) -> None:
+    corpus = corpora.nemo(tmp_path / "corpus")
+    rows = [json.loads(x) for x in corpus.path.read_text().splitlines()]
+    dup = {**rows[0], "id": "u1"}
+    other = {**rows[1], "id": "u1"}
+    same = {**rows[0], "id": "u1"}
+    corpus.path.write_text("".join(json.dumps(r) + "\n" for r in (dup, other, same)))
+    lake = Lake(tmp_path / "lake").ensure()
+    _ingest(lake, "nemo", corpus.path)
+    assert [r["reason"] for r in _rows(lake, "rejected")] == ["duplicate_utterance"]
+    assert len(_rows(lake, "voices")) == 1
+
+
+def test_unparseable_manifest_names_file_and_line(tmp_path: Path) -> None:
+    from voxlake.ingest.sources import ManifestError
+
+    manifest = tmp_path / "m.json"
+    manifest.write_text('{"audio_filepath": "a.wav"}\n{not json\n')
+    lake = Lake(tmp_path / "lake").ensure()
+    with pytest.raises(ManifestError, match=r"m\.json:2: not a JSON object"):
+        ingest_source(lake, "nemo", manifest)
+
+
+def test_language_option_fills_what_the_manifest_leaves_out(tmp_path: Path) -> None:
+    corpus = corpora.nemo(tmp_path / "corpus")
+    lake = Lake(tmp_path / "lake").ensure()
+    _ingest(lake, "nemo", corpus.path, language="en")
+    langs = sorted(t["language"] for t in _rows(lake, "transcripts"))
+    assert langs == ["de", "en", "en"]

@@ -1,0 +1,102 @@
+"""Hugging Face audio datasets as Parquet: one file, or every `*.parquet` under a folder
+(a hub-style `data/` tree). The audio column is the `Audio` feature's {bytes, path}
+struct; its bytes are content-addressed into the lake (a row with only a path reads that
+file). Rows are read a record batch at a time: a manifest of any size streams."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from voxlake.ingest.sources.item import ManifestError, SourceItem, resolve, sniff_suffix
+from voxlake.ingest.sources.registry import register
+
+TEXT = ("text", "transcription", "sentence", "transcript", "normalized_text")
+SPEAKER = ("speaker", "speaker_id", "client_id")
+LANGUAGE = ("language", "locale", "lang")
+GENDER = ("gender", "sex")
+UTTERANCE = ("id", "utterance_id", "segment_id", "key")
+RECOMPUTED = ("duration", "sample_rate", "num_samples")  # the lake measures these itself
+# Columns of voxlake's own hf-parquet export that are the lake's, not labels: an export
+# ingested again gives the labels it was made from.
+EXPORTED = ("voice_id", "batch", "split", "measures")
+BATCH_ROWS = 64
+
+
+def _audio_column(schema: pa.Schema) -> str | None:
+    for f in schema:
+        if pa.types.is_struct(f.type) and f.type.get_field_index("bytes") >= 0:
+            return f.name
+    return None
+
+
+def _first(row: dict[str, Any], names: tuple[str, ...]) -> tuple[str | None, str | None]:
+    for name in names:
+        if row.get(name) not in (None, ""):
+            return name, str(row[name])
+    return None, None
+
+
+def _labels(row: dict[str, Any], used: set[str | None], exported: bool) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for k, v in row.items():
+        if k in used or k in RECOMPUTED or v is None or (exported and k in EXPORTED):
+            continue
+        if exported and k == "labels" and isinstance(v, str):
+            out.update(json.loads(v))
+            continue
+        out[k] = v if isinstance(v, str | int | float | bool) else json.dumps(v, default=str)
+    return out
+
+
+def _file_items(path: Path) -> Iterator[SourceItem]:
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise ManifestError(path, None, f"not a Parquet file ({e})") from None
+    audio = _audio_column(pf.schema_arrow)
+    if audio is None:
+        raise ManifestError(path, None, "no audio column (a struct with `bytes` and `path`)")
+    names = set(pf.schema_arrow.names)
+    exported = {"voice_id", "measures"} <= names
+    n = 0
+    for batch in pf.iter_batches(batch_size=BATCH_ROWS):
+        for row in batch.to_pylist():
+            n += 1
+            clip = row[audio] or {}
+            data, name = clip.get("bytes"), clip.get("path")
+            t, text = _first(row, TEXT)
+            s, speaker = _first(row, SPEAKER)
+            la, language = _first(row, LANGUAGE)
+            g, gender = _first(row, GENDER)
+            u, utterance = _first(row, UTTERANCE)
+            item = SourceItem(
+                where=f"{path}:{n}",
+                utterance=utterance or name,  # else the clip's own name
+                text=text,
+                speaker=speaker,
+                language=language,
+                gender=gender,
+                labels=_labels(row, {audio, t, s, la, g, u}, exported),
+            )
+            if data:
+                yield replace(item, data=data, suffix=sniff_suffix(data, name))
+            elif name:
+                yield replace(item, path=resolve(path.parent, name))
+            else:
+                yield replace(item, problem=("missing", "the audio column holds no bytes"))
+
+
+@register("hf")
+def read_hf(path: Path) -> Iterator[SourceItem]:
+    files = [path] if path.is_file() else sorted(path.rglob("*.parquet"))
+    if not files:
+        raise ManifestError(path, None, "no *.parquet file")
+    for f in files:
+        yield from _file_items(f)
