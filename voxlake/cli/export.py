@@ -82,12 +82,14 @@ def cmd_export(args: argparse.Namespace) -> int:
             if sharded
             else f"--shards writes {', '.join(SHARD_FORMATS)}, not {args.format}"
         )
-    if not args.shards and (args.split or args.audio != "denoised"):
-        return _fail("--split and --audio go with --shards")
+    if not args.shards and args.split:
+        return _fail("--split goes with --shards")
     try:
         if args.shards:
             return cmd_shards(args)
-        done = export(open_lake(args), args.format, Path(args.out), args.where, args.as_of)
+        done = export(
+            open_lake(args), args.format, Path(args.out), args.where, args.as_of, args.audio
+        )
     except (
         EmptySelection,
         RefusedQuery,
@@ -154,7 +156,8 @@ def register(sub: Subparsers) -> None:
         "--audio",
         choices=AUDIO_KINDS,
         default="denoised",
-        help="the stored audio to put in the shards (default denoised)",
+        help="the stored audio the export holds or names: denoised (the default), or raw "
+        "(what was ingested; ingesting such an export again gives the same voices)",
     )
     s.add_argument(
         "--workers",

@@ -52,6 +52,13 @@ class ExportVoice:
         """The stored file of `kind` (denoised or raw)."""
         return self.audio_path if kind == "denoised" else self.raw_path
 
+    def layout(self, kind: str) -> tuple[int, int, int]:
+        """(sample rate, frames, channels) of the stored file of `kind`."""
+        if kind == "denoised":
+            return self.sample_rate, self.frames, 1
+        rate = int(self.columns.get("sample_rate") or self.sample_rate)
+        return rate, self.raw_frames, int(self.columns.get("channels") or 1)
+
     @property
     def duration_s(self) -> float:
         return self.frames / self.sample_rate

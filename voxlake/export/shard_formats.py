@@ -276,6 +276,8 @@ def _shar_cut(sv: ShardVoice) -> dict[str, Any]:
         "channel": 0,
         "text": meta["text"],
         "speaker": meta["speaker"],
+        "language": sv.voice.columns.get("language"),
+        "gender": sv.voice.columns.get("gender"),
     }
     return {
         "id": sv.voice.voice_id,

@@ -103,14 +103,8 @@ def _shard_voices(selection: Selection, spec: SplitSpec, kind: str) -> list[Shar
     out = []
     for v in selection.voices:
         split = spec.split_of(spec.key_of(v.voice_id, v.columns, v.labels))
-        if kind == "denoised":
-            audio = v.audio_path
-            out.append(ShardVoice(v, split, audio, v.sample_rate, v.frames, 1, _size(audio)))
-        else:
-            rate = int(v.columns.get("sample_rate") or v.sample_rate)
-            channels = int(v.columns.get("channels") or 1)
-            raw = v.raw_path
-            out.append(ShardVoice(v, split, raw, rate, v.raw_frames, channels, _size(raw)))
+        audio = v.audio(kind)
+        out.append(ShardVoice(v, split, audio, *v.layout(kind), _size(audio)))
     return out
 
 

@@ -18,12 +18,12 @@ from voxlake.export.selection import Selection
 from voxlake.lake.hashing import hash_json
 
 
-def write_hf(selection: Selection, out: Path) -> list[Path]:
+def write_hf(selection: Selection, out: Path, audio: str = "denoised") -> list[Path]:
     import datasets
 
     voices = selection.voices
     columns = {
-        "audio": [{"bytes": None, "path": v.audio_path} for v in voices],
+        "audio": [{"bytes": None, "path": v.audio(audio)} for v in voices],
         "voice_id": [v.voice_id for v in voices],
         "batch": [v.batch for v in voices],
         "speaker": [v.speaker for v in voices],

@@ -24,17 +24,20 @@ def _write_jsonl_gz(path: Path, items: Iterable[dict[str, Any]]) -> None:
             gz.write((json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n").encode())
 
 
-def write_lhotse(selection: Selection, out: Path) -> list[Path]:
+def write_lhotse(selection: Selection, out: Path, audio: str = "denoised") -> list[Path]:
     from lhotse import AudioSource, Recording, SupervisionSegment
 
     recordings, supervisions = [], []
     for v in selection.voices:
+        rate, frames, channels = v.layout(audio)
         rec = Recording(
             id=v.voice_id,
-            sources=[AudioSource(type="file", channels=[0], source=v.audio_path)],
-            sampling_rate=v.sample_rate,
-            num_samples=v.frames,
-            duration=v.duration_s,
+            sources=[
+                AudioSource(type="file", channels=list(range(channels)), source=v.audio(audio))
+            ],
+            sampling_rate=rate,
+            num_samples=frames,
+            duration=frames / rate,
         )
         sup = SupervisionSegment(
             id=v.voice_id,
@@ -44,6 +47,8 @@ def write_lhotse(selection: Selection, out: Path) -> list[Path]:
             channel=0,
             text=v.text,
             speaker=v.speaker,
+            language=v.columns.get("language"),
+            gender=v.columns.get("gender"),
             custom={"batch": v.batch, "labels": v.labels, **v.measures},
         )
         recordings.append(rec.to_dict())

@@ -14,7 +14,7 @@ from voxlake.lake import snapshots
 from voxlake.lake.store import Lake, atomic_write_json
 
 RECORD = "voxlake_export.json"
-Writer = Callable[[Selection, Path], list[Path]]
+Writer = Callable[[Selection, Path, str], list[Path]]
 FORMATS: dict[str, Writer] = {"lhotse": write_lhotse, "hf": write_hf, "nemo": write_nemo}
 
 
@@ -26,19 +26,26 @@ class Exported:
 
 
 def export(
-    lake: Lake, fmt: str, out: Path, where: str | None = None, as_of: str | None = None
+    lake: Lake,
+    fmt: str,
+    out: Path,
+    where: str | None = None,
+    as_of: str | None = None,
+    audio: str = "denoised",
 ) -> Exported:
-    """Write the voices that match `where` to `out` in `fmt`; the same snapshot gives the
-    same bytes. The snapshot it read is recorded in the lake (so `compact` keeps it and
+    """Write the voices that match `where` to `out` in `fmt`, naming their `audio`
+    (denoised, or raw: what was ingested); the same snapshot gives the same bytes. The
+    snapshot it read is recorded in the lake (so `compact` keeps it and
     `--as-of` reproduces the export) and in the export's own record."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
     selection = select(lake, where, as_of)  # EmptySelection before anything is written
     snapshots.record_if_writable(lake.root / "snapshots", selection.snapshot)
     out.mkdir(parents=True, exist_ok=True)
-    files = FORMATS[fmt](selection, out)
+    files = FORMATS[fmt](selection, out, audio)
     record = {
         "format": fmt,
+        "audio": audio,
         "where": where,
         "voices": len(selection.voices),
         "voice_ids": [v.voice_id for v in selection.voices],

@@ -1,7 +1,8 @@
-"""Hugging Face audio datasets as Parquet: one file, or every `*.parquet` under a folder
-(a hub-style `data/` tree). The audio column is the `Audio` feature's {bytes, path}
-struct; its bytes are content-addressed into the lake (a row with only a path reads that
-file). Rows are read a record batch at a time: a manifest of any size streams."""
+"""Hugging Face audio datasets: Parquet (one file, or every `*.parquet` under a folder, as
+in a hub-style `data/` tree) or the Arrow files of `Dataset.save_to_disk`. The audio
+column is the `Audio` feature's {bytes, path} struct; its bytes are content-addressed into
+the lake (a row with only a path reads that file). Rows are read a record batch at a time:
+a manifest of any size streams."""
 
 from __future__ import annotations
 
@@ -55,18 +56,26 @@ def _labels(row: dict[str, Any], used: set[str | None], exported: bool) -> dict[
     return out
 
 
-def _file_items(path: Path) -> Iterator[SourceItem]:
+def _record_batches(path: Path) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    """The file's schema and its rows, a record batch at a time."""
     try:
+        if path.suffix == ".arrow":
+            reader = pa.ipc.open_stream(path)
+            return reader.schema, iter(reader)
         pf = pq.ParquetFile(path)
+        return pf.schema_arrow, pf.iter_batches(batch_size=BATCH_ROWS)
     except (pa.ArrowInvalid, OSError) as e:
-        raise ManifestError(path, None, f"not a Parquet file ({e})") from None
-    audio = _audio_column(pf.schema_arrow)
+        raise ManifestError(path, None, f"not a Parquet or Arrow file ({e})") from None
+
+
+def _file_items(path: Path) -> Iterator[SourceItem]:
+    schema, batches = _record_batches(path)
+    audio = _audio_column(schema)
     if audio is None:
         raise ManifestError(path, None, "no audio column (a struct with `bytes` and `path`)")
-    names = set(pf.schema_arrow.names)
-    exported = {"voice_id", "measures"} <= names
+    exported = {"voice_id", "batch", "labels"} <= set(schema.names)  # voxlake's own export
     n = 0
-    for batch in pf.iter_batches(batch_size=BATCH_ROWS):
+    for batch in batches:
         for row in batch.to_pylist():
             n += 1
             clip = row[audio] or {}
@@ -96,7 +105,8 @@ def _file_items(path: Path) -> Iterator[SourceItem]:
 @register("hf")
 def read_hf(path: Path) -> Iterator[SourceItem]:
     files = [path] if path.is_file() else sorted(path.rglob("*.parquet"))
+    files = files or sorted(path.rglob("*.arrow"))  # a dataset saved to disk
     if not files:
-        raise ManifestError(path, None, "no *.parquet file")
+        raise ManifestError(path, None, "no *.parquet or *.arrow file")
     for f in files:
         yield from _file_items(f)

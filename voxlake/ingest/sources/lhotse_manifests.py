@@ -21,7 +21,15 @@ from typing import Any
 from voxlake.ingest.sources.item import ManifestError, SourceItem, resolve, sniff_suffix
 from voxlake.ingest.sources.registry import register
 
-EXPORTED = ("split", "batch", "labels")  # voxlake's own lhotse-shar export: lake keys
+
+def _labels(custom: dict[str, Any] | None) -> dict[str, Any]:
+    """A supervision's or cut's `custom` as labels; of voxlake's own export (its `batch`
+    and `labels` keys), the labels it was made from (the rest is the lake's)."""
+    custom = dict(custom or {})
+    labels = custom.get("labels")
+    if "batch" in custom and isinstance(labels, dict):
+        return dict(labels)
+    return custom
 
 
 def _lhotse() -> Any:
@@ -47,7 +55,6 @@ def _source(recording: Any, base: Path) -> tuple[str | None, tuple[str, str] | N
 
 
 def _supervision_item(sup: Any, where: str, labels: dict[str, object]) -> SourceItem:
-    custom = dict(sup.custom or {})
     return SourceItem(
         where=where,
         utterance=sup.id,
@@ -57,7 +64,7 @@ def _supervision_item(sup: Any, where: str, labels: dict[str, object]) -> Source
         speaker=sup.speaker,
         language=sup.language,
         gender=sup.gender,
-        labels={**labels, **custom},
+        labels={**labels, **_labels(sup.custom)},
     )
 
 
@@ -115,10 +122,7 @@ def _manifests(path: Path) -> Iterator[SourceItem]:
 def _shar(path: Path) -> Iterator[SourceItem]:
     lhotse = _lhotse()
     for n, cut in enumerate(lhotse.CutSet.from_shar(in_dir=path), start=1):
-        custom = dict(cut.custom or {})
-        labels = dict(custom.pop("labels", None) or {})
-        for key in EXPORTED:
-            custom.pop(key, None)
+        labels = _labels(cut.custom)
         data = cut.recording.sources[0].source
         sups = cut.supervisions or []
         if not isinstance(data, bytes):
@@ -134,13 +138,13 @@ def _shar(path: Path) -> Iterator[SourceItem]:
             utterance=cut.id,
             data=data,
             suffix=suffix,
-            labels={**custom, **labels},
+            labels=labels,
         )
         if not sups:
             yield whole
             continue
         for sup in sups:  # the tar holds the cut's audio: bounds are the cut's own
-            item = _supervision_item(sup, f"{path}:{n}", {**custom, **labels})
+            item = _supervision_item(sup, f"{path}:{n}", labels)
             yield replace(item, data=data, suffix=suffix)
 
 

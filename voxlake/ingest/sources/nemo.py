@@ -11,6 +11,7 @@ from voxlake.ingest.sources.item import ManifestError, SourceItem, resolve, text
 from voxlake.ingest.sources.registry import register
 
 KNOWN = {"audio_filepath", "duration", "offset", "text", "lang", "language", "speaker", "gender"}
+KNOWN |= {"voice_id"}  # voxlake's own export names the voice: the lake's key, not a label
 
 
 def _str(value: object) -> str | None:
