@@ -48,6 +48,7 @@ def test_layout_ingests_with_its_truth(tmp_path: Path, fmt: str) -> None:
         assert t["language"] == e.language
         assert json.loads(voice["labels"] or "{}") == e.labels
         stored = lake.root / voice["raw_path"]
+        assert stored.stem == hash_file(stored)  # every raw file is named by its hash
         if e.segment is None:
             assert t["segment_start_s"] is None and voice["voice_id"] == hash_file(stored)
             continue
@@ -115,3 +116,19 @@ def test_language_option_fills_what_the_manifest_leaves_out(tmp_path: Path) -> N
     _ingest(lake, "nemo", corpus.path, language="en")
     langs = sorted(t["language"] for t in _rows(lake, "transcripts"))
     assert langs == ["de", "en", "en"]
+
+
+def test_the_cli_ingests_a_corpus_and_says_a_bad_manifest_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voxlake.cli import main
+
+    corpus = corpora.kaldi(tmp_path / "corpus")
+    lake = tmp_path / "lake"
+    assert main(["ingest", "--lake", str(lake), "--from", "kaldi", str(corpus.path)]) == 0
+    out = capsys.readouterr().out
+    assert "referenced 7 utterance(s) of kaldi" in out and "4 of them to `rejected`" in out
+    (corpus.path / "segments").write_text("only three fields\n")
+    assert main(["ingest", "--lake", str(lake), "--from", "kaldi", str(corpus.path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.endswith("segments:1: expected `utt rec start end`")

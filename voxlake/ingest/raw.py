@@ -70,14 +70,18 @@ def raw_pairs(
 
 
 def _cut(lake: Lake, src: Path, start: int, end: int, voice_id: str) -> Path:
-    """A segment's own file in the lake (cut once; a rerun finds it there)."""
+    """A segment's own file in the lake, named by its own hash as every raw file is (the
+    cut is deterministic: a rerun makes the same file)."""
     try:
         subtype = sf.info(str(src)).subtype
     except DECODE_ERRORS as e:
         raise RejectedAudio("undecodable", str(e).strip()[:200]) from None
-    dst = lake.raw_audio(voice_id, segment_suffix(subtype))
-    if not dst.exists():
-        cut_segment(src, start, end, dst)
+    suffix = segment_suffix(subtype)
+    cut = lake.raw_audio(voice_id, suffix).with_name(f".cut-{voice_id}{suffix}")
+    cut_segment(src, start, end, cut)
+    dst = lake.raw_audio(hash_file(cut), suffix)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    cut.replace(dst)
     return dst
 
 

@@ -67,8 +67,8 @@ def _raw_files(lake: Lake, keep: Callable[[str], bool]) -> Iterator[Finding]:
             continue
         path = lake.root / v["raw_path"]
         problem = "missing" if not path.exists() else ""
-        if not problem and hash_file(path) != v["voice_id"]:
-            problem = "content differs from its voice_id"
+        if not problem and hash_file(path) != path.stem:  # named by its hash (a cut segment
+            problem = "content differs from its name"  # by its own, a file by its voice_id)
         if problem:
             repair = (
                 f"voxlake ingest <the original of {v['source_path']}> && voxlake run, "

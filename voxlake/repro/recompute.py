@@ -86,13 +86,17 @@ def first_difference(
 
 
 def _raw_check(lake: Lake, batch: str, stored_hash: str, base: CheckOf) -> Check:
-    """The raw files the lake serves, hashed again: their names are their hashes."""
+    """The raw files the lake serves, hashed again: their names are their hashes (a file
+    voice's is its voice_id; a segment's, cut into a file of its own, that file's)."""
     voices = sorted(lake.read_table("voices", batch).to_pylist(), key=lambda r: r["voice_id"])
     actual = []
+    first = None
     for v in voices:
         path = lake.root / v["raw_path"]
-        actual.append((v["voice_id"], hash_file(path) if path.exists() else "missing"))
-    first = next((v for v, h in actual if h != v), None)
+        found = hash_file(path) if path.exists() else "missing"
+        actual.append((v["voice_id"], found))
+        if found != path.stem and first is None:
+            first = v["voice_id"]
     ok = first is None
     return base(
         stage=RAW,
