@@ -313,6 +313,37 @@ def _export_shards(out: Path) -> str:
     return _plot(out, "export_shards.png", draw) + "\n" + note + "\n" + _table(header, rows)
 
 
+def _ingest_manifests() -> str:
+    """Ingest from a NeMo manifest beside ingest from a folder (ingest_manifests.json)."""
+    data = _load("ingest_manifests.json")
+    rows = [
+        (
+            arm,
+            data[arm]["voices_per_s"],
+            data[arm]["ingest_command_s"],
+            data[arm]["peak_rss_mb"],
+            ", ".join(f"{r['seconds']:.1f}" for r in data["runs"][arm]),
+        )
+        for arm in ("folder", "manifest")
+    ]
+    header = [
+        "from",
+        "voices/s (median run)",
+        "ingest command, s",
+        "peak RSS, MB",
+        "seconds, each run",
+    ]
+    t = data["targets"]
+    note = (
+        f"{data['voices']:,} generated files, each ingested by `voxlake ingest` and the raw "
+        f"stage up to the `voices` rows; runs in the order folder, manifest, manifest, "
+        f"folder. Manifest over folder: **{data['manifest_ingest_ratio']:.2f}x** (target "
+        f"{t['manifest_ingest_ratio']}); peak RSS of the manifest ingest: "
+        f"**{data['peak_rss_mb']:.0f} MB** (target {t['peak_rss_mb']:,}).\n"
+    )
+    return note + "\n" + _table(header, rows)
+
+
 def _every_result() -> str:
     parts = []
     for path in sorted(RESULTS.glob("*.json")):
@@ -338,6 +369,8 @@ def benchmarks(out: Path) -> str:
             _cluster(out),
             "## Shard exports against tar\n",
             _export_shards(out),
+            "## Ingest from a corpus manifest against a folder\n",
+            _ingest_manifests(),
             "## Every result's headline keys\n",
             _every_result(),
         ]
