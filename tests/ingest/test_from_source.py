@@ -17,7 +17,7 @@ from voxlake.lake.store import Lake
 from voxlake.testing import corpora
 
 
-def _ingest(lake: Lake, fmt: str, path: Path, **kw: Any) -> list[str]:
+def _ingest(lake: Lake, fmt: str, path: str | Path, **kw: Any) -> list[str]:
     ingest_source(lake, fmt, path, **kw)
     batches = [m.batch for m in inbox.scan_inbox(lake).new_batches]
     for b in batches:
@@ -132,3 +132,28 @@ def test_the_cli_ingests_a_corpus_and_says_a_bad_manifest_in_one_line(
     assert main(["ingest", "--lake", str(lake), "--from", "kaldi", str(corpus.path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.endswith("segments:1: expected `utt rec start end`")
+
+
+@pytest.mark.slow
+def test_a_corpus_on_an_object_store_is_copied_in_and_read(
+    tmp_path: Path, s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import obstore
+
+    from voxlake.lake.objectstore import open_store
+
+    for key, value in s3.env().items():
+        monkeypatch.setenv(key, value)
+    corpus = corpora.librispeech(tmp_path / "corpus")
+    top = corpus.path.parent  # LibriSpeech/, with SPEAKERS.TXT
+    store = open_store(s3.uri("corpora/LibriSpeech"))
+    for f in sorted(p for p in top.rglob("*") if p.is_file()):
+        obstore.put(store, f.relative_to(top).as_posix(), f.read_bytes())
+    lake = Lake(tmp_path / "lake").ensure()
+    _ingest(lake, "librispeech", s3.uri("corpora/LibriSpeech"))
+    texts = {t["utterance_id"]: t for t in _rows(lake, "transcripts")}
+    assert sorted(texts) == sorted(e.utterance for e in corpus.voices)
+    assert {e.utterance: e.gender for e in corpus.voices} == {
+        u: t["gender"] for u, t in texts.items()
+    }
+    assert ingest_source(lake, "librispeech", s3.uri("corpora/LibriSpeech")).new == 0

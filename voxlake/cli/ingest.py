@@ -13,13 +13,21 @@ from voxlake.ingest.references import reference_files
 from voxlake.ingest.sources import SOURCES, ManifestError
 
 
-def _from_source(args: argparse.Namespace, paths: list[Path]) -> int:
+def _from_source(args: argparse.Namespace, paths: list[str]) -> int:
     lake = open_lake(args)
     new = known = refused = 0
     for path in paths:
         try:
             done = ingest_source(lake, args.source, path, language=args.language)
         except (ManifestError, FileNotFoundError) as e:
+            print(f"voxlake: {e}", file=sys.stderr)
+            return 2
+        except RuntimeError as e:  # an s3:// prefix whose store failed or refused
+            from voxlake.lake.objectstore import StoreAccessError
+            from voxlake.lake.objectstore.mirror import StoreFailed
+
+            if not isinstance(e, StoreFailed | StoreAccessError):
+                raise
             print(f"voxlake: {e}", file=sys.stderr)
             return 2
         new, known, refused = new + done.new, known + done.known, refused + done.refused
@@ -32,9 +40,9 @@ def _from_source(args: argparse.Namespace, paths: list[Path]) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    paths = [Path(p) for p in args.paths]
     if args.source is not None:
-        return _from_source(args, paths)
+        return _from_source(args, args.paths)
+    paths = [Path(p) for p in args.paths]
     lake = open_lake(args)
     try:
         if args.copy:
@@ -68,8 +76,9 @@ def register(sub: Subparsers) -> None:
         "--from",
         dest="source",
         choices=sorted(SOURCES),
-        help="read PATH as a corpus in this layout (a manifest file or a corpus folder): "
-        "its utterances, segments, transcripts and speakers are ingested with it",
+        help="read PATH as a corpus in this layout (a manifest file, a corpus folder, or an "
+        "s3:// prefix, copied into the lake first): its utterances, segments, transcripts "
+        "and speakers are ingested with it",
     )
     p.add_argument(
         "--language",

@@ -206,10 +206,18 @@ def _chunks(entries: Iterable[InboxFile]) -> Iterable[list[InboxFile]]:
         yield chunk
 
 
-def ingest_source(lake: Lake, fmt: str, path: Path, language: str | None = None) -> SourceIngested:
+def ingest_source(
+    lake: Lake, fmt: str, path: str | Path, language: str | None = None
+) -> SourceIngested:
     """Reference a corpus manifest's utterances for the next run (ManifestError where the
-    manifest cannot be read at all, naming the file and line)."""
+    manifest cannot be read at all, naming the file and line). `path` is a file or folder,
+    or an s3:// prefix, copied into the lake first (voxlake.ingest.source_copy)."""
     lake.ensure()
+    if str(path).startswith("s3://"):
+        from voxlake.ingest.source_copy import copy_prefix  # the object-store wing
+
+        path = copy_prefix(lake, str(path))
+    path = Path(path)
     with lake.lock("batches"):
         logged = {e.key() for e in log_entries(lake, REFERENCES_LOG)}
     maker = _Entries(lake, fmt, language)

@@ -35,7 +35,7 @@ from voxlake.lake.tables import Tables
 
 RECORD = ".mirror/record.json"
 TRANSFER_THREADS = 8
-NOT_PUSHED_TOP = frozenset({"dagster", "scratch", "inbox", "demo", "tables", ".mirror"})
+NOT_PUSHED_TOP = frozenset({"dagster", "scratch", "inbox", "demo", "tables", ".mirror", "sources"})
 NOT_PUSHED = frozenset({"batches/_seen.sqlite", "batches/_voices.sqlite"})  # derived here
 FIRST = ("audio/", "features/")  # content-addressed: pushed before anything names them
 # What says what else holds: the stats accumulator's sums (which partials are in them is
