@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from voxlake.audio.decode import AudioLimits
+from voxlake.ingest.sources.item import MANIFEST_REFUSALS
 from voxlake.lake.lineage import now_iso
 from voxlake.lake.schemas import TABLES
 
@@ -48,6 +49,7 @@ REJECT_REASONS = [
     "outside_inbox",
     "bad_sidecar",
 ]
+REJECT_REASONS += [r for r in MANIFEST_REFUSALS if r not in REJECT_REASONS]
 
 
 FULL_FRAMES = ("voices", "rejected", "denoise_metrics", "batch_mel_stats", "dataset_mel_stats")

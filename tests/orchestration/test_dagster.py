@@ -7,6 +7,7 @@ import dagster as dg
 import pytest
 
 from voxlake import descriptions, pipeline
+from voxlake.ingest.from_source import ingest_source
 from voxlake.ingest.inbox import list_batches
 from voxlake.lake.store import Lake
 from voxlake.orchestration.definitions import defs
@@ -14,7 +15,7 @@ from voxlake.orchestration.runner import RunSettings, failure_reason, launch
 from voxlake.orchestration.sensors import voice_inbox
 from voxlake.orchestration.testing import sensed_batch
 from voxlake.resources import LakeResource
-from voxlake.testing import make_lake
+from voxlake.testing import corpora, make_lake
 
 
 def _instance(tmp_path: Path):
@@ -161,6 +162,23 @@ def test_the_jobs_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
             assert origin is not None and origin.job_name == r.job_name
             assert origin.location_name == "voxlake"
             assert origin.repository_origin.repository_name == "__repository__"
+
+
+def test_a_corpus_manifest_batch_runs_with_its_checks_passing(tmp_path: Path) -> None:
+    corpus = corpora.kaldi(tmp_path / "corpus")
+    lake = Lake(tmp_path / "lake").ensure()
+    ingest_source(lake, "kaldi", corpus.path)
+    with _instance(tmp_path) as instance:
+        key = sensed_batch(instance, LakeResource(root=str(lake.root)))
+        run = launch("ingest_batch", instance, RunSettings(str(lake.root)), key)
+        assert run.success
+        mats = {_name(m.asset_key): m for m in run.get_asset_materialization_events()}
+        raw = mats["raw_voices"].materialization
+        assert raw.metadata["rows"].value == 3
+        assert raw.metadata["rejected"].value == len(corpus.rejected)
+        checks = run.get_asset_check_evaluations()
+        assert checks and all(c.passed for c in checks)
+    assert Lake(lake.root).read_table("transcripts", key).num_rows == 3
 
 
 def test_a_failed_blocking_check_stops_downstream_stages(

@@ -10,6 +10,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+# What an utterance of a corpus manifest is refused for (reaching `rejected` at the run);
+# the raw stage's own reasons apply to it as to any file.
+MANIFEST_REFUSALS = (
+    "missing",
+    "segment_out_of_range",
+    "bad_text",
+    "duplicate_utterance",
+    "pipe_command",
+    "unsupported_source",
+    "undecodable",
+)
+
 
 class ManifestError(ValueError):
     """A manifest that cannot be read at all: one line naming the file and the line."""
