@@ -157,3 +157,28 @@ def test_a_corpus_on_an_object_store_is_copied_in_and_read(
         u: t["gender"] for u, t in texts.items()
     }
     assert ingest_source(lake, "librispeech", s3.uri("corpora/LibriSpeech")).new == 0
+
+
+def test_forget_takes_a_segments_transcript_and_file_and_keeps_the_raw_hash_true(
+    tmp_path: Path,
+) -> None:
+    from voxlake.ingest.forget import forget
+    from voxlake.lake.hashing import stage_hash
+    from voxlake.lake.lineage import stored_stage_hash
+
+    corpus = corpora.kaldi(tmp_path / "corpus")
+    lake = Lake(tmp_path / "lake").ensure()
+    (batch,) = _ingest(lake, "kaldi", corpus.path)
+    texts = {t["utterance_id"]: t["voice_id"] for t in _rows(lake, "transcripts")}
+    gone = texts["spk1-a-01"]
+    stored = lake.root / next(v["raw_path"] for v in _rows(lake, "voices") if v["voice_id"] == gone)
+    forget(lake, [gone])
+    assert gone not in {t["voice_id"] for t in _rows(lake, "transcripts")}
+    assert not stored.exists()
+    # the batch's raw hash is that of a run that never saw the voice
+    voices = lake.read_table("voices", batch).to_pylist()
+    rejected = [
+        r for r in lake.read_table("rejected", batch).to_pylist() if r["stage"] == raw.ASSET
+    ]
+    pairs = raw.raw_pairs(voices, rejected, [], lake.read_table("transcripts", batch).to_pylist())
+    assert stored_stage_hash(lake, batch, raw.ASSET) == stage_hash(pairs)

@@ -134,6 +134,7 @@ def _rehash(lake: Lake, batch: str) -> None:
             lake.read_table("voices", batch).to_pylist(),
             rejected,
             lake.read_table("duplicates", batch).to_pylist(),
+            lake.read_table("transcripts", batch).to_pylist(),
         )
         old = lineage[RAW]
         record_stage(lake, batch, RAW, pairs, old["fingerprint"], old["code_version"])

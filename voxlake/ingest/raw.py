@@ -12,7 +12,7 @@ import re
 import shutil
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -55,7 +55,7 @@ def raw_pairs(
     voices: list[dict[str, Any]],
     rejected: list[dict[str, Any]],
     duplicates: list[dict[str, Any]],
-    transcripts: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    transcripts: Sequence[dict[str, Any]] = (),
 ) -> list[tuple[str, str]]:
     """The raw stage's content: accepted voices (id = hash of bytes), each refusal, and
     what a manifest said of its voices (their transcripts and segment bounds)."""
