@@ -182,3 +182,19 @@ def test_forget_takes_a_segments_transcript_and_file_and_keeps_the_raw_hash_true
     ]
     pairs = raw.raw_pairs(voices, rejected, [], lake.read_table("transcripts", batch).to_pylist())
     assert stored_stage_hash(lake, batch, raw.ASSET) == stage_hash(pairs)
+
+
+def test_bytes_that_are_not_utf8_outside_the_text_do_not_stop_the_batch(tmp_path: Path) -> None:
+    corpus = corpora.kaldi(tmp_path / "corpus")
+    utt2spk = (corpus.path / "utt2spk").read_bytes()
+    (corpus.path / "utt2spk").write_bytes(utt2spk.replace(b"spk1-a-01 spk1", b"spk1-a-01 sp\xe9k"))
+    text = (corpus.path / "text").read_bytes()
+    (corpus.path / "text").write_bytes(text.replace(b"spk1-a-02 ", b"spk1-a-02\xff "))
+    segments = (corpus.path / "segments").read_bytes()
+    (corpus.path / "segments").write_bytes(segments.replace(b"spk1-a-02 ", b"spk1-a-02\xff "))
+    lake = Lake(tmp_path / "lake").ensure()
+    _ingest(lake, "kaldi", corpus.path)
+    voices = {v["voice_id"]: v for v in _rows(lake, "voices")}
+    ids = {t["utterance_id"]: voices[t["voice_id"]] for t in _rows(lake, "transcripts")}
+    assert ids["spk1-a-01"]["speaker"] == "sp\\xe9k"  # the byte kept, escaped
+    assert "spk1-a-02\\xff" in ids

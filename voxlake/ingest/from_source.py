@@ -31,6 +31,7 @@ import soundfile as sf
 from voxlake.ingest.inbox import REFERENCES_LOG, InboxFile, append_log, log_entries
 from voxlake.ingest.seen import seen_index
 from voxlake.ingest.sources import SourceItem, read_source
+from voxlake.ingest.sources.item import escaped
 from voxlake.lake.hashing import hash_bytes, hash_file
 from voxlake.lake.store import Lake, atomic_write_bytes
 
@@ -48,6 +49,10 @@ class SourceIngested:
     new: int  # entries added for the next run
     known: int  # already referenced or ingested
     refused: int  # of the new ones, those that go to `rejected` with their reason
+
+
+def _escaped(text: str | None) -> str | None:
+    return None if text is None else escaped(text)
 
 
 def _utf8(text: str) -> bool:
@@ -70,14 +75,16 @@ class _Entries:
 
     def _meta(self, item: SourceItem) -> dict[str, object]:
         labels = {
-            str(k)[:200]: str(v)[:1000] for k, v in item.labels.items() if v not in (None, "")
+            escaped(str(k))[:200]: escaped(str(v))[:1000]
+            for k, v in item.labels.items()
+            if v not in (None, "")
         }
         meta: dict[str, object] = {
-            "speaker": item.speaker,
+            "speaker": _escaped(item.speaker),
             "source": labels.pop("source", None) or self.fmt,
             "text": item.text,
-            "language": item.language or self.language,
-            "gender": item.gender,
+            "language": _escaped(item.language) or self.language,
+            "gender": _escaped(item.gender),
             "labels": labels,
         }
         return {k: v for k, v in meta.items() if v not in (None, "", {})}
@@ -94,10 +101,10 @@ class _Entries:
             0,
             None,
             root=str(Path(item.where.rsplit(":", 1)[0]).parent),
-            utterance=item.utterance,
+            utterance=_escaped(item.utterance),
             meta=json.dumps(meta, sort_keys=True, ensure_ascii=False),
             reject=reason,
-            reject_detail=detail[:1000],
+            reject_detail=escaped(detail)[:1000],
         )
 
     def _embedded(self, data: bytes, suffix: str) -> Path:
@@ -175,7 +182,7 @@ class _Entries:
             start=start,
             end=end,
             recording_id=recording,
-            utterance=item.utterance,
+            utterance=_escaped(item.utterance),
             meta=json.dumps(self._meta(item), sort_keys=True, ensure_ascii=False),
         )
 

@@ -27,6 +27,7 @@ from voxlake.ingest import transcripts as transcript_rows
 from voxlake.ingest.inbox import InboxFile, read_manifest, source_of
 from voxlake.ingest.segments import cut_segment, segment_suffix
 from voxlake.ingest.sidecar import Labels, SidecarIssue, labels_for
+from voxlake.ingest.sources.item import escaped
 from voxlake.ingest.transcripts import manifest_labels, transcript_row
 from voxlake.ingest.voice_keys import voices_elsewhere
 from voxlake.lake.fingerprint import code_version, fingerprint
@@ -149,10 +150,10 @@ def ingest_batch(
     recordings: dict[str, str] = {}  # a segmented recording's hash, read once per batch
     for i, entry in enumerate(files):
         src = source_of(lake, entry)
-        base = {
+        base = {  # a name's bytes that are not UTF-8 are kept as \xNN
             "batch": batch,
-            "source_path": entry.path,
-            "file_name": PurePosixPath(src).name,
+            "source_path": escaped(entry.path),
+            "file_name": escaped(PurePosixPath(src).name),
         }
         voice_id: str | None = None
         stored: Path | None = None  # a segment's own file, cut here

@@ -68,6 +68,13 @@ def text_lines(path: Path) -> Iterator[IO[str]]:
         yield fh
 
 
+def escaped(text: str) -> str:
+    """Text whose bytes were not all UTF-8 (read with surrogateescape: a file name, an id,
+    a speaker), with each such byte written as `\\xNN`: a table can hold it, and it still
+    says what the byte was. Valid text is returned as it is."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def resolve(base: Path, name: str) -> str:
     """A manifest's audio path: absolute as given, else relative to the manifest's folder."""
     p = Path(name).expanduser()
