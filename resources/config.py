@@ -112,11 +112,14 @@ class DenoiserResource(dg.ConfigurableResource):
     atten_lim_db: float = DenoiseConfig.atten_lim_db
     post_filter_beta: float = DenoiseConfig.post_filter_beta
     passthrough_depth_db: float = DenoiseConfig.passthrough_depth_db  # 0: denoise every voice
+    output_rate: str = DenoiseConfig.output_rate  # "source" (the voice's own) or "model" (48k)
     dnsmos: str = "off"  # DNSMOS P.835 before/after: off, exact, fast or sample (a metric)
     dnsmos_fraction: float = 0.1  # the share of voices `sample` mode scores
 
     def config(self) -> DenoiseConfig:
-        return DenoiseConfig(self.atten_lim_db, self.post_filter_beta, self.passthrough_depth_db)
+        return DenoiseConfig(
+            self.atten_lim_db, self.post_filter_beta, self.passthrough_depth_db, self.output_rate
+        )
 
 
 class MelResource(dg.ConfigurableResource):

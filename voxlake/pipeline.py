@@ -87,7 +87,8 @@ def _dnsmos_of(path: str, mode: str) -> dnsmos.Dnsmos:
 
 
 def denoise_voice(job: VoiceJob) -> VoiceResult:
-    """Stream the raw file through DeepFilterNet3 into a 48 kHz FLAC; metrics of in and out."""
+    """Stream the raw file through DeepFilterNet3 into a FLAC at the voice's own rate (or
+    48 kHz by config); metrics of in and out."""
     settings: DenoiseSettings = job.settings
     try:
         row = _denoiser(settings.config)(job.source, job.target)

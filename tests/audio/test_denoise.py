@@ -90,13 +90,25 @@ def test_streamed_file_is_aligned_full_length_and_forks_are_pristine(tmp_path) -
         want = denoise_file(src_a, tmp_path / "a2.flac", fresh)
     assert got == want  # bit-identical to a fresh runtime: same hash, same metrics
     assert forking(src_b, tmp_path / "b2.flac") == first
+    # stored at the source's rate, exactly as long as the source, and aligned with it
     y, sr = sf.read(tmp_path / "a1.flac", dtype="float32")
-    assert sr == 48000 and len(y) == got["frames"] == len(resample(x22, 22050, 48000))
+    assert sr == got["sample_rate"] == 22050 and len(y) == got["frames"] == len(x22)
     assert got["content_hash"] == hash_array(y)
-    ref = resample(x22, 22050, 48000)
-    lags = range(-480, 481, 8)
-    corr = [float(np.dot(np.roll(y, -lag)[5000:-5000], ref[5000:-5000])) for lag in lags]
+    lags = range(-220, 221, 4)
+    corr = [float(np.dot(np.roll(y, -lag)[2000:-2000], x22[2000:-2000])) for lag in lags]
     assert list(lags)[int(np.argmax(corr))] == 0
+    # at the model's rate by config: 48 kHz, the resampled input's length, aligned too
+    with DeepFilterRuntime() as fresh:
+        model = denoise_file(src_a, tmp_path / "a48.flac", fresh, output_rate="model")
+    y48, sr48 = sf.read(tmp_path / "a48.flac", dtype="float32")
+    ref = resample(x22, 22050, 48000)
+    assert sr48 == model["sample_rate"] == 48000 and len(y48) == model["frames"] == len(ref)
+    lags = range(-480, 481, 8)
+    corr = [float(np.dot(np.roll(y48, -lag)[5000:-5000], ref[5000:-5000])) for lag in lags]
+    assert list(lags)[int(np.argmax(corr))] == 0
+    # the stored source-rate voice is the model's output taken down to that rate
+    down = resample(y48, 48000, 22050)[: len(y)]
+    assert np.max(np.abs(down - y)) < 1e-3
 
 
 def test_a_failing_file_is_reported_not_fatal(tmp_path) -> None:
@@ -131,9 +143,9 @@ def test_an_already_clean_voice_is_passed_through(tmp_path) -> None:
     denoiser = ForkingDenoiser(DenoiseConfig())  # passthrough_depth_db 45 by default
     row = denoiser(clean, tmp_path / "clean.flac")
     assert row["passthrough"] and np.isfinite(row["local_snr_db"])
-    y = sf.read(tmp_path / "clean.flac", dtype="float64")[0]
-    want = resample(sf.read(clean, dtype="float32")[0], 16000, 48000)
-    assert len(y) == len(want) and np.max(np.abs(y - want)) < 2e-7  # the input, at 24 bits
+    y, sr = sf.read(tmp_path / "clean.flac", dtype="float64")
+    want = sf.read(clean, dtype="float64")[0]
+    assert sr == 16000 and len(y) == len(want) and np.max(np.abs(y - want)) < 2e-7  # the input
     for src in (noisy, padded_path):
         assert not denoiser(src, tmp_path / "n.flac")["passthrough"]
     with DeepFilterRuntime() as rt:  # 0 switches it off: every voice is denoised

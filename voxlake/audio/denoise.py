@@ -27,8 +27,15 @@ class DenoiseConfig:
     # a voice whose noise floor lies this far below its loud frames (about SNR + 5 dB) is
     # already clean: its resampled input is written unchanged. 0 denoises every voice.
     passthrough_depth_db: float = 45.0
+    # the stored rate: "source" (the raw voice's own: a 16 kHz voice is not stored at 3x
+    # its size) or "model" (DeepFilterNet3's 48 kHz, what the model wrote)
+    output_rate: str = "source"
 
-    def params(self) -> dict[str, float]:
+    def __post_init__(self) -> None:
+        if self.output_rate not in ("source", "model"):
+            raise ValueError(f"output_rate is 'source' or 'model', not {self.output_rate!r}")
+
+    def params(self) -> dict[str, float | str]:
         return asdict(self)
 
 

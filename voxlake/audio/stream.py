@@ -139,6 +139,37 @@ class _NullSink:
         pass
 
 
+class _RateSink:
+    """The model's 48 kHz output, resampled as a stream to the stored rate and cut (or
+    padded) to exactly the source's frame count: the last few samples are held back until
+    that count is known."""
+
+    HELD = 64
+
+    def __init__(self, out: sf.SoundFile, rate: int):
+        self.out = out
+        self.stream = soxr.ResampleStream(SAMPLE_RATE, rate, 1, dtype="float32", quality="HQ")
+        self.held = np.zeros(0, np.float32)
+        self.written = 0
+
+    def _put(self, y: np.ndarray) -> None:
+        if len(y):
+            self.written += _write(self.out, y)
+
+    def write(self, y: np.ndarray) -> None:
+        buf = np.concatenate([self.held, self.stream.resample_chunk(y)])
+        cut = max(0, len(buf) - self.HELD)
+        self._put(buf[:cut])
+        self.held = buf[cut:]
+
+    def finish(self, frames: int) -> None:
+        buf = np.concatenate(
+            [self.held, self.stream.resample_chunk(np.zeros(0, np.float32), last=True)]
+        )
+        buf = buf[: max(0, frames - self.written)]
+        self._put(np.concatenate([buf, np.zeros(frames - self.written - len(buf), np.float32)]))
+
+
 def _write(sink: sf.SoundFile, y: np.ndarray) -> int:
     sink.write(np.clip(y, -1.0, 1.0 - 2.0**-23))
     return len(y)
@@ -149,12 +180,15 @@ def denoise_file(
     dst: str | Path,
     runtime: DeepFilterRuntime,
     passthrough_depth_db: float = 0.0,
+    output_rate: str = "source",
 ) -> dict[str, Any]:
-    """Stream one file through the runtime into a 48 kHz, 24-bit FLAC; metrics + hash.
+    """Stream one file through the runtime (at 48 kHz) into a 24-bit mono FLAC at the
+    source's rate (or, with `output_rate="model"`, at 48 kHz); metrics + hash. At the
+    source's rate the output has exactly the source's frame count.
 
     With `passthrough_depth_db` > 0, a voice whose `floor_depth_db` reaches it is already
-    clean: the resampled input is written instead of the runtime's output (the runtime
-    still runs, so its local-SNR estimate is there for every voice)."""
+    clean: its mono input is written instead of the runtime's output (the runtime still
+    runs, so its local-SNR estimate is there for every voice)."""
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".tmp-{os.getpid()}-{dst.name}")
@@ -162,41 +196,51 @@ def denoise_file(
     depth = floor_depth_db(src)
     passthrough = 0 < passthrough_depth_db <= depth
     try:
-        with (
-            sf.SoundFile(str(src)) as f,
-            sf.SoundFile(str(tmp), "w", SAMPLE_RATE, 1, subtype="PCM_24", format="FLAC") as out,
-        ):
-            stream = soxr.ResampleStream(
-                f.samplerate, SAMPLE_RATE, 1, dtype="float32", quality="HQ"
-            )
-            feeder = _FrameFeeder(runtime, _NullSink() if passthrough else out, runtime.delay)
-            total = copied = 0
-            for block in f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True):
-                mono = block.astype(np.float64).mean(axis=1).astype(np.float32)
-                y = stream.resample_chunk(mono) if f.samplerate != SAMPLE_RATE else mono
-                meter_in.update(y)
-                total += len(y)
-                feeder.feed(y)
-                copied += _write(out, y) if passthrough else 0
-            if f.samplerate != SAMPLE_RATE:
-                tail = stream.resample_chunk(np.zeros(0, np.float32), last=True)
-                meter_in.update(tail)
-                total += len(tail)
-                feeder.feed(tail)
-                copied += _write(out, tail) if passthrough else 0
-            flush = runtime.delay + runtime.frame_length
-            feeder.feed(np.zeros(flush, np.float32), limit=total)
-            written = copied if passthrough else feeder.written
-            if written != total:
-                raise RuntimeError(f"wrote {written} samples, expected {total}")
+        with sf.SoundFile(str(src)) as f:
+            rate = int(f.samplerate)
+            out_rate = rate if output_rate == "source" else SAMPLE_RATE
+            with sf.SoundFile(str(tmp), "w", out_rate, 1, subtype="PCM_24", format="FLAC") as out:
+                down = _RateSink(out, out_rate) if out_rate != SAMPLE_RATE else None
+                stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+                feeder = _FrameFeeder(
+                    runtime, _NullSink() if passthrough else down or out, runtime.delay
+                )
+                total = copied = frames_in = 0
+                for block in f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True):
+                    mono = block.astype(np.float64).mean(axis=1).astype(np.float32)
+                    frames_in += len(mono)
+                    y = stream.resample_chunk(mono) if rate != SAMPLE_RATE else mono
+                    meter_in.update(y)
+                    total += len(y)
+                    feeder.feed(y)
+                    if passthrough:  # the input as it came (mono), or resampled to 48 kHz
+                        copied += _write(out, mono if out_rate == rate else y)
+                if rate != SAMPLE_RATE:
+                    tail = stream.resample_chunk(np.zeros(0, np.float32), last=True)
+                    meter_in.update(tail)
+                    total += len(tail)
+                    feeder.feed(tail)
+                    copied += _write(out, tail) if passthrough and out_rate != rate else 0
+                flush = runtime.delay + runtime.frame_length
+                feeder.feed(np.zeros(flush, np.float32), limit=total)
+                frames = frames_in if out_rate == rate else total
+                if not passthrough and feeder.written != total:
+                    raise RuntimeError(f"wrote {feeder.written} samples, expected {total}")
+                if not passthrough and down is not None:
+                    down.finish(frames)
+                    copied = down.written
+                elif not passthrough:
+                    copied = feeder.written
+                if copied != frames:
+                    raise RuntimeError(f"wrote {copied} samples, expected {frames}")
         os.replace(tmp, dst)
     finally:
         if tmp.exists():
             tmp.unlink()
     content_hash, meter_out = hash_flac(dst)
     return {
-        "sample_rate": SAMPLE_RATE,
-        "frames": total,
+        "sample_rate": out_rate,
+        "frames": frames,
         **meter_in.report("in"),
         **meter_out.report("out"),
         "local_snr_db": feeder.snr_sum / feeder.frames if feeder.frames else 0.0,
@@ -240,7 +284,9 @@ class ForkingDenoiser:
     def __call__(self, src: str | Path, dst: str | Path) -> dict[str, Any]:
         if not hasattr(os, "fork"):  # no fork: a fresh runtime per file
             with DeepFilterRuntime(self.config) as rt:
-                return denoise_file(src, dst, rt, self.config.passthrough_depth_db)
+                return denoise_file(
+                    src, dst, rt, self.config.passthrough_depth_db, self.config.output_rate
+                )
         r, w = os.pipe()
         parent = os.getpid()
         pid = os.fork()
@@ -250,7 +296,13 @@ class ForkingDenoiser:
                 _die_with(parent)
                 os.close(r)
                 try:
-                    result = denoise_file(src, dst, self.runtime, self.config.passthrough_depth_db)
+                    result = denoise_file(
+                        src,
+                        dst,
+                        self.runtime,
+                        self.config.passthrough_depth_db,
+                        self.config.output_rate,
+                    )
                     result["worker_peak_rss_mb"] = peak_rss_mb()
                     payload = pickle.dumps(("ok", result))
                 except BaseException as e:

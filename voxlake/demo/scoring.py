@@ -46,7 +46,7 @@ def score_pairs(lake: Lake) -> list[PairScore]:
             continue
         clean, sr = read_mono(meta["clean_path"])
         noisy, sr_n = read_mono(lake.root / v["raw_path"])
-        out, _ = read_mono(lake.root / denoised[v["voice_id"]]["denoised_path"])
+        out, sr_out = read_mono(lake.root / denoised[v["voice_id"]]["denoised_path"])
         ref = resample(clean, sr, SAMPLE_RATE)
         scores.append(
             PairScore(
@@ -54,7 +54,7 @@ def score_pairs(lake: Lake) -> list[PairScore]:
                 meta["noise"],
                 meta["snr_db"],
                 si_sdr(ref, resample(noisy, sr_n, SAMPLE_RATE)),
-                si_sdr(ref, out),
+                si_sdr(ref, resample(out, sr_out, SAMPLE_RATE)),
             )
         )
     return scores
