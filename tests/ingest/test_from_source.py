@@ -198,3 +198,30 @@ def test_bytes_that_are_not_utf8_outside_the_text_do_not_stop_the_batch(tmp_path
     ids = {t["utterance_id"]: voices[t["voice_id"]] for t in _rows(lake, "transcripts")}
     assert ids["spk1-a-01"]["speaker"] == "sp\\xe9k"  # the byte kept, escaped
     assert "spk1-a-02\\xff" in ids
+
+
+def test_an_hf_audiofolder_is_read_from_its_metadata(tmp_path: Path) -> None:
+    import csv
+
+    corpus = corpora.nemo(tmp_path / "corpus")  # its clips, described the audiofolder way
+    folder = corpus.path.parent
+    with open(folder / "metadata.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file_name", "transcription", "speaker_id", "accent"])
+        w.writerow(["clips/a.wav", "first clip", "anna", "north"])
+        w.writerow(["clips/b.wav", "zweiter teil", "ben", ""])
+    lake = Lake(tmp_path / "lake").ensure()
+    _ingest(lake, "hf", folder)
+    voices = {v["voice_id"]: v for v in _rows(lake, "voices")}
+    got = {
+        t["utterance_id"]: (
+            t["text"],
+            voices[t["voice_id"]]["speaker"],
+            voices[t["voice_id"]]["labels"],
+        )
+        for t in _rows(lake, "transcripts")
+    }
+    assert got == {
+        "clips/a.wav": ("first clip", "anna", '{"accent": "north"}'),
+        "clips/b.wav": ("zweiter teil", "ben", None),
+    }

@@ -1,11 +1,13 @@
 """Hugging Face audio datasets: Parquet (one file, or every `*.parquet` under a folder, as
-in a hub-style `data/` tree) or the Arrow files of `Dataset.save_to_disk`. The audio
+in a hub-style `data/` tree), the Arrow files of `Dataset.save_to_disk`, or an
+`audiofolder` (clips beside a `metadata.csv`/`metadata.jsonl` with a `file_name` column). The audio
 column is the `Audio` feature's {bytes, path} struct; its bytes are content-addressed into
 the lake (a row with only a path reads that file). Rows are read a record batch at a time:
 a manifest of any size streams."""
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,7 +17,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from voxlake.ingest.sources.item import ManifestError, SourceItem, resolve, sniff_suffix
+from voxlake.ingest.sources.item import (
+    ManifestError,
+    SourceItem,
+    resolve,
+    sniff_suffix,
+    text_lines,
+)
 from voxlake.ingest.sources.registry import register
 
 TEXT = ("text", "transcription", "sentence", "transcript", "normalized_text")
@@ -28,6 +36,7 @@ RECOMPUTED = ("duration", "sample_rate", "num_samples")  # the lake measures the
 # ingested again gives the labels it was made from.
 EXPORTED = ("voice_id", "batch", "split", "measures")
 BATCH_ROWS = 64
+METADATA = ("metadata.csv", "metadata.jsonl")  # an audiofolder's
 
 
 def _audio_column(schema: pa.Schema) -> str | None:
@@ -68,6 +77,47 @@ def _record_batches(path: Path) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
         raise ManifestError(path, None, f"not a Parquet or Arrow file ({e})") from None
 
 
+def _row_item(
+    row: dict[str, Any], where: str, name: str | None, audio: str, exported: bool
+) -> SourceItem:
+    """A row's utterance, its audio not yet said: the known columns, the rest as labels."""
+    t, text = _first(row, TEXT)
+    s, speaker = _first(row, SPEAKER)
+    la, language = _first(row, LANGUAGE)
+    g, gender = _first(row, GENDER)
+    u, utterance = _first(row, UTTERANCE)
+    return SourceItem(
+        where=where,
+        utterance=utterance or name,  # else the clip's own name
+        text=text,
+        speaker=speaker,
+        language=language,
+        gender=gender,
+        labels=_labels(row, {audio, t, s, la, g, u}, exported),
+    )
+
+
+def _audiofolder_items(metadata: Path) -> Iterator[SourceItem]:
+    """An `audiofolder` dataset: `metadata.csv` or `metadata.jsonl` whose `file_name`
+    column names each clip, relative to the metadata file's folder."""
+    with text_lines(metadata) as lines:
+        if metadata.suffix == ".csv":
+            rows: Iterator[tuple[int, Any]] = enumerate(csv.DictReader(lines), start=2)
+        else:
+            rows = ((n, line) for n, line in enumerate(lines, start=1) if line.strip())
+        for n, row in rows:
+            if isinstance(row, str):
+                try:
+                    row = json.loads(row)
+                except json.JSONDecodeError as e:
+                    raise ManifestError(metadata, n, f"not a JSON object ({e.msg})") from None
+            name = row.get("file_name") if isinstance(row, dict) else None
+            if not isinstance(name, str) or not name:
+                raise ManifestError(metadata, n, "a row needs a `file_name`")
+            item = _row_item(row, f"{metadata}:{n}", name, "file_name", False)
+            yield replace(item, path=resolve(metadata.parent, name))
+
+
 def _file_items(path: Path) -> Iterator[SourceItem]:
     schema, batches = _record_batches(path)
     audio = _audio_column(schema)
@@ -80,20 +130,7 @@ def _file_items(path: Path) -> Iterator[SourceItem]:
             n += 1
             clip = row[audio] or {}
             data, name = clip.get("bytes"), clip.get("path")
-            t, text = _first(row, TEXT)
-            s, speaker = _first(row, SPEAKER)
-            la, language = _first(row, LANGUAGE)
-            g, gender = _first(row, GENDER)
-            u, utterance = _first(row, UTTERANCE)
-            item = SourceItem(
-                where=f"{path}:{n}",
-                utterance=utterance or name,  # else the clip's own name
-                text=text,
-                speaker=speaker,
-                language=language,
-                gender=gender,
-                labels=_labels(row, {audio, t, s, la, g, u}, exported),
-            )
+            item = _row_item(row, f"{path}:{n}", name, audio, exported)
             if data:
                 yield replace(item, data=data, suffix=sniff_suffix(data, name))
             elif name:
@@ -104,9 +141,17 @@ def _file_items(path: Path) -> Iterator[SourceItem]:
 
 @register("hf")
 def read_hf(path: Path) -> Iterator[SourceItem]:
+    if path.name in METADATA:
+        yield from _audiofolder_items(path)
+        return
     files = [path] if path.is_file() else sorted(path.rglob("*.parquet"))
     files = files or sorted(path.rglob("*.arrow"))  # a dataset saved to disk
-    if not files:
-        raise ManifestError(path, None, "no *.parquet or *.arrow file")
     for f in files:
         yield from _file_items(f)
+    if files:
+        return
+    folders = sorted(p for p in path.rglob("metadata.*") if p.name in METADATA)
+    if not folders:
+        raise ManifestError(path, None, "no *.parquet, *.arrow or metadata.csv/jsonl file")
+    for metadata in folders:  # audiofolders
+        yield from _audiofolder_items(metadata)
