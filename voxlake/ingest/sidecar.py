@@ -38,7 +38,8 @@ class SidecarIssue:
     detail: str
 
 
-def _valid(value: object) -> str | None:
+def valid_label(value: object) -> str | None:
+    """A speaker or source label: printable text up to MAX_LEN characters, else None."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
@@ -54,7 +55,7 @@ def _labels(rel: str, raw: dict[str, object], sidecar: str) -> tuple[Labels, lis
     known: dict[str, str | None] = {}
     for key in LABEL_KEYS:
         if key in raw and raw[key] not in (None, ""):
-            known[key] = _valid(raw[key])
+            known[key] = valid_label(raw[key])
             if known[key] is None:
                 issues.append(
                     SidecarIssue(

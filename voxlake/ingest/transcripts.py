@@ -13,22 +13,14 @@ import json
 from typing import Any
 
 from voxlake.ingest.inbox import InboxFile
-from voxlake.ingest.sidecar import MAX_LEN, Labels
-
-
-def _short(value: object) -> str | None:
-    """A speaker or source: printable text up to MAX_LEN characters, else none."""
-    if value is None:
-        return None
-    v = str(value).strip()
-    return v if v and len(v) <= MAX_LEN and v.isprintable() else None
+from voxlake.ingest.sidecar import Labels, valid_label
 
 
 def manifest_labels(meta_json: str) -> tuple[Labels, dict[str, Any]]:
     """The voice's labels, and the manifest's whole account of it."""
     meta = json.loads(meta_json)
     extra = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
-    return Labels(_short(meta.get("speaker")), _short(meta.get("source")), extra), meta
+    return Labels(valid_label(meta.get("speaker")), valid_label(meta.get("source")), extra), meta
 
 
 def transcript_row(

@@ -95,14 +95,7 @@ def _manifests(path: Path) -> Iterator[SourceItem]:
         return
     for f in sup_files:
         try:
-            sups = iter(lhotse.load_manifest_lazy(f))
-            n = 0
-            while True:
-                try:
-                    sup = next(sups)
-                except StopIteration:
-                    break
-                n += 1
+            for n, sup in enumerate(lhotse.load_manifest_lazy(f), start=1):
                 item = _supervision_item(sup, f"{f}:{n}", {})
                 rec = recordings.get(sup.recording_id)
                 if rec is None:
