@@ -304,7 +304,8 @@ def long_file_rss(tmp: Path, seconds: float) -> float:
             f.write(piece + 0.01 * np.random.default_rng(i).standard_normal(len(piece)))
     code = (
         "import sys; sys.path.insert(0, sys.argv[3]);"
-        "from voxlake.audio.stream import ForkingDenoiser, peak_rss_mb;"
+        "from voxlake.audio.fork_server import ForkingDenoiser;"
+        "from voxlake.audio.stream import peak_rss_mb;"
         "row = ForkingDenoiser()(sys.argv[1], sys.argv[2]);"
         "print(max(peak_rss_mb(), row['worker_peak_rss_mb']))"
     )

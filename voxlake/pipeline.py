@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voxlake.audio import decode, dnsmos, stream
+from voxlake.audio import decode, dnsmos, fork_server, stream
 from voxlake.audio import denoise as dn
 from voxlake.audio.decode import resample
 from voxlake.embed import embedders as em
@@ -72,8 +72,8 @@ class DenoiseSettings:
 
 
 @lru_cache(maxsize=2)
-def _denoiser(config: dn.DenoiseConfig) -> stream.ForkingDenoiser:
-    return stream.ForkingDenoiser(config)
+def _denoiser(config: dn.DenoiseConfig) -> fork_server.ForkingDenoiser:
+    return fork_server.ForkingDenoiser(config)
 
 
 def _dnsmos_of(path: str, mode: str) -> dnsmos.Dnsmos:
@@ -117,7 +117,7 @@ DENOISE: Stage[PipelineConfig] = Stage(
     per_voice=denoise_voice,
     settings=lambda c: DenoiseSettings(c.denoise, c.dnsmos, c.dnsmos_fraction),
     params=lambda c: c.denoise.params(),
-    code=(dn, stream, decode),
+    code=(dn, stream, decode),  # fork_server only runs it: no output depends on it
     models=lambda _: {"deepfilternet3": dn.model_info()["model_sha256"]},
     output_path=Lake.denoised_audio,
     path_column="denoised_path",

@@ -69,7 +69,8 @@ def _write(path, x, sr):
 def test_streamed_file_is_aligned_full_length_and_forks_are_pristine(tmp_path) -> None:
     import soundfile as sf
 
-    from voxlake.audio.stream import BLOCK, ForkingDenoiser, denoise_file
+    from voxlake.audio.fork_server import ForkingDenoiser
+    from voxlake.audio.stream import BLOCK, denoise_file
     from voxlake.lake.hashing import hash_array
 
     rng = np.random.default_rng(7)
@@ -114,7 +115,7 @@ def test_streamed_file_is_aligned_full_length_and_forks_are_pristine(tmp_path) -
 def test_a_failing_file_is_reported_not_fatal(tmp_path) -> None:
     import pytest
 
-    from voxlake.audio.stream import ForkingDenoiser
+    from voxlake.audio.fork_server import ForkingDenoiser
 
     (tmp_path / "bad.wav").write_bytes(b"RIFF nonsense")
     with pytest.raises(RuntimeError, match="Error"):
@@ -124,7 +125,8 @@ def test_a_failing_file_is_reported_not_fatal(tmp_path) -> None:
 def test_an_already_clean_voice_is_passed_through(tmp_path) -> None:
     import soundfile as sf
 
-    from voxlake.audio.stream import ForkingDenoiser, denoise_file, floor_depth_db
+    from voxlake.audio.fork_server import ForkingDenoiser
+    from voxlake.audio.stream import denoise_file, floor_depth_db
     from voxlake.demo.corpus import pink_noise
 
     rng = np.random.default_rng(3)
@@ -155,11 +157,12 @@ def test_an_already_clean_voice_is_passed_through(tmp_path) -> None:
 
 ORPHAN = """
 import os, sys, numpy as np, soundfile as sf
-from voxlake.audio.stream import ForkingDenoiser
+from voxlake.audio.fork_server import ForkingDenoiser
 src, dst, marker = sys.argv[1:]
 sf.write(src, np.random.default_rng(0).normal(0, 0.1, 16000 * 60).astype("float32"), 16000)
 d = ForkingDenoiser()
-print("ready", flush=True)
+d.ping()  # the server is up
+print("ready", d.server_pid, flush=True)
 try:
     d(src, dst)
 except Exception:
@@ -170,7 +173,8 @@ open(marker, "w").write(str(os.getpid()))  # a process that went on with the bat
 
 @pytest.mark.slow
 def test_a_denoise_fork_dies_with_its_killed_parent(tmp_path: Path) -> None:
-    """A fork left behind by a killed run must not carry on as a copy of that run."""
+    """A killed run leaves nothing running: its denoise server and the server's fork die
+    with it (the fork denoising a minute of audio would otherwise run on for seconds)."""
     marker = tmp_path / "returned"
     parent = subprocess.Popen(
         [
@@ -184,9 +188,67 @@ def test_a_denoise_fork_dies_with_its_killed_parent(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert parent.stdout is not None and parent.stdout.readline().strip() == "ready"
-    time.sleep(1.0)  # the fork is denoising a minute of audio
+    assert parent.stdout is not None
+    word, server = parent.stdout.readline().split()
+    assert word == "ready"
+    time.sleep(1.0)  # the server's fork is denoising a minute of audio
+    forks = [p for p in Path("/proc").glob("[0-9]*") if _parent_of(p) == int(server)]
+    assert forks, "the server forked no child for the file"
     parent.kill()
     parent.wait()
-    time.sleep(15.0)  # longer than the fork needs to finish that minute
+    time.sleep(3.0)
+    alive = [p.name for p in [Path(f"/proc/{server}"), *forks] if _running(p)]
+    assert not alive, f"processes {alive} outlived the killed run"
+    time.sleep(12.0)  # longer than a fork needs to finish that minute
     assert not marker.exists(), f"process {marker.read_text()} carried on as the killed run"
+
+
+def _parent_of(proc: Path) -> int:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def _running(proc: Path) -> bool:
+    """Alive, not a zombie (a zombie has exited; it waits only for its reaper)."""
+    try:
+        return (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_voice_gives_the_same_bytes_wherever_it_falls_in_a_batch(tmp_path: Path) -> None:
+    """First in a batch, in the middle of one, just after a long voice, on one worker or
+    two: the stored file is the same, byte for byte."""
+    from voxlake.parallel import map_voices
+    from voxlake.stage import VoiceJob, VoiceOutput
+
+    rng = np.random.default_rng(11)
+    voices = {}
+    for name, seed, seconds, sr in (
+        ("a", 20, 1.0, 16000),
+        ("b", 21, 2.0, 22050),
+        ("v", 22, 1.5, 16000),
+    ):
+        x = resample(_speech(seed, seconds), 48000, sr)
+        voices[name] = _write(tmp_path / f"{name}.wav", x + 0.02 * rng.standard_normal(len(x)), sr)
+    long = resample(_speech(23, 12.0), 48000, 44100)  # several decode blocks
+    voices["long"] = _write(
+        tmp_path / "long.wav", long + 0.05 * rng.standard_normal(len(long)), 44100
+    )
+    settings = pipeline.DenoiseSettings(DenoiseConfig())
+
+    def batch(order: list[str], workers: int, tag: str) -> bytes:
+        jobs = [
+            VoiceJob(n, str(voices[n]), str(tmp_path / tag / f"{i}-{n}.flac"), settings)
+            for i, n in enumerate(order)
+        ]
+        results = map_voices(pipeline.denoise_voice, jobs, workers)
+        assert all(isinstance(r, VoiceOutput) for r in results)
+        return (tmp_path / tag / f"{order.index('v')}-v.flac").read_bytes()
+
+    first = batch(["v", "a", "b"], 1, "first")
+    assert batch(["a", "b", "v", "a"], 1, "middle") == first
+    assert batch(["long", "v"], 1, "after_long") == first
+    assert batch(["a", "long", "v", "b"], 2, "two_workers") == first

@@ -2,7 +2,8 @@
 
 from voxlake.audio.decode import AudioLimits, RejectedAudio, read_audio, read_mono, resample
 from voxlake.audio.denoise import SAMPLE_RATE, DenoiseConfig, model_info
-from voxlake.audio.stream import ForkingDenoiser, denoise_file
+from voxlake.audio.fork_server import ForkingDenoiser
+from voxlake.audio.stream import denoise_file
 
 __all__ = [
     "SAMPLE_RATE",

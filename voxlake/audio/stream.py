@@ -1,4 +1,4 @@
-"""Denoise a file in bounded memory, with one runtime per worker reused across files.
+"""Denoise a file in bounded memory.
 
 `denoise_file` streams: decode blocks -> mono (mean of channels) -> soxr stream to 48 kHz
 -> DeepFilterNet3 frame by frame -> 24-bit FLAC. The output is as long as the resampled
@@ -6,20 +6,14 @@ input and aligned with it (the runtime's delay is dropped and flushed with zeros
 content hash is taken on a streamed read-back of the FLAC, which is what later stages
 read. Memory stays bounded whatever the length: a one-hour file costs what a minute does.
 
-`ForkingDenoiser` gives every voice a pristine runtime state without paying for
-`df_create` (about 0.25 s) per file. The worker creates one runtime and never runs it.
-For each file it forks, and the child denoises with the inherited copy-on-write state,
-sends back its result and exits. The parent's state stays untouched, so a voice's output
-never depends on the voices before it, and the result is bit-identical to a fresh runtime.
+`denoise_file` runs the runtime it is given from its current state: the pipeline hands it
+a pristine one for every voice (`voxlake.audio.fork_server`), so a voice's output never
+depends on the voices before it.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
-import pickle
-import signal
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,10 +23,9 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from voxlake.audio.denoise import SAMPLE_RATE, DeepFilterRuntime, DenoiseConfig
+from voxlake.audio.denoise import SAMPLE_RATE, DeepFilterRuntime
 
 BLOCK = 1 << 16  # input frames per decode block
-PR_SET_PDEATHSIG = 1  # prctl option: the signal a child gets when its parent dies
 CLIP = 0.999
 FLOOR_FRAME_S = 0.02
 DIGITAL_SILENCE_DB = -100.0  # frames this quiet are padding, not a noise floor
@@ -260,66 +253,3 @@ def peak_rss_mb() -> float:
     except OSError:
         pass
     return float("nan")
-
-
-def _die_with(parent: int) -> None:
-    """Make this forked child die with its parent (Linux): an orphan would go on holding
-    the parent's open files, lake locks among them, for nothing."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the broken pipe still ends the child
-        pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
-
-
-class ForkingDenoiser:
-    """One pristine runtime per worker; each file is denoised in a fork of it."""
-
-    def __init__(self, config: DenoiseConfig = DenoiseConfig()):
-        self.config = config
-        self.runtime = DeepFilterRuntime(config)  # never run in this process
-
-    def __call__(self, src: str | Path, dst: str | Path) -> dict[str, Any]:
-        if not hasattr(os, "fork"):  # no fork: a fresh runtime per file
-            with DeepFilterRuntime(self.config) as rt:
-                return denoise_file(
-                    src, dst, rt, self.config.passthrough_depth_db, self.config.output_rate
-                )
-        r, w = os.pipe()
-        parent = os.getpid()
-        pid = os.fork()
-        if pid == 0:  # child: use the inherited pristine state, report, exit; never return
-            code = 0
-            try:
-                _die_with(parent)
-                os.close(r)
-                try:
-                    result = denoise_file(
-                        src,
-                        dst,
-                        self.runtime,
-                        self.config.passthrough_depth_db,
-                        self.config.output_rate,
-                    )
-                    result["worker_peak_rss_mb"] = peak_rss_mb()
-                    payload = pickle.dumps(("ok", result))
-                except BaseException as e:
-                    payload = pickle.dumps(("error", f"{type(e).__name__}: {e}"))
-                with os.fdopen(w, "wb") as fh:
-                    fh.write(struct.pack("<Q", len(payload)) + payload)
-            except BaseException:  # the parent is gone (a broken pipe): nobody to tell
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(w)
-        with os.fdopen(r, "rb") as fh:
-            data = fh.read()
-        _, status = os.waitpid(pid, 0)
-        if len(data) < 8 or not os.WIFEXITED(status):
-            raise RuntimeError(f"the denoise worker died (wait status {status})")
-        kind, value = pickle.loads(data[8 : 8 + struct.unpack("<Q", data[:8])[0]])
-        if kind == "error":
-            raise RuntimeError(value)
-        return dict(value)
