@@ -10,7 +10,10 @@ run the script again on the same lake and `voxlake run` picks up the batches not
 
 It reports wall time and voices/s, the Dagster overhead of each batch run (the run's wall
 time less the time inside its steps, and each step's time outside the stage's own work is
-in the stage times), lake size on disk, and the latency of `voxlake sql` for
+in the stage times), lake size on disk (and per hour of audio, beside the raw input's),
+the models' own floor on a sample of the same voices (`--floor-sample`, default 300: each
+model alone, warm, over the same number of workers, scaled to the whole corpus by audio
+seconds) and the run against it (`floor_ratio`), and the latency of `voxlake sql` for
 `batch_summary` and `mel_stats_slices.sql` and of `voxlake search`, each as a user would
 run it (a fresh process) and in-process. The last line is the JSON, also written to
 benchmarks/results/ladder_real.json.
@@ -183,8 +186,26 @@ def query_latency(lake: Path) -> dict[str, float]:
     return out
 
 
+def floor_on_sample(lake: Path, sample: int, workers: int) -> dict[str, float]:
+    """The models alone on `sample` voices of the lake (every k-th by voice_id), warm, over
+    `workers` processes; scaled to every voice of the lake by audio seconds."""
+    from pipeline import load_inputs, models_alone
+
+    inputs = load_inputs(lake, sample)
+    alone = models_alone(inputs, workers, dnsmos_too=False)
+    sample_s = sum(len(x) for x in inputs["raw48k"]) / 48_000
+    floor = alone["deepfilternet3"] + alone["ge2e"] + alone["mel"]
+    return {
+        "floor_sample_voices": len(inputs["raw48k"]),
+        "floor_sample_s": floor,
+        "floor_sample_audio_s": sample_s,
+        **{f"floor_{k}_s": v for k, v in alone.items()},
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--floor-sample", type=int, default=300)
     ap.add_argument("--voices", type=int, default=10_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--lake", type=Path, default=ROOT / "build/ladder/lake")
@@ -209,6 +230,12 @@ def main() -> None:
     from voxlake.lake.store import Lake
 
     n_voices = catalog.query(Lake(args.lake), "select count(*) from voices")[1][0][0]
+    lake_audio_s = catalog.query(Lake(args.lake), "select sum(duration_s) from voices")[1][0][0]
+    floor = floor_on_sample(args.lake, args.floor_sample, args.workers)
+    floor_s = floor["floor_sample_s"] * lake_audio_s / floor["floor_sample_audio_s"]
+    log(f"models' floor on {floor['floor_sample_voices']} voices: {floor_s:.1f} s for the corpus")
+    lake_bytes = du(args.lake)
+    raw_bytes = sum(p.stat().st_size for p in src.rglob("*.wav"))
     result = {
         "voices": args.voices,
         "resumed": resumed,  # a resumed run's wall time covers only what was left
@@ -222,10 +249,17 @@ def main() -> None:
         "run_wall_s": round(run["wall_s"], 1),
         "voices_per_s": round(args.voices / (run["wall_s"] + ingest_s), 2),
         "x_realtime": round(audio_s / (run["wall_s"] + ingest_s), 2),
+        "model_floor_s": round(floor_s, 1),
+        "floor_ratio": round((run["wall_s"] + ingest_s) / floor_s, 3),
+        "floor": {k: round(v, 2) for k, v in floor.items()},
         "peak_rss_mb": round(run["peak_rss_mb"]),
         **run_overheads(args.lake),
-        "lake_bytes": du(args.lake),
-        "lake_bytes_per_voice": round(du(args.lake) / max(n_voices, 1)),
+        "lake_bytes": lake_bytes,
+        "lake_bytes_per_voice": round(lake_bytes / max(n_voices, 1)),
+        "raw_bytes": raw_bytes,
+        "lake_bytes_per_audio_hour": round(lake_bytes / (audio_s / 3600)),
+        "raw_bytes_per_audio_hour": round(raw_bytes / (audio_s / 3600)),
+        "lake_over_raw": round(lake_bytes / raw_bytes, 3),
         "lake_bytes_by_folder": {p.name: du(p) for p in sorted(args.lake.iterdir()) if p.is_dir()},
         **{k: round(v, 3) for k, v in query_latency(args.lake).items()},
         "cores": os.cpu_count(),

@@ -179,8 +179,9 @@ def models_alone(
     return out
 
 
-def load_inputs(lake: Path) -> dict[str, list[np.ndarray]]:
-    """The raw voices at 48 and 16 kHz and their denoised output at 16 kHz (from the lake)."""
+def load_inputs(lake: Path, sample: int | None = None) -> dict[str, list[np.ndarray]]:
+    """The raw voices at 48 and 16 kHz and their denoised output at 16 kHz (from the lake);
+    with `sample`, about that many of them, every k-th by voice_id."""
     from voxlake.lake import catalog
     from voxlake.lake.store import Lake
 
@@ -189,6 +190,8 @@ def load_inputs(lake: Path) -> dict[str, list[np.ndarray]]:
         "select r.raw_path, d.denoised_path from voices r join denoise_metrics d "
         "using (voice_id) order by voice_id",
     )
+    if sample and len(rows) > sample:
+        rows = rows[:: len(rows) // sample][:sample]
     raw48, raw16, den16 = [], [], []
     for raw, denoised in rows:
         x, sr = sf.read(lake / raw, dtype="float32", always_2d=True)
