@@ -2,6 +2,7 @@
 alone on the same audio with the same number of workers.
 
     python benchmarks/pipeline.py [--voices 300] [--workers 2] [--quick] [--floor-only]
+    python benchmarks/pipeline.py --steady-only [--batches 4] [--batch-voices 150]
 
 One corpus (natural speech where `flite` is installed, else the synthesizer; 2-8 s voices
 at 16-48 kHz with white, pink or hum noise) goes through `voxlake run` three times, each
@@ -20,13 +21,24 @@ time inside Dagster over it, leaving out the process start, imports and the data
 step); `limit_fraction` (DeepFilterNet3 alone over the run); `dnsmos_overhead`,
 `dnsmos_floor_ratio` (the extra time over the ONNX model's own), `dnsmos_fast_overhead`,
 `dnsmos_fast_ovrl_mae`, `dnsmos_fast_ovrl_max_diff`; per-stage times; per-voice overhead
-for 0.6 s voices (a second corpus); peak RSS. The last line is the JSON, also written to
-benchmarks/results/pipeline[_quick].json.
+for 0.6 s voices (a second corpus); peak RSS.
+
+The steady state (`steady_figures`, also in every run of this script): two corpora, 1-3 s
+and 2-8 s voices, each cut into `--batches` batches (at least 3) of `--batch-voices`, go
+through one `voxlake run` each. Its wall time splits into the batch runs (Dagster's own
+start and end of each) and `fixed_cost_s`, what the run pays once: the process start and
+imports up to the first batch's run, the gaps between runs, the dataset run (mel
+statistics and the voice index) and the exit. `floor_ratio_short` and
+`floor_ratio_steady` are batch runs 2..N over their models' floor (each model alone,
+warm, on exactly those batches' voices, over the same workers). `per_voice_overhead_ms`
+and `pristine_state_ms` come from `voice_costs.py` on 1 s voices (`--cost-voices`).
+The last line is the JSON, also written to benchmarks/results/pipeline[_quick].json.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -179,16 +191,22 @@ def models_alone(
     return out
 
 
-def load_inputs(lake: Path, sample: int | None = None) -> dict[str, list[np.ndarray]]:
+def load_inputs(
+    lake: Path, sample: int | None = None, batches: list[str] | None = None
+) -> dict[str, list[np.ndarray]]:
     """The raw voices at 48 and 16 kHz and their denoised output at 16 kHz (from the lake);
-    with `sample`, about that many of them, every k-th by voice_id."""
+    with `sample`, about that many of them, every k-th by voice_id; with `batches`, only
+    those batches' voices."""
     from voxlake.lake import catalog
     from voxlake.lake.store import Lake
 
+    where = ""
+    if batches is not None:
+        where = "where r.batch in (" + ", ".join(f"'{b}'" for b in batches) + ") "
     _, rows = catalog.query(
         Lake(lake),
         "select r.raw_path, d.denoised_path from voices r join denoise_metrics d "
-        "using (voice_id) order by voice_id",
+        f"using (voice_id) {where}order by voice_id",
     )
     if sample and len(rows) > sample:
         rows = rows[:: len(rows) // sample][:sample]
@@ -218,24 +236,137 @@ def main() -> None:
         action="store_true",
         help="only the run without DNSMOS and the models alone (pipeline_floor_N.json)",
     )
+    ap.add_argument("--steady-only", action="store_true", help="only the steady state")
+    ap.add_argument("--batches", type=int, default=4, help="batches per steady corpus (>= 3)")
+    ap.add_argument("--batch-voices", type=int, default=150)
+    ap.add_argument("--cost-voices", type=int, default=60, help="1 s voices for the costs")
     args = ap.parse_args()
     if args.quick:
         args.voices, args.short_voices = 24, 24
+        args.batches, args.batch_voices, args.cost_voices = 3, 12, 20
+    if args.batches < 3:
+        ap.error("--batches: at least 3 (the steady state is batches 2..N)")
     tmp = Path(tempfile.mkdtemp(prefix="voxlake-pipeline-bench-"))
     try:
         if args.floor_only:
             result = measure_floor(tmp, args.voices, args.workers)
+        elif args.steady_only:
+            result = {}
         else:
             result = measure(tmp, args.voices, args.short_voices, args.workers)
+        if not args.floor_only:
+            result.update(
+                steady_figures(tmp, args.batches, args.batch_voices, args.workers, args.cost_voices)
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     result["quick"] = args.quick
     RESULTS.mkdir(exist_ok=True)
     name = "pipeline_quick.json" if args.quick else "pipeline.json"
+    if args.steady_only:
+        name = f"pipeline_steady{'_quick' if args.quick else ''}.json"
     if args.floor_only:
         name = f"pipeline_floor_{args.voices}{'_quick' if args.quick else ''}.json"
     (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))
+
+
+def run_timeline(lake: Path) -> list[dict[str, Any]]:
+    """Every Dagster run of the lake, in start order: job, batch, start and end (epoch s)."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(lake / "dagster"))
+    out = []
+    for run in instance.get_runs():
+        stats = instance.get_run_stats(run.run_id)
+        out.append(
+            {
+                "job": run.job_name,
+                "batch": run.tags.get("dagster/partition"),
+                "start": stats.start_time,
+                "end": stats.end_time,
+            }
+        )
+    return sorted(out, key=lambda r: r["start"])
+
+
+def measure_steady(
+    tmp: Path, name: str, seconds: tuple[float, float], batches: int, per_batch: int, workers: int
+) -> dict[str, Any]:
+    """One `voxlake run` over `batches` batches: its fixed cost, and batch runs 2..N against
+    the models' floor on exactly their voices."""
+    from voxlake.ingest.inbox import scan_inbox
+    from voxlake.lake.store import Lake
+
+    src, lake = tmp / f"steady-{name}", tmp / f"lake-steady-{name}"
+    generate(src, batches * per_batch, seconds, tag=f"-steady-{name}")
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env["VOXLAKE_PROGRESS"] = "off"
+    cli = [sys.executable, "-m", "voxlake.cli"]
+    subprocess.run([*cli, "ingest", str(src), "--lake", str(lake)], check=True, env=env)
+    scan_inbox(Lake(lake), per_batch)  # the batches, cut as a lake's batch_size cuts them
+    t0 = time.time()
+    proc = subprocess.run(
+        [*cli, "run", "--lake", str(lake), "--workers", str(workers)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    t1 = time.time()
+    if proc.returncode != 0:
+        raise SystemExit(f"voxlake run failed:\n{proc.stdout}\n{proc.stderr}")
+    runs = run_timeline(lake)
+    batch_runs = [r for r in runs if r["job"] == "ingest_batch"]
+    if len(batch_runs) != batches:
+        raise SystemExit(f"{len(batch_runs)} batch runs, not {batches}")
+    walls = [r["end"] - r["start"] for r in batch_runs]
+    other = [r for r in runs if r["job"] != "ingest_batch"]
+    gaps = sum(max(0.0, b["start"] - a["end"]) for a, b in itertools.pairwise(runs))
+    fixed = {
+        "start_to_first_run_s": runs[0]["start"] - t0,  # interpreter, imports, instance, scan
+        "between_runs_s": gaps,  # the CLI between runs: run creation, partition checks
+        "dataset_run_s": sum(r["end"] - r["start"] for r in other),
+        "last_run_to_exit_s": t1 - runs[-1]["end"],  # the report, pool shutdown, exit
+    }
+    wall = t1 - t0
+    steady = [r["batch"] for r in batch_runs[1:]]
+    alone = models_alone(load_inputs(lake, batches=steady), workers, dnsmos_too=False)
+    floor = alone["deepfilternet3"] + alone["ge2e"] + alone["mel"]
+    out = {
+        "voices": batches * per_batch,
+        "batches": batches,
+        "seconds": list(seconds),
+        "wall_s": round(wall, 2),
+        "batch_run_s": [round(w, 2) for w in walls],
+        "fixed_cost_s": round(wall - sum(walls), 2),
+        "fixed_cost_parts_s": {k: round(v, 2) for k, v in fixed.items()},
+        "accounted": round((sum(walls) + sum(fixed.values())) / wall, 4),
+        "steady_model_floor_s": round(floor, 2),
+        "steady_models_alone_s": {k: round(v, 2) for k, v in alone.items()},
+        "floor_ratio": round(sum(walls[1:]) / floor, 3),
+    }
+    log(f"steady {name}: {out}")
+    return out
+
+
+def steady_figures(
+    tmp: Path, batches: int, per_batch: int, workers: int, cost_voices: int
+) -> dict[str, Any]:
+    """The five keys of the steady state, with what they are made of."""
+    from voice_costs import measure as voice_costs
+
+    short = measure_steady(tmp, "short", (1.0, 3.0), batches, per_batch, workers)
+    steady = measure_steady(tmp, "steady", (2.0, 8.0), batches, per_batch, workers)
+    costs = voice_costs(tmp / "costs", [1.0], cost_voices, cost_voices)
+    return {
+        "per_voice_overhead_ms": costs["per_voice_overhead_ms"],
+        "pristine_state_ms": costs["pristine_state_ms"],
+        "floor_ratio_short": short["floor_ratio"],
+        "floor_ratio_steady": steady["floor_ratio"],
+        "fixed_cost_s": max(short["fixed_cost_s"], steady["fixed_cost_s"]),
+        "steady_runs": {"short": short, "steady": steady},
+        "voice_costs_1s": costs,
+    }
 
 
 def stage_time(run: dict[str, Any]) -> float:

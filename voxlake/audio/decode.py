@@ -12,6 +12,10 @@ import soundfile as sf
 import soxr
 
 EPS = 1e-12
+# the shortest voice the models can analyse: one DeepFilterNet3 FFT window (960 samples at
+# 48 kHz). A shorter one is too_short whatever `min_duration_s` allows: its output would
+# be the models' padding, not the voice.
+MODEL_WINDOW_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,11 @@ def _check_levels(
         raise RejectedAudio("empty", "no audio frames")
     if not finite:
         raise RejectedAudio("non_finite", "NaN or Inf samples")
+    if info.duration_s < MODEL_WINDOW_S:
+        raise RejectedAudio(
+            "too_short",
+            f"{info.duration_s:.4f} s < {MODEL_WINDOW_S} s, the denoiser's analysis window",
+        )
     if info.duration_s < limits.min_duration_s:
         raise RejectedAudio("too_short", f"{info.duration_s:.3f} s < {limits.min_duration_s} s")
     if info.duration_s > limits.max_duration_s:

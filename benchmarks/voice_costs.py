@@ -1,0 +1,271 @@
+"""What one voice costs a worker beyond its models, and throughput against voice length.
+
+    python benchmarks/voice_costs.py [--lengths 0.5 1 2 4 8 16 32] [--audio-s 48]
+
+One process set up as a pipeline worker (one thread, torch and the GE2E encoder loaded,
+the denoise server started) takes voices of each length (natural speech where `flite` is
+installed, with noise, at 16-48 kHz; at least `--min-voices` of each length) through every
+stage's per-voice work, exactly as the stages do it:
+- raw: the file's BLAKE3, its decode and measurement, its copy into the lake;
+- denoise: `pipeline.denoise_voice` (a fork of the denoise server, the streamed file);
+- mel and embeddings: `pipeline.mel_voice`, `pipeline.embed_voice`.
+Right after each voice, the same process times its models' own calls on the same
+samples, decoded and resampled beforehand: DeepFilterNet3 on a warm runtime (48 kHz),
+GE2E and the log-mel extractor (the denoised voice at 16 kHz).
+
+`pristine_state_ms` is what a pristine DeepFilterNet3 state costs a voice:
+- `pristine_fork_ms`: the round trip of a fork of the denoise server that only answers;
+- `pristine_first_run_ms`: how much longer the model's call takes on that never-run,
+  copy-on-write state than on a warm runtime (1 s voices): the pages its first run
+  copies or faults in. Any pristine state pays something like it.
+
+`per_voice_overhead_ms` is the median, over the 1 s voices, of the voice's wall time in
+all four stages less its models' calls and `pristine_state_ms`. Per length: voices per
+second (of one worker) and the floor ratio (all stages over the models). What a batch
+pays once (tables, lineage, checks, Dagster) is not here: `benchmarks/pipeline.py`
+measures it. The last line is the JSON, also written to benchmarks/results/voice_costs.json;
+`--plot` draws docs/_static/throughput_vs_length.png from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ladder_real import generate
+
+RESULTS = Path(__file__).parent / "results"
+PLOT = Path(__file__).parent.parent / "docs/_static/throughput_vs_length.png"
+LENGTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+class Worker:
+    """The per-voice work of every stage, and each model alone, in this one process."""
+
+    def __init__(self, root: Path):
+        import torch
+
+        from voxlake import pipeline
+        from voxlake.audio.denoise import DeepFilterRuntime, DenoiseConfig
+        from voxlake.embed import ge2e
+
+        torch.set_num_threads(1)
+        self.root = root
+        self.settings = pipeline.DenoiseSettings(DenoiseConfig())
+        self.denoiser = pipeline._denoiser(DenoiseConfig())  # the worker's own server
+        self.denoiser.ping()
+        self.runtime = DeepFilterRuntime()
+        ge2e.embed(np.zeros(16_000, np.float32))  # the encoder loaded, as in a warm worker
+        self.runtime.process(np.zeros(48_000, np.float32))
+
+    def stages(self, src: Path, name: str) -> dict[str, float]:
+        from voxlake import pipeline
+        from voxlake.audio.decode import AudioLimits, measure_audio
+        from voxlake.embed.embedders import DEFAULT
+        from voxlake.features.mel import MelConfig
+        from voxlake.ingest.raw import _copy_into_lake
+        from voxlake.lake.hashing import hash_file
+        from voxlake.stage import VoiceJob, VoiceOutput
+
+        raw = self.root / "raw" / f"{name}{src.suffix}"
+        den, npy = self.root / "den" / f"{name}.flac", self.root / "mel" / f"{name}.npy"
+        for d in (raw, den, npy):
+            d.parent.mkdir(parents=True, exist_ok=True)
+
+        def raw_stage() -> None:
+            hash_file(src)
+            measure_audio(src, AudioLimits())
+            _copy_into_lake(src, raw)
+
+        def run(fn: Callable[[Any], Any], job: Any) -> Callable[[], None]:
+            def call() -> None:
+                if not isinstance(fn(job), VoiceOutput):
+                    raise SystemExit(f"{fn.__name__} failed on {src}")
+
+            return call
+
+        return {
+            "raw": _timed(raw_stage),
+            "denoise": _timed(
+                run(pipeline.denoise_voice, VoiceJob(name, str(raw), str(den), self.settings))
+            ),
+            "mel": _timed(run(pipeline.mel_voice, VoiceJob(name, str(den), str(npy), MelConfig()))),
+            "embed": _timed(run(pipeline.embed_voice, VoiceJob(name, str(den), "", DEFAULT))),
+        }
+
+    def models(self, src: Path, name: str) -> dict[str, float]:
+        import soundfile as sf
+
+        from voxlake.audio.decode import read_mono, resample
+        from voxlake.embed import ge2e
+        from voxlake.features.mel import MelConfig, log_mel
+
+        x, sr = read_mono(src)
+        x48 = resample(x, sr, 48_000)
+        y, ysr = sf.read(self.root / "den" / f"{name}.flac", dtype="float32")
+        y16 = resample(y, ysr, 16_000)
+        return {
+            "deepfilternet3": _timed(lambda: self.runtime.process(x48)),
+            "ge2e": _timed(lambda: ge2e.embed(y16)),
+            "mel": _timed(lambda: log_mel(y16, MelConfig())),
+        }
+
+    def first_run_penalty(self, src: Path) -> float:
+        """Seconds the model's call takes longer on a pristine fork than on a warm runtime."""
+        from voxlake.audio.decode import read_mono, resample
+        from voxlake.audio.denoise import DeepFilterRuntime
+
+        x, sr = read_mono(src)
+        x48 = resample(x, sr, 48_000)
+        pristine = DeepFilterRuntime()
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # time the call on the inherited, never-run state
+            os.close(r)
+            os.write(w, repr(_timed(lambda: pristine.process(x48))).encode())
+            os._exit(0)
+        os.close(w)
+        with os.fdopen(r) as fh:
+            fresh = float(fh.read())
+        os.waitpid(pid, 0)
+        pristine.close()
+        return fresh - _timed(lambda: self.runtime.process(x48))
+
+
+def _stage(r: dict[str, float]) -> float:
+    return sum(v for k, v in r.items() if k.startswith("stage_"))
+
+
+def _model(r: dict[str, float]) -> float:
+    return sum(v for k, v in r.items() if not k.startswith("stage_"))
+
+
+def _log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def measure(tmp: Path, lengths: list[float], audio_s: float, min_voices: int) -> dict[str, Any]:
+    worker = Worker(tmp / "work")
+    pings = [worker.denoiser.ping() for _ in range(50)]
+    per_length: dict[str, dict[str, float]] = {}
+    one_second: list[dict[str, float]] = []
+    penalties: list[float] = []
+    for length in lengths:
+        n = max(min_voices, round(audio_s / length))
+        src = tmp / f"len{length:g}"
+        speech = generate(src, n, (length, length), tag=f"-len{length:g}")
+        rows = []
+        for i, f in enumerate(sorted(src.rglob("*.wav"))):
+            stages = worker.stages(f, f"{length:g}-{i}")
+            rows.append(
+                {
+                    **{f"stage_{k}": v for k, v in stages.items()},
+                    **worker.models(f, f"{length:g}-{i}"),
+                }
+            )
+            if length == 1.0:
+                penalties.append(worker.first_run_penalty(f))
+        if length == 1.0:
+            one_second = rows
+        stage_s, model_s = sum(map(_stage, rows)), sum(map(_model, rows))
+        per_length[f"{length:g}"] = {
+            "voices": n,
+            "voices_per_s": round(n / stage_s, 3),
+            "x_realtime": round(n * length / stage_s, 2),
+            "floor_ratio": round(stage_s / model_s, 3),
+            "stage_ms_median": round(1000 * statistics.median(map(_stage, rows)), 1),
+            "model_ms_median": round(1000 * statistics.median(map(_model, rows)), 1),
+        }
+        _log(f"{length:g} s voices ({speech}): {per_length[f'{length:g}']}")
+    result: dict[str, Any] = {"per_length": per_length, "workers": 1, "cores": os.cpu_count()}
+    fork_ms = 1000 * statistics.median(pings)
+    result["pristine_fork_ms"] = round(fork_ms, 2)
+    if one_second:
+        first_ms = 1000 * statistics.median(penalties)
+        pristine = fork_ms + first_ms
+        extra = {  # each stage's time beyond its model (and, for denoise, the pristine state)
+            "raw": [r["stage_raw"] for r in one_second],
+            "denoise": [
+                r["stage_denoise"] - r["deepfilternet3"] - pristine / 1000 for r in one_second
+            ],
+            "mel": [r["stage_mel"] - r["mel"] for r in one_second],
+            "embed": [r["stage_embed"] - r["ge2e"] for r in one_second],
+        }
+        over = [1000 * (_stage(r) - _model(r)) - pristine for r in one_second]
+        result.update(
+            voices_1s=len(one_second),
+            pristine_first_run_ms=round(first_ms, 2),
+            pristine_state_ms=round(pristine, 2),
+            per_voice_overhead_ms=round(statistics.median(over), 1),
+            per_voice_overhead_by_stage_ms={
+                k: round(1000 * statistics.median(v), 1) for k, v in extra.items()
+            },
+        )
+    return result
+
+
+def plot(result: dict[str, Any], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = result["per_length"]
+    lengths = [float(k) for k in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
+    a.plot(lengths, [rows[k]["voices_per_s"] for k in rows], "o-")
+    a.set(xscale="log", yscale="log", xlabel="voice length (s)", ylabel="voices per second")
+    a.set_title("one worker, all four stages", fontsize=10)
+    b.plot(lengths, [rows[k]["floor_ratio"] for k in rows], "o-", color="C1")
+    b.axhline(1.0, color="grey", lw=0.8)
+    b.set(xscale="log", xlabel="voice length (s)", ylabel="stages / models' own calls")
+    b.set_title("floor ratio", fontsize=10)
+    for ax in (a, b):
+        ax.set_xticks(lengths, [f"{x:g}" for x in lengths])
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lengths", type=float, nargs="+", default=list(LENGTHS))
+    ap.add_argument("--audio-s", type=float, default=48.0, help="audio per length")
+    ap.add_argument("--min-voices", type=int, default=3)
+    ap.add_argument("--plot", action="store_true", help=f"draw {PLOT.name} from the result")
+    ap.add_argument("--out", type=Path, default=RESULTS / "voice_costs.json")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="voxlake-voice-costs-"))
+    try:
+        result = measure(tmp, args.lengths, args.audio_s, args.min_voices)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    if args.plot:
+        plot(result, PLOT)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
