@@ -23,8 +23,8 @@ GE2E and the log-mel extractor (the denoised voice at 16 kHz).
 all four stages less its models' calls and `pristine_state_ms`. Per length: voices per
 second (of one worker) and the floor ratio (all stages over the models). What a batch
 pays once (tables, lineage, checks, Dagster) is not here: `benchmarks/pipeline.py`
-measures it. The last line is the JSON, also written to benchmarks/results/voice_costs.json;
-`--plot` draws docs/_static/throughput_vs_length.png from it.
+measures it. The last line is the JSON, also written to benchmarks/results/voice_costs.json
+(the manual's benchmarks page plots it).
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ladder_real import generate
 
 RESULTS = Path(__file__).parent / "results"
-PLOT = Path(__file__).parent.parent / "docs/_static/throughput_vs_length.png"
 LENGTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
 
@@ -223,36 +222,11 @@ def measure(tmp: Path, lengths: list[float], audio_s: float, min_voices: int) ->
     return result
 
 
-def plot(result: dict[str, Any], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = result["per_length"]
-    lengths = [float(k) for k in rows]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
-    a.plot(lengths, [rows[k]["voices_per_s"] for k in rows], "o-")
-    a.set(xscale="log", yscale="log", xlabel="voice length (s)", ylabel="voices per second")
-    a.set_title("one worker, all four stages", fontsize=10)
-    b.plot(lengths, [rows[k]["floor_ratio"] for k in rows], "o-", color="C1")
-    b.axhline(1.0, color="grey", lw=0.8)
-    b.set(xscale="log", xlabel="voice length (s)", ylabel="stages / models' own calls")
-    b.set_title("floor ratio", fontsize=10)
-    for ax in (a, b):
-        ax.set_xticks(lengths, [f"{x:g}" for x in lengths])
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--lengths", type=float, nargs="+", default=list(LENGTHS))
     ap.add_argument("--audio-s", type=float, default=48.0, help="audio per length")
     ap.add_argument("--min-voices", type=int, default=3)
-    ap.add_argument("--plot", action="store_true", help=f"draw {PLOT.name} from the result")
     ap.add_argument("--out", type=Path, default=RESULTS / "voice_costs.json")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="voxlake-voice-costs-"))
@@ -262,8 +236,6 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    if args.plot:
-        plot(result, PLOT)
     print(json.dumps(result))
 
 

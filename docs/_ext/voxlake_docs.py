@@ -234,6 +234,83 @@ def _throughput(out: Path) -> str:
     return _plot(out, "throughput.png", draw) + "\n" + _table(header, rows)
 
 
+def _voice_lengths(out: Path) -> str:
+    """One worker's throughput and floor ratio against voice length (voice_costs.json)."""
+    costs = _load("voice_costs.json")
+    rows = costs["per_length"]
+    lengths = [float(k) for k in rows]
+
+    def draw(ax: Any) -> None:
+        ax.plot(lengths, [rows[k]["voices_per_s"] for k in rows], marker="o", label="voices/s")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xticks(lengths, [f"{x:g}" for x in lengths])
+        ax.set_xlabel("voice length (s)")
+        ax.set_ylabel("voices per second (one worker, all stages)")
+        twin = ax.twinx()
+        twin.plot(lengths, [rows[k]["floor_ratio"] for k in rows], "s--", color="C1")
+        twin.axhline(1.0, color="C1", lw=0.6)
+        twin.set_ylabel("floor ratio (stages / models' own calls)", color="C1")
+        twin.set_ylim(0.9, max(1.6, max(rows[k]["floor_ratio"] for k in rows) + 0.1))
+
+    header = ["voice length (s)", "voices", "voices/s", "x real time", "floor ratio"]
+    table = _table(
+        header,
+        [
+            (k, r["voices"], r["voices_per_s"], r["x_realtime"], r["floor_ratio"])
+            for k, r in rows.items()
+        ],
+    )
+    by_stage = ", ".join(f"{k} {v} ms" for k, v in costs["per_voice_overhead_by_stage_ms"].items())
+    note = (
+        "\nOn 1 s voices (`voice_costs.json`): a pristine DeepFilterNet3 state costs "
+        f"**{costs['pristine_state_ms']} ms** ({costs['pristine_fork_ms']} ms for the fork of "
+        f"the denoise server, {costs['pristine_first_run_ms']} ms for the pages the never-run "
+        "state copies or faults in on its first run); the rest of a voice's time beyond its "
+        f"models is **{costs['per_voice_overhead_ms']} ms** (median; by stage: {by_stage}).\n"
+    )
+    return _plot(out, "voice_lengths.png", draw) + "\n" + table + note
+
+
+def _steady_state() -> str:
+    """Batch runs 2..N against their floor, and the run's fixed cost (pipeline_steady.json);
+    the 10,000-voice run against the floor and its bytes (ladder_real.json)."""
+    steady = _load("pipeline_steady.json")
+    rows = []
+    for name, run in steady["steady_runs"].items():
+        parts = ", ".join(f"{k} {v}" for k, v in run["fixed_cost_parts_s"].items())
+        rows.append(
+            (
+                f"{run['seconds'][0]:g}-{run['seconds'][1]:g} s ({name})",
+                f"{run['batches']} x {run['voices'] // run['batches']}",
+                run["floor_ratio"],
+                run["wall_s"],
+                run["fixed_cost_s"],
+                parts,
+            )
+        )
+    header = [
+        "corpus",
+        "batches",
+        "floor ratio, runs 2..N",
+        "wall (s)",
+        "fixed (s)",
+        "fixed: parts",
+    ]
+    ladder = _load("ladder_real.json")
+    gib = 1 << 30
+    note = (
+        f"\nThe 10,000-voice run (`ladder_real.json`, 1-3 s voices, {ladder['workers']} workers): "
+        f"**{ladder['x_realtime']}x** real time, **{ladder.get('floor_ratio', '-')}x** the models' "
+        f"floor measured on {ladder.get('floor', {}).get('floor_sample_voices', '-')} of its "
+        "voices in the same run. Per hour of audio the lake holds "
+        f"**{ladder.get('lake_bytes_per_audio_hour', 0) / gib:.2f} GiB** against "
+        f"**{ladder.get('raw_bytes_per_audio_hour', 0) / gib:.2f} GiB** of raw input "
+        f"({ladder.get('lake_over_raw', '-')}x).\n"
+    )
+    return _table(header, rows) + note
+
+
 def _index(out: Path) -> str:
     engines = _load("index.json")["engines"]
 
@@ -362,6 +439,10 @@ def benchmarks(out: Path) -> str:
             "## The ladder under the former layout (a Parquet file per batch)\n",
             _ladder(out),
             "## Throughput against voice length\n",
+            _voice_lengths(out),
+            "## The steady state: batch runs against the models' floor\n",
+            _steady_state(),
+            "## Throughput of whole runs\n",
             _throughput(out),
             "## The voice index: recall against latency\n",
             _index(out),
