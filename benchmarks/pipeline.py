@@ -29,9 +29,9 @@ through one `voxlake run` each. Its wall time splits into the batch runs (Dagste
 start and end of each) and `fixed_cost_s`, what the run pays once: the process start and
 imports up to the first batch's run, the gaps between runs, the dataset run (mel
 statistics and the voice index) and the exit. `floor_ratio_short` and
-`floor_ratio_steady` are batch runs 2..N over their models' floor (each model alone,
-warm, on exactly those batches' voices, over the same workers). `per_voice_overhead_ms`
-and `pristine_state_ms` come from `voice_costs.py` on 1 s voices (`--cost-voices`).
+`floor_ratio_steady` are batch runs 2..N over their floor: each model alone, warm, on
+exactly those batches' voices, over the same workers, and `pristine_state_ms` per voice.
+`per_voice_overhead_ms` and `pristine_state_ms` come from `voice_costs.py` on 1 s voices (`--cost-voices`).
 The last line is the JSON, also written to benchmarks/results/pipeline[_quick].json.
 """
 
@@ -291,10 +291,16 @@ def run_timeline(lake: Path) -> list[dict[str, Any]]:
 
 
 def measure_steady(
-    tmp: Path, name: str, seconds: tuple[float, float], batches: int, per_batch: int, workers: int
+    tmp: Path,
+    name: str,
+    seconds: tuple[float, float],
+    batches: int,
+    per_batch: int,
+    workers: int,
+    pristine_ms: float,
 ) -> dict[str, Any]:
     """One `voxlake run` over `batches` batches: its fixed cost, and batch runs 2..N against
-    the models' floor on exactly their voices."""
+    their floor: the models alone on exactly their voices, and a pristine state per voice."""
     from voxlake.ingest.inbox import scan_inbox
     from voxlake.lake.store import Lake
 
@@ -330,8 +336,10 @@ def measure_steady(
     }
     wall = t1 - t0
     steady = [r["batch"] for r in batch_runs[1:]]
-    alone = models_alone(load_inputs(lake, batches=steady), workers, dnsmos_too=False)
-    floor = alone["deepfilternet3"] + alone["ge2e"] + alone["mel"]
+    inputs = load_inputs(lake, batches=steady)
+    alone = models_alone(inputs, workers, dnsmos_too=False)
+    pristine_s = len(inputs["raw48k"]) * pristine_ms / 1000 / workers
+    floor = alone["deepfilternet3"] + alone["ge2e"] + alone["mel"] + pristine_s
     out = {
         "voices": batches * per_batch,
         "batches": batches,
@@ -343,6 +351,7 @@ def measure_steady(
         "accounted": round((sum(walls) + sum(fixed.values())) / wall, 4),
         "steady_model_floor_s": round(floor, 2),
         "steady_models_alone_s": {k: round(v, 2) for k, v in alone.items()},
+        "steady_pristine_s": round(pristine_s, 2),
         "floor_ratio": round(sum(walls[1:]) / floor, 3),
     }
     log(f"steady {name}: {out}")
@@ -355,9 +364,10 @@ def steady_figures(
     """The five keys of the steady state, with what they are made of."""
     from voice_costs import measure as voice_costs
 
-    short = measure_steady(tmp, "short", (1.0, 3.0), batches, per_batch, workers)
-    steady = measure_steady(tmp, "steady", (2.0, 8.0), batches, per_batch, workers)
     costs = voice_costs(tmp / "costs", [1.0], cost_voices, cost_voices)
+    pristine = costs["pristine_state_ms"]
+    short = measure_steady(tmp, "short", (1.0, 3.0), batches, per_batch, workers, pristine)
+    steady = measure_steady(tmp, "steady", (2.0, 8.0), batches, per_batch, workers, pristine)
     return {
         "per_voice_overhead_ms": costs["per_voice_overhead_ms"],
         "pristine_state_ms": costs["pristine_state_ms"],
