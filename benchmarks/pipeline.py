@@ -31,7 +31,8 @@ imports up to the first batch's run, the gaps between runs, the dataset run (mel
 statistics and the voice index) and the exit. `floor_ratio_short` and
 `floor_ratio_steady` are batch runs 2..N over their floor: each model alone, warm, on
 exactly those batches' voices, over the same workers, and `pristine_state_ms` per voice.
-`per_voice_overhead_ms` and `pristine_state_ms` come from `voice_costs.py` on 1 s voices (`--cost-voices`).
+`per_voice_overhead_ms` and `pristine_state_ms` come from `voice_costs.py` on 1 s voices
+(`--cost-voices`).
 The last line is the JSON, also written to benchmarks/results/pipeline[_quick].json.
 """
 
