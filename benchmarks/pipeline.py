@@ -2,7 +2,7 @@
 alone on the same audio with the same number of workers.
 
     python benchmarks/pipeline.py [--voices 300] [--workers 2] [--quick] [--floor-only]
-    python benchmarks/pipeline.py --steady-only [--batches 4] [--batch-voices 150]
+    python benchmarks/pipeline.py --steady-only [--batches 3] [--batch-audio-s 1000]
 
 One corpus (natural speech where `flite` is installed, else the synthesizer; 2-8 s voices
 at 16-48 kHz with white, pink or hum noise) goes through `voxlake run` three times, each
@@ -24,8 +24,9 @@ step); `limit_fraction` (DeepFilterNet3 alone over the run); `dnsmos_overhead`,
 for 0.6 s voices (a second corpus); peak RSS.
 
 The steady state (`steady_figures`, also in every run of this script): two corpora, 1-3 s
-and 2-8 s voices, each cut into `--batches` batches (at least 3) of `--batch-voices`, go
-through one `voxlake run` each. Its wall time splits into the batch runs (Dagster's own
+and 2-8 s voices, each cut into `--batches` batches (at least 3) of about
+`--batch-audio-s` of audio (1,000 s: the default batch of 500 voices of 2 s), go through
+one `voxlake run` each. Its wall time splits into the batch runs (Dagster's own
 start and end of each) and `fixed_cost_s`, what the run pays once: the process start and
 imports up to the first batch's run, the gaps between runs, the dataset run (mel
 statistics and the voice index) and the exit. `floor_ratio_short` and
@@ -238,13 +239,13 @@ def main() -> None:
         help="only the run without DNSMOS and the models alone (pipeline_floor_N.json)",
     )
     ap.add_argument("--steady-only", action="store_true", help="only the steady state")
-    ap.add_argument("--batches", type=int, default=4, help="batches per steady corpus (>= 3)")
-    ap.add_argument("--batch-voices", type=int, default=150)
+    ap.add_argument("--batches", type=int, default=3, help="batches per steady corpus (>= 3)")
+    ap.add_argument("--batch-audio-s", type=float, default=1000.0, help="audio per batch")
     ap.add_argument("--cost-voices", type=int, default=60, help="1 s voices for the costs")
     args = ap.parse_args()
     if args.quick:
         args.voices, args.short_voices = 24, 24
-        args.batches, args.batch_voices, args.cost_voices = 3, 12, 20
+        args.batches, args.batch_audio_s, args.cost_voices = 3, 40.0, 20
     if args.batches < 3:
         ap.error("--batches: at least 3 (the steady state is batches 2..N)")
     tmp = Path(tempfile.mkdtemp(prefix="voxlake-pipeline-bench-"))
@@ -257,7 +258,9 @@ def main() -> None:
             result = measure(tmp, args.voices, args.short_voices, args.workers)
         if not args.floor_only:
             result.update(
-                steady_figures(tmp, args.batches, args.batch_voices, args.workers, args.cost_voices)
+                steady_figures(
+                    tmp, args.batches, args.batch_audio_s, args.workers, args.cost_voices
+                )
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -360,15 +363,18 @@ def measure_steady(
 
 
 def steady_figures(
-    tmp: Path, batches: int, per_batch: int, workers: int, cost_voices: int
+    tmp: Path, batches: int, batch_audio_s: float, workers: int, cost_voices: int
 ) -> dict[str, Any]:
     """The five keys of the steady state, with what they are made of."""
     from voice_costs import measure as voice_costs
 
     costs = voice_costs(tmp / "costs", [1.0], cost_voices, cost_voices)
     pristine = costs["pristine_state_ms"]
-    short = measure_steady(tmp, "short", (1.0, 3.0), batches, per_batch, workers, pristine)
-    steady = measure_steady(tmp, "steady", (2.0, 8.0), batches, per_batch, workers, pristine)
+    runs = {}
+    for name, seconds in (("short", (1.0, 3.0)), ("steady", (2.0, 8.0))):
+        per_batch = round(batch_audio_s / (sum(seconds) / 2))
+        runs[name] = measure_steady(tmp, name, seconds, batches, per_batch, workers, pristine)
+    short, steady = runs["short"], runs["steady"]
     return {
         "per_voice_overhead_ms": costs["per_voice_overhead_ms"],
         "pristine_state_ms": costs["pristine_state_ms"],
