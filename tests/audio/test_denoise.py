@@ -252,3 +252,20 @@ def test_a_voice_gives_the_same_bytes_wherever_it_falls_in_a_batch(tmp_path: Pat
     assert batch(["a", "b", "v", "a"], 1, "middle") == first
     assert batch(["long", "v"], 1, "after_long") == first
     assert batch(["a", "long", "v", "b"], 2, "two_workers") == first
+
+
+def test_a_killed_denoise_server_is_replaced_without_losing_a_voice(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    from voxlake.audio.fork_server import ForkingDenoiser
+
+    src = _write(tmp_path / "v.wav", resample(_speech(30, 1.0), 48000, 16000), 16000)
+    denoiser = ForkingDenoiser()
+    want = denoiser(src, tmp_path / "a.flac")["content_hash"]
+    first = denoiser.server_pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)  # the OOM killer, say, between two voices
+    assert denoiser(src, tmp_path / "b.flac")["content_hash"] == want
+    assert denoiser.server_pid not in (None, first)
+    denoiser.close()

@@ -149,15 +149,23 @@ class ForkingDenoiser:
         return self._proc
 
     def _ask(self, job: Any) -> Any:
+        """The server's answer to `job`. The server runs no voice itself, so its death is
+        never the voice's fault: the job is tried once more on a fresh server."""
         with self._lock:
-            proc = self._server()
-            assert proc.stdin is not None and proc.stdout is not None
-            try:
-                send(proc.stdin, job)
-                kind, value = receive(proc.stdout)
-            except (EOFError, BrokenPipeError) as e:
-                self.close()
-                raise RuntimeError(f"the denoise server died ({e})") from None
+            for attempt in (1, 2):
+                proc = self._server()
+                assert proc.stdin is not None and proc.stdout is not None
+                try:
+                    send(proc.stdin, job)
+                    kind, value = receive(proc.stdout)
+                    break
+                except (EOFError, BrokenPipeError) as e:
+                    self.close(kill=True)
+                    if attempt == 2:
+                        raise RuntimeError(f"the denoise server died twice ({e})") from None
+                except BaseException:  # interrupted mid-job: the protocol is out of step
+                    self.close(kill=True)
+                    raise
         if kind == "error":
             raise RuntimeError(value)
         return value
@@ -179,17 +187,22 @@ class ForkingDenoiser:
         self._ask(None)
         return time.perf_counter() - t0
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
+        """Stop the server: it ends when its input closes (or at once, with `kill`)."""
         proc, self._proc = self._proc, None
-        if proc is not None:
-            for fh in (proc.stdin, proc.stdout):
-                if fh is not None:
+        if proc is None:
+            return
+        if kill:
+            proc.kill()
+        for fh in (proc.stdin, proc.stdout):
+            if fh is not None:
+                with contextlib.suppress(OSError):
                     fh.close()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # pragma: no cover - a stuck server
-                proc.kill()
-                proc.wait()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck server
+            proc.kill()
+            proc.wait()
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):  # interpreter shutdown
