@@ -13,8 +13,9 @@ time less the time inside its steps, and each step's time outside the stage's ow
 in the stage times), lake size on disk (and per hour of audio, beside the raw input's),
 the models' own floor on a sample of the same voices (`--floor-sample`, default 300: each
 model alone, warm, over the same number of workers, scaled to the whole corpus by audio
-seconds; with a pristine denoiser state per voice, as `voice_costs.py` measures it) and
-the run against it (`floor_ratio`), and the latency of `voxlake sql` for
+seconds; the pristine denoiser state each voice needs is not counted in it, so this floor
+is stricter than the steady state's in `pipeline.py`) and the run against it
+(`floor_ratio`), and the latency of `voxlake sql` for
 `batch_summary` and `mel_stats_slices.sql` and of `voxlake search`, each as a user would
 run it (a fresh process) and in-process. The last line is the JSON, also written to
 benchmarks/results/ladder_real.json.
