@@ -250,7 +250,7 @@ def _voice_lengths(out: Path) -> str:
         twin = ax.twinx()
         twin.plot(lengths, [rows[k]["floor_ratio"] for k in rows], "s--", color="C1")
         twin.axhline(1.0, color="C1", lw=0.6)
-        twin.set_ylabel("floor ratio (stages / models' own calls)", color="C1")
+        twin.set_ylabel("floor ratio (stages / models + pristine state)", color="C1")
         twin.set_ylim(0.9, max(1.6, max(rows[k]["floor_ratio"] for k in rows) + 0.1))
 
     header = ["voice length (s)", "voices", "voices/s", "x real time", "floor ratio"]
