@@ -79,6 +79,12 @@ def die_with(parent: int) -> None:
         os._exit(1)
 
 
+def _denoise(
+    runtime: DeepFilterRuntime, config: DenoiseConfig, src: str | Path, dst: str | Path
+) -> dict[str, Any]:
+    return denoise_file(src, dst, runtime, config.passthrough_depth_db, config.output_rate)
+
+
 def _child(runtime: DeepFilterRuntime, config: DenoiseConfig, job: Any, w: int) -> None:
     """In the fork: denoise one file with the inherited pristine state, report, exit."""
     code = 0
@@ -87,10 +93,7 @@ def _child(runtime: DeepFilterRuntime, config: DenoiseConfig, job: Any, w: int) 
             if job is None:
                 reply: tuple[str, Any] = ("ok", {})
             else:
-                src, dst = job
-                row = denoise_file(
-                    src, dst, runtime, config.passthrough_depth_db, config.output_rate
-                )
+                row = _denoise(runtime, config, *job)
                 row["worker_peak_rss_mb"] = peak_rss_mb()
                 reply = ("ok", row)
         except BaseException as e:
@@ -113,7 +116,7 @@ def warm_up(config: DenoiseConfig) -> None:
         noise = np.random.default_rng(0).standard_normal(8000).astype(np.float32)
         sf.write(src, 0.1 * noise, 16_000, subtype="PCM_16")
         with DeepFilterRuntime(config) as scratch:
-            denoise_file(src, dst, scratch, config.passthrough_depth_db, config.output_rate)
+            _denoise(scratch, config, src, dst)
 
 
 def serve(config: DenoiseConfig, jobs: IO[bytes], replies: IO[bytes]) -> None:
@@ -197,8 +200,7 @@ class ForkingDenoiser:
     def __call__(self, src: str | Path, dst: str | Path) -> dict[str, Any]:
         if not hasattr(os, "fork"):  # pragma: no cover - POSIX has fork
             with DeepFilterRuntime(self.config) as rt:
-                c = self.config
-                return denoise_file(src, dst, rt, c.passthrough_depth_db, c.output_rate)
+                return _denoise(rt, self.config, src, dst)
         return dict(self._ask((str(src), str(dst))))
 
     @property
