@@ -41,3 +41,18 @@ def test_one_worker_runs_in_process_and_prewarm_starts_nothing() -> None:
         (4, os.getpid()),
         (9, os.getpid()),
     ]
+
+
+def test_stop_pools_kills_and_reaps_the_workers_and_the_next_map_starts_fresh() -> None:
+    first = parallel.map_voices(_square_and_pid, list(range(6)), workers=2)
+    pids = {pid for _, pid in first}
+    parallel.stop_pools()
+    assert parallel._POOLS == {}
+    for pid in pids:  # reaped: not even a zombie is left
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    again = parallel.map_voices(_square_and_pid, [5, 6], workers=2)
+    assert [r for r, _ in again] == [25, 36]
+    assert not {pid for _, pid in again} & pids

@@ -67,6 +67,20 @@ def close_pools(wait: bool = True) -> None:
 atexit.register(close_pools, False)
 
 
+def stop_pools() -> None:
+    """Kill the warm pools' workers and reap them: for a process about to exit. A worker holds
+    nothing between maps, and letting it exit on its own (torch, the encoder, its denoise
+    server) keeps its parent waiting about a second in the interpreter's exit."""
+    while _POOLS:
+        _, pool = _POOLS.popitem()
+        processes = list((pool._processes or {}).values())  # the executor has no public list
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in processes:
+            p.kill()
+        for p in processes:
+            p.join()
+
+
 def map_voices(
     fn: Callable[[T], R],
     items: Sequence[T],

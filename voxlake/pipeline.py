@@ -133,7 +133,7 @@ def mel_voice(job: VoiceJob) -> VoiceResult:
         cfg: MelConfig = job.settings
         written = write_log_mel(job.source, job.target, cfg)  # streamed: bounded memory
         sums = written.sums
-        final = MelStats.from_sums(sums).finalize()
+        final = sums.finalize()
         row = {
             "n_frames": sums.n_frames,
             "mean": final.mean.astype(np.float32).tolist(),

@@ -9,6 +9,7 @@ import pytest
 from voxlake.features.stats import (
     FRAC_BITS,
     MelStats,
+    MelSums,
     WelfordStats,
     from_decimals,
     to_decimals,
@@ -61,10 +62,27 @@ def test_exact_stats_match_a_rational_reference_on_adversarial_data() -> None:
         mean = sum(col) / len(col)
         var = sum((c - mean) ** 2 for c in col) / len(col)
         assert final.mean[b] == float(mean)
-        assert abs(final.var[b] - float(var)) <= 1e-12 * float(var)
+        assert final.var[b] == float(var)  # rounded once from the exact rational
     naive = np.mean(x**2, axis=0) - np.mean(x, axis=0) ** 2
     assert np.max(np.abs(final.var - np.var(x, axis=0)) / np.var(x, axis=0)) < 1e-6
     assert not np.allclose(naive, np.var(x, axis=0), rtol=1e-3, atol=0)  # what exactness buys
+
+
+def test_finalize_rounds_the_exact_rationals_once() -> None:
+    rng = np.random.default_rng(5)
+    n = 10**9 + 7  # sums far past float64's exact integers, of either sign
+    s1 = tuple(
+        int(v) * (1 << 60) + int(w)
+        for v, w in zip(rng.integers(-(2**40), 2**40, 16), rng.integers(0, 2**60, 16), strict=True)
+    )
+    s2 = tuple(x * x // n + int(e) for x, e in zip(s1, rng.integers(0, 2**62, 16), strict=True))
+    final = MelSums(n, 3, s1, s2).finalize((4, 4))
+    scale = 1 << FRAC_BITS
+    mean = [float(Fraction(v, n * scale)) for v in s1]
+    var = [float(Fraction(n * b - a * a, (n * scale) ** 2)) for a, b in zip(s1, s2, strict=True)]
+    assert final.mean.shape == (4, 4) and final.n_voices == 3
+    assert final.mean.ravel().tolist() == mean
+    assert final.var.ravel().tolist() == var
 
 
 def test_partials_round_trip_through_parquet_without_loss(tmp_path) -> None:

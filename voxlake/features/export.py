@@ -61,7 +61,7 @@ def to_npz(e: Exported) -> bytes:
 
 
 def to_json(e: Exported) -> dict[str, Any]:
-    final = MelStats.from_sums(e.sums, e.fingerprint).finalize()
+    final = e.sums.finalize()
     return {
         "fingerprint": e.fingerprint,
         "shape": list(e.shape),

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
 
 import numpy as np
 
@@ -53,6 +52,24 @@ class MelSums:
     @property
     def n_bins(self) -> int:
         return len(self.sum)
+
+    def finalize(self, shape: tuple[int, ...] | None = None) -> FinalStats:
+        """Mean and variance, each rounded once to float64 from the exact integers.
+
+        Python's int / int is correctly rounded, so this is float(Fraction(p, q)) without
+        building the fractions (a voice's 80 bins: about 0.1 ms instead of 1.5 ms).
+        """
+        n = self.n_frames
+        if n == 0:
+            raise ValueError("no frames: statistics are undefined")
+        scale = 1 << FRAC_BITS
+        den_mean, den_var = n * scale, n * n * scale * scale
+        mean = np.array([v / den_mean for v in self.sum])
+        var = np.array(
+            [(n * s2 - s1 * s1) / den_var for s1, s2 in zip(self.sum, self.sum_square, strict=True)]
+        )
+        shape = shape or (self.n_bins,)
+        return FinalStats(n, self.n_voices, mean.reshape(shape), var.reshape(shape))
 
 
 @dataclass(frozen=True)
@@ -201,19 +218,7 @@ class MelStats:
         return MelSums(self.n_frames, self.n_voices, tuple(s1), tuple(s2))
 
     def finalize(self) -> FinalStats:
-        n = self.n_frames
-        if n == 0:
-            raise ValueError("no frames: statistics are undefined")
-        s = self.sums()
-        scale = 1 << FRAC_BITS
-        mean = np.array([float(Fraction(v, n * scale)) for v in s.sum])
-        var = np.array(
-            [
-                float(Fraction(n * s2 - s1 * s1, n * n * scale * scale))
-                for s1, s2 in zip(s.sum, s.sum_square, strict=True)
-            ]
-        )
-        return FinalStats(n, self.n_voices, mean.reshape(self.shape), var.reshape(self.shape))
+        return self.sums().finalize(self.shape)
 
 
 class WelfordStats:

@@ -37,8 +37,6 @@ CONFIGURATION = {
     "delta.logRetentionDuration": "interval 3650 days",
 }
 COMMIT_TRIES = 20  # a write that lost to a compaction reruns on its version
-# Set once this process has opened a table on an object store (see `voxlake.cli.run`).
-store_opened = False
 
 
 @dataclass
@@ -134,8 +132,6 @@ class Tables:
         from deltalake import DeltaTable
         from deltalake.exceptions import TableNotFoundError
 
-        global store_opened
-        store_opened = store_opened or self.storage_options is not None
         try:
             with _metered():
                 return DeltaTable(
