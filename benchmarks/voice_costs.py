@@ -13,11 +13,14 @@ Right after each voice, the same process times its models' own calls on the same
 samples, decoded and resampled beforehand: DeepFilterNet3 on a warm runtime (48 kHz),
 GE2E and the log-mel extractor (the denoised voice at 16 kHz).
 
-`pristine_state_ms` is what a pristine DeepFilterNet3 state costs a voice:
-- `pristine_fork_ms`: the round trip of a fork of the denoise server that only answers;
-- `pristine_first_run_ms`: how much longer the model's call takes on that never-run,
-  copy-on-write state than on a warm runtime (1 s voices): the pages its first run
-  copies or faults in. Any pristine state pays something like it.
+`pristine_state_ms` is what a pristine DeepFilterNet3 state costs a voice: the median,
+over the 1 s voices, of how much longer the voice's denoising takes through the worker's
+denoise server (a fork of its never-run runtime) than the same code (`denoise_file`) on
+this process's warm runtime. Its parts:
+- `pristine_fork_ms`: the round trip of a fork of the server that only answers;
+- `pristine_first_run_ms`: the rest: the voice's first run through that code on the
+  fork's copy-on-write pages (the pages it copies or faults in). The model's own call
+  pays next to none of it; buffers and the file path do.
 
 `per_voice_overhead_ms` is the median, over the 1 s voices, of the voice's wall time in
 all four stages less its models' calls and `pristine_state_ms`. Per length: voices per
@@ -128,26 +131,17 @@ class Worker:
             "mel": _timed(lambda: log_mel(y16, MelConfig())),
         }
 
-    def first_run_penalty(self, src: Path) -> float:
-        """Seconds the model's call takes longer on a pristine fork than on a warm runtime."""
-        from voxlake.audio.decode import read_mono, resample
-        from voxlake.audio.denoise import DeepFilterRuntime
+    def pristine_penalty(self, src: Path) -> float:
+        """Seconds a voice's denoising takes longer through the worker's denoise server (a
+        fork: a pristine state) than the same code on this process's warm runtime."""
+        from voxlake.audio.fork_server import _denoise
 
-        x, sr = read_mono(src)
-        x48 = resample(x, sr, 48_000)
-        pristine = DeepFilterRuntime()
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # time the call on the inherited, never-run state
-            os.close(r)
-            os.write(w, repr(_timed(lambda: pristine.process(x48))).encode())
-            os._exit(0)
-        os.close(w)
-        with os.fdopen(r) as fh:
-            fresh = float(fh.read())
-        os.waitpid(pid, 0)
-        pristine.close()
-        return fresh - _timed(lambda: self.runtime.process(x48))
+        out = self.root / "pristine"
+        out.mkdir(exist_ok=True)
+        src.read_bytes()  # in the page cache for both
+        served = _timed(lambda: self.denoiser(src, out / "served.flac"))
+        warm = _timed(lambda: _denoise(self.runtime, self.settings.config, src, out / "warm.flac"))
+        return served - warm
 
 
 def _stage(r: dict[str, float]) -> float:
@@ -163,11 +157,11 @@ def _log(msg: str) -> None:
 
 
 def pristine_state(worker: Worker, files: list[Path]) -> tuple[float, float]:
-    """(fork ms, first-run ms): the server's fork round trip (median of 50) and the
-    model's first-run penalty on a never-run state (median over `files`)."""
-    pings = [worker.denoiser.ping() for _ in range(50)]
-    penalties = [worker.first_run_penalty(f) for f in files]
-    return 1000 * statistics.median(pings), 1000 * statistics.median(penalties)
+    """(fork ms, first-run ms): the server's fork round trip (median of 50), and the rest of
+    what the server's path adds to a voice (median over `files`) beyond that round trip."""
+    pings = 1000 * statistics.median(worker.denoiser.ping() for _ in range(50))
+    penalty = 1000 * statistics.median(worker.pristine_penalty(f) for f in files)
+    return pings, penalty - pings
 
 
 def measure(tmp: Path, lengths: list[float], audio_s: float, min_voices: int) -> dict[str, Any]:

