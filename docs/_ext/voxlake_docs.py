@@ -264,10 +264,13 @@ def _voice_lengths(out: Path) -> str:
     by_stage = ", ".join(f"{k} {v} ms" for k, v in costs["per_voice_overhead_by_stage_ms"].items())
     note = (
         "\nOn 1 s voices (`voice_costs.json`): a pristine DeepFilterNet3 state costs "
-        f"**{costs['pristine_state_ms']} ms** ({costs['pristine_fork_ms']} ms for the fork of "
-        f"the denoise server, {costs['pristine_first_run_ms']} ms for the pages the never-run "
-        "state copies or faults in on its first run); the rest of a voice's time beyond its "
-        f"models is **{costs['per_voice_overhead_ms']} ms** (median; by stage: {by_stage}).\n"
+        f"**{costs['pristine_state_ms']} ms**: how much longer a voice's denoising takes "
+        "through the worker's denoise server than the same code on a warm runtime (of it, "
+        f"{costs['pristine_fork_ms']} ms is the round trip of a fork that only answers, and "
+        f"{costs['pristine_first_run_ms']} ms the rest: the pages the fork's first run copies "
+        "or faults in; a negative figure is the machine's noise). The rest of a voice's time "
+        f"beyond its models is **{costs['per_voice_overhead_ms']} ms** (median; by stage: "
+        f"{by_stage}).\n"
     )
     return _plot(out, "voice_lengths.png", draw) + "\n" + table + note
 
