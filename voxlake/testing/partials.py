@@ -1,7 +1,7 @@
 """A batch's mel-statistics partial and its marker, written as the mel stage writes them.
 
-The partial is of one voice of 4 frames in 2 bins, valued `k` and 1 (variance 1 in the first
-bin, 0 in the second), so a test knows the dataset statistics it must come to.
+The partial is of one voice of 4 frames in 2 bins, with means k and 1, so a test knows the
+dataset statistics it must come to.
 """
 
 from __future__ import annotations
