@@ -43,16 +43,27 @@ def test_one_worker_runs_in_process_and_prewarm_starts_nothing() -> None:
     ]
 
 
-def test_stop_pools_kills_and_reaps_the_workers_and_the_next_map_starts_fresh() -> None:
-    first = parallel.map_voices(_square_and_pid, list(range(6)), workers=2)
-    pids = {pid for _, pid in first}
-    parallel.stop_pools()
-    assert parallel._POOLS == {}
+def _assert_gone(pids: set[int]) -> None:
     for pid in pids:  # reaped: not even a zombie is left
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_stop_pools_kills_and_reaps_the_workers_and_the_next_map_starts_fresh() -> None:
+    first = parallel.map_voices(_square_and_pid, list(range(6)), workers=2)
+    pids = {pid for _, pid in first}
+    parallel.stop_pools()
+    assert parallel._POOLS == {}
+    _assert_gone(pids)
     again = parallel.map_voices(_square_and_pid, [5, 6], workers=2)
     assert [r for r, _ in again] == [25, 36]
     assert not {pid for _, pid in again} & pids
+
+
+def test_stop_pools_also_stops_the_workers_of_a_pool_an_interrupt_closed() -> None:
+    out = parallel.map_voices(_square_and_pid, list(range(6)), workers=2)
+    parallel.close_pools(wait=False)  # what an interrupt does: the pool is dropped, not joined
+    parallel.stop_pools()  # then the CLI's exit: nothing may outlive it
+    _assert_gone({pid for _, pid in out})

@@ -14,6 +14,7 @@ broken pool discards it; the next map starts a fresh one.
 from __future__ import annotations
 
 import atexit
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -68,17 +69,19 @@ atexit.register(close_pools, False)
 
 
 def stop_pools() -> None:
-    """Kill the warm pools' workers and reap them: for a process about to exit. A worker holds
+    """Kill every worker this process started and reap them: for a process about to exit.
+
+    That is the warm pools' workers, and those of a pool an interrupt already closed
+    without waiting (their shutdown is left to a thread that an exit without teardown
+    never runs: they would outlive the process, holding its output pipes). A worker holds
     nothing between maps, and letting it exit on its own (torch, the encoder, its denoise
-    server) keeps its parent waiting about a second in the interpreter's exit."""
-    while _POOLS:
-        _, pool = _POOLS.popitem()
-        processes = list((pool._processes or {}).values())  # the executor has no public list
-        pool.shutdown(wait=False, cancel_futures=True)
-        for p in processes:
-            p.kill()
-        for p in processes:
-            p.join()
+    server) keeps its parent waiting about a second."""
+    close_pools(wait=False)
+    workers = multiprocessing.active_children()
+    for p in workers:
+        p.kill()
+    for p in workers:
+        p.join()
 
 
 def map_voices(
