@@ -13,7 +13,6 @@ import importlib
 import os
 import socket
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -220,18 +219,16 @@ def launch(
     return result
 
 
-def import_ahead(modules: tuple[str, ...] = LATE_IMPORTS) -> threading.Thread:
-    """Import `modules` on a daemon thread (an import that fails here is left to the step
-    that needs it, which reports it)."""
+def _import_late() -> None:
+    for name in LATE_IMPORTS:  # one that fails is left to the step that needs it to report
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
 
-    def load() -> None:
-        for name in modules:
-            with contextlib.suppress(Exception):
-                importlib.import_module(name)
 
-    thread = threading.Thread(target=load, name="voxlake-import-ahead", daemon=True)
-    thread.start()
-    return thread
+def import_ahead() -> None:
+    """Import GX and LanceDB (`LATE_IMPORTS`) while the next pooled stage's voices are in
+    the pool, on this thread (`parallel.while_waiting`)."""
+    parallel.while_waiting(_import_late)
 
 
 def completed_batches(lake: Lake) -> list[str]:

@@ -67,3 +67,32 @@ def test_stop_pools_also_stops_the_workers_of_a_pool_an_interrupt_closed() -> No
     parallel.close_pools(wait=False)  # what an interrupt does: the pool is dropped, not joined
     parallel.stop_pools()  # then the CLI's exit: nothing may outlive it
     _assert_gone({pid for _, pid in out})
+
+
+def _slow_square(x: int) -> int:
+    import time
+
+    time.sleep(0.2)
+    return x * x
+
+
+def test_while_waiting_runs_once_on_this_thread_while_the_pool_works() -> None:
+    import threading
+    import time
+
+    seen: list[tuple[int, float]] = []
+
+    def task() -> None:
+        seen.append((threading.get_ident(), time.monotonic()))
+
+    parallel.while_waiting(task)
+    parallel.while_waiting(task)  # the same task is queued once
+    assert parallel.map_voices(_slow_square, [1, 2], workers=1) == [1, 4]
+    assert seen == []  # no pool, no wait to fill: it stays queued
+    start = time.monotonic()
+    assert parallel.map_voices(_slow_square, list(range(8)), workers=2) == [x * x for x in range(8)]
+    end = time.monotonic()
+    assert len(seen) == 1 and seen[0][0] == threading.get_ident()
+    assert seen[0][1] - start < end - seen[0][1]  # run before the voices came back
+    parallel.map_voices(_slow_square, [3, 4], workers=2)
+    assert len(seen) == 1  # once

@@ -84,6 +84,19 @@ def stop_pools() -> None:
         p.join()
 
 
+_WHILE_WAITING: list[Callable[[], None]] = []
+
+
+def while_waiting(task: Callable[[], None]) -> None:
+    """Run `task` once, on this process's own thread, the next time a pooled map has handed
+    its voices to the workers and waits on them: work that would otherwise follow a stage
+    (an import, say) then overlaps it. Not on a thread of its own: two threads importing one
+    package graph at once can each see the other's modules half-initialized (Python accepts
+    a partially initialized module to break an import deadlock), and the import fails."""
+    if task not in _WHILE_WAITING:
+        _WHILE_WAITING.append(task)
+
+
 def map_voices(
     fn: Callable[[T], R],
     items: Sequence[T],
@@ -96,6 +109,8 @@ def map_voices(
     pooled = workers > 1 and total > 1
     it: Iterable[R] = _pool(workers).map(fn, items, chunksize=1) if pooled else map(fn, items)
     try:
+        while pooled and _WHILE_WAITING:  # the voices are all submitted: the pool works on
+            _WHILE_WAITING.pop(0)()
         for r in it:
             results.append(r)
             if progress:

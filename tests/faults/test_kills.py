@@ -19,7 +19,7 @@ from voxlake.features import dataset as dataset_stats
 from voxlake.ingest import raw as ingest
 from voxlake.ingest.inbox import scan_inbox
 from voxlake.lake.store import Lake
-from voxlake.testing import make_lake
+from voxlake.testing import cli_run, make_lake
 from voxlake.testing.consistency import inconsistencies
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def _state(lake: Lake) -> dict[str, object]:
 def test_sigkill_mid_batch_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     clean = make_lake(tmp_path / "clean")
     killed = make_lake(tmp_path / "killed")
-    assert _cli("run", lake=clean.root).wait(600) == 0
+    cli_run("run", lake=clean.root)
     proc = _cli("run", lake=killed.root)
     denoised = killed.root / "audio" / "denoised"
     deadline = time.time() + 300
@@ -75,8 +75,7 @@ def test_sigkill_mid_batch_then_rerun_equals_an_uninterrupted_run(tmp_path: Path
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert killed.read_table("embeddings").num_rows == 0  # it really stopped mid-batch
-    rerun = _cli("run", lake=killed.root)
-    assert rerun.wait(600) == 0, rerun.stderr.read() if rerun.stderr else ""
+    cli_run("run", lake=killed.root)
     assert _state(killed) == _state(clean)
     assert _state(killed)["unique_voices"] is True
     assert inconsistencies(killed) == []

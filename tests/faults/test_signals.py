@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from voxlake.lake.store import Lake
-from voxlake.testing import cli_process, make_lake
+from voxlake.testing import cli_process, cli_run, make_lake
 from voxlake.testing.consistency import inconsistencies
 
 STOP_WITHIN_S = 15.0
@@ -48,7 +48,7 @@ def test_sigterm_mid_batch_stops_within_seconds_and_a_rerun_equals_a_clean_run(
 ) -> None:
     clean = make_lake(tmp_path / "clean", voices=8)
     stopped = make_lake(tmp_path / "stopped", voices=8)
-    assert cli_process("run", lake=clean.root).wait(600) == 0
+    cli_run("run", lake=clean.root)
     denoised = stopped.root / "audio" / "denoised"
 
     def denoising(_: list[str]) -> bool:
@@ -57,7 +57,7 @@ def test_sigterm_mid_batch_stops_within_seconds_and_a_rerun_equals_a_clean_run(
     code, seconds = _stop_when(stopped, denoising, signal.SIGTERM, "--workers", "2")
     assert code == 130 and seconds < STOP_WITHIN_S
     assert stopped.read_table("embeddings").num_rows == 0  # it stopped mid-batch
-    assert cli_process("run", lake=stopped.root).wait(600) == 0
+    cli_run("run", lake=stopped.root)
     assert _tables(stopped) == _tables(clean)
     assert inconsistencies(stopped) == []
 

@@ -16,7 +16,7 @@ import pytest
 
 from voxlake.lake.store import Lake
 from voxlake.orchestration.runner import POSTGRES_ENV, _cli_tags
-from voxlake.testing import cli_process, make_lake
+from voxlake.testing import cli_run, make_lake
 from voxlake.testing import postgres as pg
 from voxlake.testing.consistency import inconsistencies
 
@@ -51,12 +51,10 @@ def _runs(url: str) -> list[tuple[str, str]]:
 def test_a_run_on_postgres_matches_the_embedded_run(postgres_url: str, tmp_path: Path) -> None:
     embedded = make_lake(tmp_path / "embedded", voices=4, bad_files=False)
     clustered = make_lake(tmp_path / "clustered", voices=4, bad_files=False)
-    assert cli_process("run", lake=embedded.root).wait(600) == 0
+    cli_run("run", lake=embedded.root)
     home = tmp_path / "pg-home"  # not inside the lake: every machine points at one Postgres
     env = {"DAGSTER_HOME": str(home), POSTGRES_ENV: postgres_url}
-    proc = cli_process("run", lake=clustered.root, env=env)
-    _, err = proc.communicate(timeout=600)
-    assert proc.returncode == 0, err[-2000:]
+    cli_run("run", lake=clustered.root, env=env)
     assert "postgres" in (home / "dagster.yaml").read_text()
     assert not (home / "history").exists()  # nothing went to SQLite
     runs = _runs(postgres_url)
@@ -85,7 +83,7 @@ def test_a_pool_slot_held_on_another_machine_makes_the_global_writers_wait(
     lake = make_lake(tmp_path / "lake", voices=2, speakers=2, bad_files=False)
     home = tmp_path / "pg-home"
     env = {"DAGSTER_HOME": str(home), POSTGRES_ENV: postgres_url}
-    assert cli_process("run", lake=lake.root, env=env).wait(600) == 0
+    cli_run("run", lake=lake.root, env=env)
     os.environ.update(env)
     try:
         instance = dg.DagsterInstance.get()

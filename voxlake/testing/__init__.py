@@ -55,6 +55,18 @@ def cli_process(*args: str, lake: Path, env: dict[str, str] | None = None) -> su
     )
 
 
+def cli_run(*args: str, lake: Path, env: dict[str, str] | None = None) -> str:
+    """`voxlake ARGS --lake LAKE` to its end (its pipes read as it writes, so a chatty run
+    cannot block on a full one); an AssertionError with the end of its stderr unless it exits
+    0. Returns its stdout."""
+    proc = cli_process(*args, lake=lake, env=env)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, (
+        f"voxlake {' '.join(args)} exited {proc.returncode}:\n{err[-4000:]}"
+    )
+    return out
+
+
 def completed_copy(lake: Lake, dest: Path) -> Lake:
     """A copy of a processed lake with its dataset stats and index brought up to date."""
     from voxlake.embed import index_writer
