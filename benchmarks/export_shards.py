@@ -115,10 +115,10 @@ def run_tar(lake: Any, out: Path) -> float:
 
 
 def run_export(lake: Any, fmt: str, out: Path, workers: int) -> float:
-    from voxlake.export.shards import export_shards
+    from voxlake.export.shards import ShardRequest, export_shards
 
     t0 = time.perf_counter()
-    export_shards(lake, fmt, out, workers=workers)
+    export_shards(lake, ShardRequest(fmt, out), workers=workers)
     return time.perf_counter() - t0
 
 

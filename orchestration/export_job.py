@@ -16,6 +16,7 @@ import dagster as dg
 from voxlake.export.shards import (
     DEFAULT_SHARD_SIZE,
     PreparedExport,
+    ShardRequest,
     finish_export,
     parse_shard_size,
     prepare_export,
@@ -43,8 +44,7 @@ class ShardExportConfig(dg.Config):
 
 
 def _prepare(lake: LakeResource, params: dict[str, Any], overwrite: bool) -> PreparedExport:
-    return prepare_export(
-        lake.lake(),
+    request = ShardRequest(
         params["format"],
         params["out"],
         where=params["where"],
@@ -54,6 +54,7 @@ def _prepare(lake: LakeResource, params: dict[str, Any], overwrite: bool) -> Pre
         size=parse_shard_size(params["shard_size"]),
         overwrite=overwrite,
     )
+    return prepare_export(lake.lake(), request)
 
 
 @dg.op(out=dg.DynamicOut(dict), description="Pin the snapshot, plan, claim the destination.")

@@ -17,6 +17,7 @@ from voxlake.export import EmptySelection, select
 from voxlake.export.shards import (
     MANIFEST,
     DestinationTaken,
+    ShardRequest,
     ShardSize,
     export_shards,
     parse_shard_size,
@@ -101,7 +102,7 @@ def test_shard_sizes_parse() -> None:
 def test_webdataset_shards_read_back_in_webdataset(lake: Lake, tmp_path: Path) -> None:
     import webdataset as wds
 
-    done = export_shards(lake, "webdataset", tmp_path, size=TWO)
+    done = export_shards(lake, ShardRequest("webdataset", tmp_path, size=TWO))
     stored = _stored(lake)
     urls = sorted(str(p) for p in tmp_path.rglob("*.tar"))
     samples = list(wds.WebDataset(urls, shardshuffle=False))
@@ -116,7 +117,7 @@ def test_webdataset_shards_read_back_in_webdataset(lake: Lake, tmp_path: Path) -
 def test_hf_parquet_shards_load_in_datasets(lake: Lake, tmp_path: Path) -> None:
     import datasets
 
-    export_shards(lake, "hf-parquet", tmp_path, size=TWO)
+    export_shards(lake, ShardRequest("hf-parquet", tmp_path, size=TWO))
     ds = datasets.load_dataset(
         "parquet", data_files={"train": str(tmp_path / "train" / "*.parquet")}, split="train"
     )
@@ -131,7 +132,7 @@ def test_hf_parquet_shards_load_in_datasets(lake: Lake, tmp_path: Path) -> None:
 def test_lhotse_shar_shards_load_in_lhotse(lake: Lake, tmp_path: Path) -> None:
     from lhotse import CutSet
 
-    export_shards(lake, "lhotse-shar", tmp_path, size=TWO, kind="raw")
+    export_shards(lake, ShardRequest("lhotse-shar", tmp_path, size=TWO, kind="raw"))
     cuts = list(CutSet.from_shar(in_dir=tmp_path / "train"))
     stored = _stored(lake, "raw")
     assert sorted(c.id for c in cuts) == sorted(stored)
@@ -147,8 +148,12 @@ def test_the_same_snapshot_gives_the_same_bytes_for_any_worker_count_and_place(
     lake: Lake, tmp_path: Path
 ) -> None:
     spec = parse_split("train=0.5,test=0.5")
-    one = export_shards(lake, "webdataset", tmp_path / "a", spec=spec, size=TWO, workers=1)
-    three = export_shards(lake, "webdataset", tmp_path / "b" / "c", spec=spec, size=TWO, workers=3)
+    one = export_shards(
+        lake, ShardRequest("webdataset", tmp_path / "a", spec=spec, size=TWO), workers=1
+    )
+    three = export_shards(
+        lake, ShardRequest("webdataset", tmp_path / "b" / "c", spec=spec, size=TWO), workers=3
+    )
     assert _files(tmp_path / "a") == _files(tmp_path / "b" / "c")
     assert one.manifest == three.manifest
     assert one.manifest["snapshot"]["id"] == snapshots.current(lake.tables).id
@@ -165,20 +170,25 @@ def test_an_interrupted_export_resumes_at_the_first_unfinished_shard(
         raise KeyboardInterrupt("killed")
 
     with pytest.raises(KeyboardInterrupt):
-        export_shards(lake, "hf-parquet", tmp_path / "x", size=TWO, on_shard=crash_after_first)
+        export_shards(
+            lake, ShardRequest("hf-parquet", tmp_path / "x", size=TWO), on_shard=crash_after_first
+        )
     assert not (tmp_path / "x" / MANIFEST).exists()  # no manifest: not a complete export
-    again = export_shards(lake, "hf-parquet", tmp_path / "x", size=TWO)
+    again = export_shards(lake, ShardRequest("hf-parquet", tmp_path / "x", size=TWO))
     assert 1 <= again.written <= again.shards - 1  # the first shard was not written again
-    assert export_shards(lake, "hf-parquet", tmp_path / "y", size=TWO).written == again.shards
+    assert (
+        export_shards(lake, ShardRequest("hf-parquet", tmp_path / "y", size=TWO)).written
+        == again.shards
+    )
     assert _files(tmp_path / "x") == _files(tmp_path / "y")
-    assert export_shards(lake, "hf-parquet", tmp_path / "y", size=TWO).written == 0
+    assert export_shards(lake, ShardRequest("hf-parquet", tmp_path / "y", size=TWO)).written == 0
 
 
 def test_verify_needs_only_the_manifest_and_finds_a_changed_shard(
     lake: Lake, tmp_path: Path
 ) -> None:
     out = tmp_path / "export"
-    export_shards(lake, "lhotse-shar", out, size=TWO)
+    export_shards(lake, ShardRequest("lhotse-shar", out, size=TWO))
     moved = tmp_path / "moved"
     shutil.move(out, moved)  # no lake, no original path
     assert verify_shards(moved / MANIFEST).ok
@@ -196,7 +206,7 @@ def test_verify_needs_only_the_manifest_and_finds_a_changed_shard(
 
 def test_no_speaker_is_in_two_splits_and_an_empty_split_warns(lake: Lake, tmp_path: Path) -> None:
     spec = parse_split("train=0.34,dev=0.33,test=0.33")
-    done = export_shards(lake, "webdataset", tmp_path, spec=spec)
+    done = export_shards(lake, ShardRequest("webdataset", tmp_path, spec=spec))
     splits_of: dict[str | None, set[str]] = {}
     for path in tmp_path.rglob("*.tar"):
         import webdataset as wds
@@ -209,14 +219,16 @@ def test_no_speaker_is_in_two_splits_and_an_empty_split_warns(lake: Lake, tmp_pa
     empty = [n for n, c in done.manifest["splits"].items() if c["voices"] == 0]
     assert len(done.warnings) == len(empty)  # 3 speakers over 3 splits: some may be empty
     by_voice = export_shards(
-        lake, "webdataset", tmp_path / "v", spec=SplitSpec(spec.fractions, by="voice")
+        lake, ShardRequest("webdataset", tmp_path / "v", spec=SplitSpec(spec.fractions, by="voice"))
     )
     assert by_voice.voices == done.voices
 
 
 def test_an_unknown_by_column_is_refused_before_writing(lake: Lake, tmp_path: Path) -> None:
     with pytest.raises(BadSplit, match="no column or label named 'accent'"):
-        export_shards(lake, "webdataset", tmp_path / "x", spec=parse_split(None, by="accent"))
+        export_shards(
+            lake, ShardRequest("webdataset", tmp_path / "x", spec=parse_split(None, by="accent"))
+        )
     assert not (tmp_path / "x").exists()
 
 
@@ -225,22 +237,25 @@ def test_an_unknown_by_column_is_refused_before_writing(lake: Lake, tmp_path: Pa
 
 def test_an_empty_selection_writes_nothing(lake: Lake, tmp_path: Path) -> None:
     with pytest.raises(EmptySelection):
-        export_shards(lake, "webdataset", tmp_path / "x", where="duration_s > 1e9")
+        export_shards(lake, ShardRequest("webdataset", tmp_path / "x", where="duration_s > 1e9"))
     assert not (tmp_path / "x").exists()
 
 
 def test_another_export_at_the_destination_is_refused_unless_overwritten(
     lake: Lake, tmp_path: Path
 ) -> None:
-    export_shards(lake, "webdataset", tmp_path, size=TWO)
+    export_shards(lake, ShardRequest("webdataset", tmp_path, size=TWO))
     with pytest.raises(DestinationTaken, match="--overwrite"):
-        export_shards(lake, "webdataset", tmp_path, size=ShardSize(bytes=None, voices=3))
+        export_shards(
+            lake, ShardRequest("webdataset", tmp_path, size=ShardSize(bytes=None, voices=3))
+        )
     (tmp_path.parent / "other").mkdir(exist_ok=True)
     (tmp_path.parent / "other" / "notes.txt").write_text("mine")
     with pytest.raises(DestinationTaken, match="other files"):
-        export_shards(lake, "webdataset", tmp_path.parent / "other")
+        export_shards(lake, ShardRequest("webdataset", tmp_path.parent / "other"))
     done = export_shards(
-        lake, "webdataset", tmp_path, size=ShardSize(bytes=None, voices=3), overwrite=True
+        lake,
+        ShardRequest("webdataset", tmp_path, size=ShardSize(bytes=None, voices=3), overwrite=True),
     )
     assert verify_shards(tmp_path).ok
     assert sorted(p.name for p in tmp_path.rglob("*.tar")) == [
@@ -272,12 +287,12 @@ def test_shards_go_to_an_object_store_prefix(
     for key, value in s3.env().items():  # type: ignore[attr-defined]
         monkeypatch.setenv(key, value)
     uri = s3.uri("exports/wds")  # type: ignore[attr-defined]
-    remote = export_shards(lake, "webdataset", uri, size=TWO, workers=2)
-    local = export_shards(lake, "webdataset", tmp_path, size=TWO)
+    remote = export_shards(lake, ShardRequest("webdataset", uri, size=TWO), workers=2)
+    local = export_shards(lake, ShardRequest("webdataset", tmp_path, size=TWO))
     assert remote.manifest == local.manifest
     assert verify_shards(uri + "/manifest.json").ok
     with pytest.raises(DestinationTaken):
-        export_shards(lake, "webdataset", uri, size=ShardSize(bytes=None, voices=5))
+        export_shards(lake, ShardRequest("webdataset", uri, size=ShardSize(bytes=None, voices=5)))
 
 
 def _splits_by_voice(manifest_root: Path) -> dict[str, tuple[str, str | None]]:
@@ -301,10 +316,10 @@ def test_speakers_keep_their_split_when_a_later_batch_adds_voices(
     grown = Lake(tmp_path / "lake")
     shutil.copytree(processed_lake.root, grown.root)
     spec = parse_split("train=0.5,dev=0.25,test=0.25")
-    before = export_shards(grown, "webdataset", tmp_path / "before", spec=spec)
+    before = export_shards(grown, ShardRequest("webdataset", tmp_path / "before", spec=spec))
     corpus.generate(grown.inbox / "more", tmp_path / "clean", 6, 3, seed=1, bad_files=False)
     assert len(process_all(grown)) == 1
-    after = export_shards(grown, "webdataset", tmp_path / "after", spec=spec)
+    after = export_shards(grown, ShardRequest("webdataset", tmp_path / "after", spec=spec))
     assert after.voices == before.voices + 6
     assert after.manifest["snapshot"]["id"] != before.manifest["snapshot"]["id"]
     old, new = _splits_by_voice(tmp_path / "before"), _splits_by_voice(tmp_path / "after")
@@ -315,7 +330,9 @@ def test_speakers_keep_their_split_when_a_later_batch_adds_voices(
     assert all(split_of_speaker[speaker] == split for split, speaker in added)  # same split
     # the snapshot the first export read, named after the lake moved on: the same shards
     pinned = before.manifest["snapshot"]["id"]
-    again = export_shards(grown, "webdataset", tmp_path / "again", spec=spec, as_of=pinned)
+    again = export_shards(
+        grown, ShardRequest("webdataset", tmp_path / "again", spec=spec, as_of=pinned)
+    )
     assert again.manifest == before.manifest
     assert _files(tmp_path / "again") == _files(tmp_path / "before")
 

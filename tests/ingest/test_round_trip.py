@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from voxlake.cli import main
-from voxlake.export.shards import export_shards
+from voxlake.export.shards import ShardRequest, export_shards
 from voxlake.export.writers import export
 from voxlake.ingest import inbox, raw
 from voxlake.ingest.from_source import ingest_source
@@ -56,7 +56,7 @@ def test_an_export_of_raw_audio_ingests_back_to_the_same_voices(
 ) -> None:
     out = tmp_path / "export"
     if fmt in ("hf-parquet", "lhotse-shar"):
-        export_shards(lake, fmt, out, kind="raw")
+        export_shards(lake, ShardRequest(fmt, out, kind="raw"))
     else:
         export(lake, fmt, out, audio="raw")
     again = Lake(tmp_path / "again").ensure()

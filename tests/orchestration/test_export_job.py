@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from voxlake.export.shards import ShardSize, export_shards, verify_shards
+from voxlake.export.shards import ShardRequest, ShardSize, export_shards, verify_shards
 from voxlake.export.splits import parse_split
 from voxlake.lake.store import Lake
 from voxlake.orchestration.runner import RunSettings, launch
@@ -59,10 +59,12 @@ def test_the_job_spreads_shards_over_steps_and_writes_the_cli_bytes(
     assert verify_shards(out).ok
     cli = export_shards(
         lake,
-        "hf-parquet",
-        tmp_path / "cli",
-        spec=parse_split("train=0.5,test=0.5"),
-        size=ShardSize(bytes=None, voices=1),
+        ShardRequest(
+            "hf-parquet",
+            tmp_path / "cli",
+            spec=parse_split("train=0.5,test=0.5"),
+            size=ShardSize(bytes=None, voices=1),
+        ),
         workers=2,
     )
     assert cli.shards == 6

@@ -17,6 +17,7 @@ from voxlake.export.shards import (
     DEFAULT_SHARD_SIZE,
     DEFAULT_WORKERS,
     DestinationTaken,
+    ShardRequest,
     export_shards,
     parse_shard_size,
     verify_shards,
@@ -44,8 +45,7 @@ def cmd_verify(manifest: str) -> int:
 def cmd_shards(args: argparse.Namespace) -> int:
     spec = parse_split(args.split, args.by, args.seed)
     size = parse_shard_size(args.shard_size)
-    done = export_shards(
-        open_lake(args),
+    request = ShardRequest(
         args.format,
         args.out,
         where=args.where,
@@ -53,9 +53,9 @@ def cmd_shards(args: argparse.Namespace) -> int:
         spec=spec,
         kind=args.audio,
         size=size,
-        workers=args.workers,
         overwrite=args.overwrite,
     )
+    done = export_shards(open_lake(args), request, workers=args.workers)
     for warning in done.warnings:
         print(f"voxlake export: warning: {warning}", file=sys.stderr)
     m = done.manifest

@@ -20,7 +20,7 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,23 @@ def parse_shard_size(text: str) -> ShardSize:
     if unit == "VOICES":
         return ShardSize(bytes=None, voices=int(m.group(1)))
     return ShardSize(bytes=int(m.group(1)) * _UNITS[unit])
+
+
+@dataclass(frozen=True)
+class ShardRequest:
+    """What an export is asked for: the format, the destination (a folder or an s3://
+    prefix), the filter, the snapshot (None: the latest), the split, the audio kind and the
+    shard size. The CLI, the `export_shards` job and every worker of a spread-out export
+    hand the same request to `prepare_export`."""
+
+    fmt: str
+    out: str | Path
+    where: str | None = None
+    as_of: str | None = None
+    spec: SplitSpec = field(default_factory=SplitSpec)
+    kind: str = "denoised"
+    size: ShardSize = field(default_factory=lambda: parse_shard_size(DEFAULT_SHARD_SIZE))
+    overwrite: bool = False
 
 
 @dataclass(frozen=True)
@@ -248,26 +265,15 @@ class PreparedExport:
         return [s.key for s in self.shards if self.record(s) is None]
 
 
-def prepare_export(
-    lake: Lake,
-    fmt: str,
-    out: str | Path,
-    where: str | None = None,
-    as_of: str | None = None,
-    spec: SplitSpec | None = None,
-    kind: str = "denoised",
-    size: ShardSize | None = None,
-    overwrite: bool = False,
-) -> PreparedExport:
+def prepare_export(lake: Lake, request: ShardRequest) -> PreparedExport:
     """Select, plan and claim the destination. The same arguments on the same snapshot
     give the same plan, so every worker of a spread-out export prepares it alike."""
+    fmt, kind, spec, size = request.fmt, request.kind, request.spec, request.size
     if fmt not in SHARD_FORMATS:
         raise ValueError(f"unknown shard format {fmt!r}: one of {', '.join(SHARD_FORMATS)}")
     if kind not in AUDIO_KINDS:
         raise ValueError(f"unknown audio {kind!r}: one of {', '.join(AUDIO_KINDS)}")
-    spec = spec or SplitSpec()
-    size = size or parse_shard_size(DEFAULT_SHARD_SIZE)
-    selection = select(lake, where, as_of)  # EmptySelection before anything is written
+    selection = select(lake, request.where, request.as_of)  # EmptySelection: nothing written
     columns = selection.voices[0].columns.keys()
     check_by(spec, columns, (v.labels for v in selection.voices))
     voices = _shard_voices(selection, spec, kind)
@@ -278,8 +284,8 @@ def prepare_export(
         for name, counts in header["splits"].items()
         if counts["voices"] == 0
     ]
-    dest = destination(out)
-    done = _claim(dest, header["plan"], overwrite)
+    dest = destination(request.out)
+    done = _claim(dest, header["plan"], request.overwrite)
     if done is None:
         snapshots.record_if_writable(lake.root / "snapshots", selection.snapshot)
         dest.write_json(f"{PROGRESS}/plan.json", {"plan": header["plan"]})
@@ -344,20 +350,13 @@ def finish_export(prepared: PreparedExport) -> dict[str, Any]:
 
 def export_shards(
     lake: Lake,
-    fmt: str,
-    out: str | Path,
-    where: str | None = None,
-    as_of: str | None = None,
-    spec: SplitSpec | None = None,
-    kind: str = "denoised",
-    size: ShardSize | None = None,
+    request: ShardRequest,
     workers: int = 1,
-    overwrite: bool = False,
     on_shard: Callable[[dict[str, Any]], None] | None = None,
 ) -> ShardExport:
-    """Write the voices that match `where` as shards of `fmt` under `out` (a folder or an
-    s3:// prefix), with `manifest.json` at its root."""
-    prepared = prepare_export(lake, fmt, out, where, as_of, spec, kind, size, overwrite)
+    """Write the voices the request selects as shards under its destination, `workers`
+    shards at a time, with `manifest.json` at its root."""
+    prepared = prepare_export(lake, request)
     voices = prepared.header["voices"]
     if prepared.complete is not None:
         return ShardExport(voices, len(prepared.shards), 0, prepared.complete, prepared.warnings)
