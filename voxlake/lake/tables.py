@@ -31,10 +31,12 @@ import pyarrow.dataset as pds
 from voxlake.lake.schemas import GLOBAL_TABLES, PARTITIONED, TABLES
 
 PART = "part"
+LOG_RETENTION = "delta.logRetentionDuration"
 CONFIGURATION = {
     "delta.checkpointInterval": "10",
-    # A recorded snapshot must stay readable however old: `compact` decides what expires.
-    "delta.logRetentionDuration": "interval 3650 days",
+    # A recorded snapshot must stay readable however old: `compact` decides what expires
+    # (it sets the retention it applies before it cleans the log).
+    LOG_RETENTION: "interval 3650 days",
 }
 COMMIT_TRIES = 20  # a write that lost to a compaction reruns on its version
 

@@ -11,61 +11,73 @@ goes through it unchanged, until a fault is armed for the n-th state-changing re
   cut); later requests pass, so the writer may retry, not knowing whether it landed.
 
 A failed request is a cut connection. The proxy records each state-changing request, so a
-test can first count them and then put a fault at each.
+test can first count them and then put a fault at each. It runs in a process of its own.
 """
 
 from __future__ import annotations
 
 import http.client
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing import Queue, get_context
+from multiprocessing.managers import SyncManager
 from urllib.parse import urlsplit
 
 MODES = ("crash_before", "crash_after", "lost_ack")
 CHANGES = frozenset({"PUT", "POST", "DELETE"})
 
 
-@dataclass
 class Faults:
-    upstream: str
-    mode: str = ""
-    at: int = -1  # the state-changing request to fail (0-based); -1: none
-    seen: list[str] = field(default_factory=list)  # "METHOD path" of each change
-    dead: bool = False
-    injected: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    """The fault switch. Its state lives in a manager process, shared with the proxy's own
+    process: the proxy must not share the caller's interpreter, since a delta-rs call that
+    holds the GIL while it waits on the store (`alter.set_table_properties` does) would
+    starve a proxy thread of it until the request times out."""
+
+    def __init__(self, upstream: str, manager: SyncManager):
+        self.upstream = upstream
+        self._state = manager.dict(mode="", at=-1, dead=False, injected=False)
+        self._seen = manager.list()
+        self._lock = manager.Lock()
+
+    @property
+    def seen(self) -> list[str]:
+        """ "METHOD path" of each state-changing request since the last arm."""
+        return list(self._seen)
+
+    @property
+    def injected(self) -> bool:
+        return bool(self._state["injected"])
 
     def arm(self, mode: str, at: int) -> None:
         assert mode in MODES, mode
-        with self.lock:
-            self.mode, self.at, self.dead, self.injected = mode, at, False, False
-            self.seen.clear()
+        with self._lock:
+            self._state.update(mode=mode, at=at, dead=False, injected=False)
+            self._seen[:] = []
 
     def disarm(self) -> None:
-        with self.lock:
-            self.mode, self.at, self.dead = "", -1, False
-            self.seen.clear()
+        with self._lock:
+            self._state.update(mode="", at=-1, dead=False)
+            self._seen[:] = []
 
     def decide(self, method: str, path: str) -> tuple[bool, bool]:
         """(forward it, answer it) for this request."""
-        with self.lock:
-            if self.dead:
+        with self._lock:
+            state = dict(self._state)
+            if state["dead"]:
                 return False, False
             if method not in CHANGES:
                 return True, True
-            index = len(self.seen)
-            self.seen.append(f"{method} {path}")
-            if index != self.at:
+            index = len(self._seen)
+            self._seen.append(f"{method} {path}")
+            if index != state["at"]:
                 return True, True
-            self.injected = True
-            if self.mode == "crash_before":
-                self.dead = True
+            self._state["injected"] = True
+            if state["mode"] == "crash_before":
+                self._state["dead"] = True
                 return False, False
-            if self.mode == "crash_after":
-                self.dead = True
+            if state["mode"] == "crash_after":
+                self._state["dead"] = True
                 return True, False
             return True, False  # lost_ack
 
@@ -113,16 +125,25 @@ def _handler(faults: Faults) -> type[BaseHTTPRequestHandler]:
     return Proxy
 
 
-@contextmanager
-def faulty_store(upstream: str) -> Iterator[tuple[str, Faults]]:
-    """(the proxy's endpoint, its fault switch) in front of `upstream` (an http:// URL)."""
-    faults = Faults(upstream)
+def _serve(faults: Faults, ports: Queue[int]) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(faults))
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", faults
-    finally:
-        server.shutdown()
-        server.server_close()
+    ports.put(server.server_address[1])
+    server.serve_forever()
+
+
+@contextmanager
+def faulty_store(upstream: str) -> Iterator[tuple[str, Faults]]:
+    """(the proxy's endpoint, its fault switch) in front of `upstream` (an http:// URL);
+    the proxy runs in a process of its own."""
+    ctx = get_context("spawn")
+    with ctx.Manager() as manager:
+        faults = Faults(upstream, manager)
+        ports: Queue[int] = ctx.Queue()
+        proxy = ctx.Process(target=_serve, args=(faults, ports), daemon=True)
+        proxy.start()
+        try:
+            yield f"http://127.0.0.1:{ports.get(timeout=60)}", faults
+        finally:
+            proxy.kill()
+            proxy.join()
