@@ -54,6 +54,23 @@ def test_compaction_expires_the_log_older_than_the_retention(tmp_path: Path) -> 
     assert catalog.query(lake, "select count(*) from voices")[1] == [(77,)]
 
 
+def test_writers_leave_the_log_to_compaction(tmp_path: Path) -> None:
+    """After a compaction set the log's retention, later writers' checkpoints clean
+    nothing: a snapshot recorded since stays readable until a compaction, which stretches
+    the retention for it, decides."""
+    lake = _lake(tmp_path, batches=3)
+    compaction.compact(lake, retention_hours=0)
+    for b in range(10, 35):  # two checkpoints' worth of commits
+        lake.write_table("voices", _voices(f"b{b:03d}", 1), f"b{b:03d}")
+        if b == 12:
+            kept = snapshots.current(lake.tables)
+            snapshots.record(lake.root / "snapshots", kept)
+    log = Path(lake.tables.uri("voices")) / "_delta_log"
+    assert len([p for p in log.iterdir() if p.suffix == ".json"]) >= 25
+    sql = "select count(*) from voices"
+    assert catalog.query(lake, sql, as_of=kept.id)[1] == [(12,)]
+
+
 def test_a_recorded_snapshot_survives_compaction(tmp_path: Path) -> None:
     """Delta expires by age (in whole hours): the retention stretches back to the commit
     that superseded the oldest recorded snapshot, so it stays readable, with anything

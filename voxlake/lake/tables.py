@@ -32,11 +32,15 @@ from voxlake.lake.schemas import GLOBAL_TABLES, PARTITIONED, TABLES
 
 PART = "part"
 LOG_RETENTION = "delta.logRetentionDuration"
+LOG_CLEANUP = "delta.enableExpiredLogCleanup"
 CONFIGURATION = {
     "delta.checkpointInterval": "10",
-    # A recorded snapshot must stay readable however old: `compact` decides what expires
-    # (it sets the retention it applies before it cleans the log).
+    # A recorded snapshot must stay readable however old: `compact` alone expires the log
+    # (it sets the retention it applies, stretched for the recorded snapshots, then cleans).
+    # A writer does not clean it at its checkpoints, where the retention the last compaction
+    # set may no longer cover a recorded snapshot that has aged since.
     LOG_RETENTION: "interval 3650 days",
+    LOG_CLEANUP: "false",
 }
 COMMIT_TRIES = 20  # a write that lost to a compaction reruns on its version
 
