@@ -78,7 +78,8 @@ def _expire_log(lake: Lake, name: str, hours: float) -> None:
     `delta.logRetentionDuration`, set here to the retention applied; writers never clean it
     themselves, `delta.enableExpiredLogCleanup` being off). Every commit and
     every open lists the log, so without this a commit's cost grows with the lake's whole
-    history (measured: 15 ms to 34 ms over 2,000 batches, flat at 6-9 ms with it)."""
+    history (`benchmarks/delta_log_growth.py`: 11.6 ms to 30.2 ms over 2,000 batches;
+    6.9 ms to 10.8 ms with the log expired)."""
     dt = lake.tables.open(name)
     want = {LOG_RETENTION: f"interval {math.ceil(hours)} hours", LOG_CLEANUP: "false"}
     have = dt.metadata().configuration
