@@ -266,8 +266,8 @@ class PreparedExport:
 
 
 def prepare_export(lake: Lake, request: ShardRequest) -> PreparedExport:
-    """Select, plan and claim the destination. The same arguments on the same snapshot
-    give the same plan, so every worker of a spread-out export prepares it alike."""
+    """Select, plan and claim the destination. The same request on the same snapshot
+    gives the same plan, so every worker of a spread-out export prepares it alike."""
     fmt, kind, spec, size = request.fmt, request.kind, request.spec, request.size
     if fmt not in SHARD_FORMATS:
         raise ValueError(f"unknown shard format {fmt!r}: one of {', '.join(SHARD_FORMATS)}")

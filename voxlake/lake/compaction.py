@@ -132,9 +132,15 @@ def compact_table(
                 )
             time.sleep(0.1 * (attempt + 1))
     files_after, bytes_after = _files_and_bytes(lake.tables.open(name))
-    logs = (logs_before or 0) - (logs_after or 0)
     return Compacted(
-        name, files_before, files_after, bytes_before, bytes_after, len(expired), keep, False, logs
+        name,
+        files_before,
+        files_after,
+        bytes_before,
+        bytes_after,
+        len(expired),
+        keep,
+        expired_log_files=(logs_before or 0) - (logs_after or 0),
     )
 
 
