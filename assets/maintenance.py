@@ -25,12 +25,12 @@ def table_compaction(lake: LakeResource) -> dg.MaterializeResult:
     done = maintained.compacted
     rows = "\n".join(
         f"| {c.table} | {c.files_before} | {c.files_after} | {c.bytes_before} | "
-        f"{c.bytes_after} | {c.expired_files} |"
+        f"{c.bytes_after} | {c.expired_files} | {c.expired_log_files} |"
         for c in done
     )
     table = (
-        "| table | files before | files after | bytes before | bytes after | expired |\n"
-        "|---|---|---|---|---|---|\n" + rows
+        "| table | files before | files after | bytes before | bytes after | expired "
+        "| expired log |\n|---|---|---|---|---|---|---|\n" + rows
     )
     return dg.MaterializeResult(
         metadata={
@@ -40,6 +40,7 @@ def table_compaction(lake: LakeResource) -> dg.MaterializeResult:
             "bytes_before": sum(c.bytes_before for c in done),
             "bytes_after": sum(c.bytes_after for c in done),
             "expired_files": sum(c.expired_files for c in done),
+            "expired_log_files": sum(c.expired_log_files for c in done),
             "slice_mel_sums_rows_before_fold": (maintained.slice_rows or (0, 0))[0],
             "slice_mel_sums_rows_after_fold": (maintained.slice_rows or (0, 0))[1],
             "by_table": dg.MetadataValue.md(table),

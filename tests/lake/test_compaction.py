@@ -115,4 +115,4 @@ def test_the_cli_prints_files_before_and_after(tmp_path: Path, capsys: object) -
     lake = _lake(tmp_path, batches=4)
     assert main(["compact", "--retention-hours", "0", "--lake", str(lake.root)]) == 0
     out = capsys.readouterr().out  # type: ignore[attr-defined]
-    assert "voices" in out and "files_before" in out
+    assert "voices" in out and "files_before" in out and "expired_log_files" in out

@@ -153,6 +153,7 @@ def test_the_jobs_materialise_a_batch_then_the_dataset(tmp_path: Path) -> None:
         meta = mat.materialization.metadata
         before, after = int(str(meta["files_before"].value)), int(str(meta["files_after"].value))
         assert before > after > 0
+        assert int(str(meta["expired_log_files"].value)) == 0  # a week's log is kept
         assert int(str(meta["tables"].value)) >= 10 and "| voices |" in str(meta["by_table"].value)
         assert Lake(lake.root).read_table("voices").num_rows == 3  # no row changed
         names = {r.job_name for r in instance.get_runs()}

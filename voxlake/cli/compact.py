@@ -13,7 +13,15 @@ from voxlake.maintenance import maintain
 def cmd_compact(args: argparse.Namespace) -> int:
     lake = open_lake(args)
     done = maintain(lake, args.retention_hours).compacted
-    cols = ["table", "files_before", "files_after", "mb_before", "mb_after", "expired_files"]
+    cols = [
+        "table",
+        "files_before",
+        "files_after",
+        "mb_before",
+        "mb_after",
+        "expired_files",
+        "expired_log_files",
+    ]
     rows = [
         (
             c.table,
@@ -22,6 +30,7 @@ def cmd_compact(args: argparse.Namespace) -> int:
             round(c.bytes_before / 2**20, 2),
             round(c.bytes_after / 2**20, 2),
             c.expired_files,
+            c.expired_log_files,
         )
         for c in done
     ]
