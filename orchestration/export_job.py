@@ -9,6 +9,8 @@ writes `manifest.json`. A run that failed half-way is run again with the same co
 written shards are kept.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -43,7 +45,10 @@ class ShardExportConfig(dg.Config):
     threads_per_step: int = 1
 
 
-def _prepare(lake: LakeResource, params: dict[str, Any], overwrite: bool) -> PreparedExport:
+@contextmanager
+def _prepared(
+    lake: LakeResource, params: dict[str, Any], overwrite: bool
+) -> Iterator[PreparedExport]:
     request = ShardRequest(
         params["format"],
         params["out"],
@@ -54,7 +59,8 @@ def _prepare(lake: LakeResource, params: dict[str, Any], overwrite: bool) -> Pre
         size=parse_shard_size(params["shard_size"]),
         overwrite=overwrite,
     )
-    return prepare_export(lake.lake(), request)
+    with lake.read_session() as (the_lake, files):  # a store lake is read in place
+        yield prepare_export(the_lake, request, files)
 
 
 @dg.op(out=dg.DynamicOut(dict), description="Pin the snapshot, plan, claim the destination.")
@@ -62,7 +68,8 @@ def plan_shard_export(
     context: dg.OpExecutionContext, config: ShardExportConfig, lake: LakeResource
 ) -> Any:
     params = config.model_dump(exclude={"overwrite", "shards_per_step"})
-    prepared = _prepare(lake, params, config.overwrite)
+    with _prepared(lake, params, config.overwrite) as prepared:
+        pass
     for warning in prepared.warnings:
         context.log.warning(warning)
     params["as_of"] = prepared.snapshot_id  # every step reads the snapshot planned here
@@ -81,8 +88,8 @@ def plan_shard_export(
 def write_shard_group(
     context: dg.OpExecutionContext, lake: LakeResource, group: dict[str, Any]
 ) -> dict[str, Any]:
-    prepared = _prepare(lake, group, overwrite=False)
-    written = write_shards(prepared, group["keys"], workers=group["threads_per_step"])
+    with _prepared(lake, group, overwrite=False) as prepared:
+        written = write_shards(prepared, group["keys"], workers=group["threads_per_step"])
     context.log.info(f"wrote {written} of {len(group['keys'])} shard(s)")
     return {**group, "written": written}
 
@@ -91,8 +98,8 @@ def write_shard_group(
 def finish_shard_export(
     context: dg.OpExecutionContext, lake: LakeResource, groups: list[dict[str, Any]]
 ) -> dg.Output[dict[str, Any]]:
-    prepared = _prepare(lake, groups[0], overwrite=False)
-    manifest = finish_export(prepared)
+    with _prepared(lake, groups[0], overwrite=False) as prepared:
+        manifest = finish_export(prepared)
     out = str(groups[0]["out"]).rstrip("/")
     return dg.Output(
         {"manifest": f"{out}/manifest.json", "plan": manifest["plan"]},

@@ -18,6 +18,7 @@ from voxlake.audio.denoise import DenoiseConfig
 from voxlake.audio.dnsmos import MODES as DNSMOS_MODES
 from voxlake.embed.embedders import DEFAULT as DEFAULT_EMBEDDER
 from voxlake.embed.index_table import DEFAULT_ANN_THRESHOLD, DEFAULT_OPTIMIZE_AFTER
+from voxlake.export.lake_files import LakeFiles, LocalFiles
 from voxlake.features.mel import MelConfig
 from voxlake.ingest.inbox import DEFAULT_BATCH_SIZE
 from voxlake.lake.compaction import DEFAULT_RETENTION_HOURS
@@ -89,6 +90,17 @@ class LakeResource(dg.ConfigurableResource):
         """The lake for a dataset-wide step (on a store: under the global lease, with what
         it `needs` pulled: `voxlake.lake.objectstore.remote.DATASET_NEEDS`)."""
         return self._session(lambda store: store.dataset_session(needs))
+
+    @contextmanager
+    def read_session(self) -> Iterator[tuple[Lake, LakeFiles]]:
+        """The lake for a step that only reads it (an export's), and how its files are
+        reached: on a store, `StoreLake.read_session` (no lease; each shard's audio fetched
+        as it is written; nothing pushed but the snapshots it records)."""
+        if not self.on_store():
+            yield self.lake(), LocalFiles()
+            return
+        with self.store_lake().read_session() as reading:
+            yield reading.lake, reading
 
     def inbox_session(self) -> AbstractContextManager[Lake]:
         """The lake for an inbox scan (on a store: under the batches lease)."""

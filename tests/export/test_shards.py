@@ -361,3 +361,41 @@ def test_the_documented_filters_run_and_select_what_they_say(lake: Lake) -> None
         assert {v.voice_id for v in chosen} <= every.keys(), where
     short = {v.voice_id for v in select(lake, "duration_s between 1 and 20").voices}
     assert short == {k for k, v in every.items() if 1 <= v.columns["duration_s"] <= 20}
+
+
+def test_a_lake_on_a_store_exports_in_place_the_same_shards(
+    lake: Lake,
+    s3: object,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`voxlake export --shards --lake s3://...`: the tables read in place, each shard's
+    audio fetched as it is written and dropped after; the shards are the local lake's
+    bytes, the snapshot is recorded on the store, and the machine keeps no audio."""
+    import obstore
+
+    from voxlake.lake.objectstore import StoreConfig, open_store
+    from voxlake.lake.objectstore.remote import StoreLake
+
+    for key, value in s3.env().items():  # type: ignore[attr-defined]
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("VOXLAKE_CACHE", str(tmp_path / "cache"))
+    uri = s3.uri("lakes/exported")  # type: ignore[attr-defined]
+    copy = Lake(tmp_path / "published")
+    shutil.copytree(lake.root, copy.root, ignore=shutil.ignore_patterns("snapshots", "dagster"))
+    assert StoreLake.of(StoreConfig(uri)).publish(copy) > 0
+    args = ["--format", "hf-parquet", "--shards", "--shard-size", "2", "--split", "a=0.5,b=0.5"]
+    assert main(["export", *args, "--out", str(tmp_path / "local"), "--lake", str(lake.root)]) == 0
+    assert main(["export", *args, "--out", str(tmp_path / "store"), "--lake", uri]) == 0
+    assert "exported 6 voice(s)" in capsys.readouterr().out
+    local = json.loads((tmp_path / "local" / MANIFEST).read_text())
+    remote = json.loads((tmp_path / "store" / MANIFEST).read_text())
+    assert [s["files"] for s in remote["shards"]] == [s["files"] for s in local["shards"]]
+    shards = {k: v for k, v in _files(tmp_path / "store").items() if k != MANIFEST}
+    assert shards == {k: v for k, v in _files(tmp_path / "local").items() if k != MANIFEST}
+    snapshot = remote["snapshot"]["id"]
+    listed = [m["path"] for c in obstore.list(open_store(uri), prefix="snapshots/") for m in c]
+    assert f"snapshots/{snapshot}.json" in listed  # retention on the store keeps it
+    held = [p for p in (tmp_path / "cache").rglob("*") if p.suffix in (".flac", ".wav")]
+    assert held == []  # every shard's audio dropped once the shard was written

@@ -24,7 +24,11 @@ from voxlake.export.shards import (
 )
 from voxlake.export.splits import DEFAULT_SEED, BadSplit, parse_split
 from voxlake.lake.catalog import RefusedQuery
+from voxlake.lake.objectstore import StoreAccessError, StoreConfig, is_remote
+from voxlake.lake.objectstore.mirror import StoreFailed
+from voxlake.lake.objectstore.remote import StoreLake
 from voxlake.lake.snapshots import UnknownSnapshot
+from voxlake.lake.store import default_root
 
 
 def _fail(message: str) -> int:
@@ -55,7 +59,12 @@ def cmd_shards(args: argparse.Namespace) -> int:
         size=size,
         overwrite=args.overwrite,
     )
-    done = export_shards(open_lake(args), request, workers=args.workers)
+    where = str(args.lake or default_root())
+    if is_remote(where):  # read in place: tables by delta-rs, each shard's audio as written
+        with StoreLake.of(StoreConfig(where)).read_session() as reading:
+            done = export_shards(reading.lake, request, workers=args.workers, files=reading)
+    else:
+        done = export_shards(open_lake(args), request, workers=args.workers)
     for warning in done.warnings:
         print(f"voxlake export: warning: {warning}", file=sys.stderr)
     m = done.manifest
@@ -97,6 +106,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         UnknownSnapshot,
         BadSplit,
         DestinationTaken,
+        StoreAccessError,
+        StoreFailed,
+        FileNotFoundError,
         ValueError,
     ) as e:
         return _fail(str(e))

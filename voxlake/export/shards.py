@@ -27,6 +27,7 @@ from typing import Any
 import blake3
 
 from voxlake.export.destination import Destination, destination
+from voxlake.export.lake_files import LakeFiles, LocalFiles
 from voxlake.export.selection import Selection, select
 from voxlake.export.shard_formats import (
     SHARD_FORMATS,
@@ -112,16 +113,14 @@ class ShardExport:
     warnings: list[str]
 
 
-def _size(path: str) -> int:
-    return os.stat(path).st_size
-
-
-def _shard_voices(selection: Selection, spec: SplitSpec, kind: str) -> list[ShardVoice]:
+def _shard_voices(
+    selection: Selection, spec: SplitSpec, kind: str, files: LakeFiles
+) -> list[ShardVoice]:
+    audio = [v.audio(kind) for v in selection.voices]
     out = []
-    for v in selection.voices:
+    for v, path, size in zip(selection.voices, audio, files.sizes(audio), strict=True):
         split = spec.split_of(spec.key_of(v.voice_id, v.columns, v.labels))
-        audio = v.audio(kind)
-        out.append(ShardVoice(v, split, audio, *v.layout(kind), _size(audio)))
+        out.append(ShardVoice(v, split, path, *v.layout(kind), size))
     return out
 
 
@@ -246,6 +245,7 @@ class PreparedExport:
     dest: Destination
     warnings: list[str]
     complete: dict[str, Any] | None  # the manifest, where this export is already done
+    files: LakeFiles = field(default_factory=LocalFiles)  # how a writer reaches the audio
 
     @property
     def snapshot_id(self) -> str:
@@ -265,9 +265,14 @@ class PreparedExport:
         return [s.key for s in self.shards if self.record(s) is None]
 
 
-def prepare_export(lake: Lake, request: ShardRequest) -> PreparedExport:
+def prepare_export(
+    lake: Lake, request: ShardRequest, files: LakeFiles | None = None
+) -> PreparedExport:
     """Select, plan and claim the destination. The same request on the same snapshot
-    gives the same plan, so every worker of a spread-out export prepares it alike."""
+    gives the same plan, so every worker of a spread-out export prepares it alike.
+    `files`: how the lake's audio is reached (a local lake's by default; a store lake's
+    through its read session)."""
+    files = files or LocalFiles()
     fmt, kind, spec, size = request.fmt, request.kind, request.spec, request.size
     if fmt not in SHARD_FORMATS:
         raise ValueError(f"unknown shard format {fmt!r}: one of {', '.join(SHARD_FORMATS)}")
@@ -276,7 +281,7 @@ def prepare_export(lake: Lake, request: ShardRequest) -> PreparedExport:
     selection = select(lake, request.where, request.as_of)  # EmptySelection: nothing written
     columns = selection.voices[0].columns.keys()
     check_by(spec, columns, (v.labels for v in selection.voices))
-    voices = _shard_voices(selection, spec, kind)
+    voices = _shard_voices(selection, spec, kind, files)
     shards = plan_shards(voices, fmt, spec, size)
     header = _header(selection, fmt, kind, spec, size, shards)
     warnings = [
@@ -289,7 +294,7 @@ def prepare_export(lake: Lake, request: ShardRequest) -> PreparedExport:
     if done is None:
         snapshots.record_if_writable(lake.root / "snapshots", selection.snapshot)
         dest.write_json(f"{PROGRESS}/plan.json", {"plan": header["plan"]})
-    return PreparedExport(header, shards, dest, warnings, done)
+    return PreparedExport(header, shards, dest, warnings, done, files)
 
 
 def write_shards(
@@ -310,7 +315,12 @@ def write_shards(
     fmt = prepared.header["format"]
 
     def run(shard: Shard) -> None:
-        record = _write_shard(fmt, shard, prepared.dest)
+        audio = [sv.audio for sv in shard.voices]
+        prepared.files.fetch(audio)
+        try:
+            record = _write_shard(fmt, shard, prepared.dest)
+        finally:
+            prepared.files.release(audio)
         if on_shard is not None:
             with lock:
                 on_shard(record)
@@ -353,10 +363,11 @@ def export_shards(
     request: ShardRequest,
     workers: int = 1,
     on_shard: Callable[[dict[str, Any]], None] | None = None,
+    files: LakeFiles | None = None,
 ) -> ShardExport:
     """Write the voices the request selects as shards under its destination, `workers`
     shards at a time, with `manifest.json` at its root."""
-    prepared = prepare_export(lake, request)
+    prepared = prepare_export(lake, request, files)
     voices = prepared.header["voices"]
     if prepared.complete is not None:
         return ShardExport(voices, len(prepared.shards), 0, prepared.complete, prepared.warnings)

@@ -173,7 +173,43 @@ class WorkingCopy:
         with _store_errors("pulling a step's files"), ThreadPoolExecutor(TRANSFER_THREADS) as pool:
             return sum(pool.map(self._fetch, wanted))
 
+    def sizes(self, rels: list[str]) -> list[int]:
+        """Bytes of each object, from one listing per folder they sit in (content-addressed
+        folders: at most 256 per kind, however many objects); a missing one is an error."""
+        folders = sorted({rel.rsplit("/", 1)[0] + "/" for rel in rels})
+
+        def listed(folder: str) -> dict[str, int]:
+            chunks = obstore.list(self.store, prefix=folder, chunk_size=1000)
+            return {m["path"]: int(m["size"]) for chunk in chunks for m in chunk}
+
+        found: dict[str, int] = {}
+        with _store_errors("listing a step's files"), ThreadPoolExecutor(TRANSFER_THREADS) as pool:
+            for part in pool.map(listed, folders):
+                found.update(part)
+        missing = [rel for rel in rels if rel not in found]
+        if missing:
+            raise FileNotFoundError(
+                f"{len(missing)} file(s) missing on the store, first {missing[0]}"
+            )
+        return [found[rel] for rel in rels]
+
+    def drop(self, rels: list[str]) -> None:
+        """Forget the local copies of these objects (the store keeps them)."""
+        for rel in rels:
+            (self.root / rel).unlink(missing_ok=True)
+            self.record.pop(rel, None)
+
     # push
+    def push_new(self, prefix: str) -> int:
+        """Upload the files under `prefix` this copy added or changed (nothing is deleted):
+        for a step that only reads, yet records immutable objects such as snapshots."""
+        changed, _gone = self._changed()
+        new = [r for r in changed if r.startswith(prefix)]
+        with _store_errors("pushing"), ThreadPoolExecutor(TRANSFER_THREADS) as pool:
+            sent = sum(pool.map(self._upload, new))
+        self.save()
+        return sent
+
     def _changed(self) -> tuple[list[str], list[str]]:
         changed: list[str] = []
         present: set[str] = set()

@@ -24,6 +24,7 @@ import fcntl
 import json
 import os
 import resource
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -39,7 +40,7 @@ from voxlake.lake.objectstore.client import (
     store_tables,
 )
 from voxlake.lake.objectstore.lease import Lease
-from voxlake.lake.objectstore.mirror import WorkingCopy
+from voxlake.lake.objectstore.mirror import StoreFailed, WorkingCopy
 from voxlake.lake.store import Lake
 from voxlake.lake.tables import TRAFFIC, copy_tables
 
@@ -120,6 +121,28 @@ def _pull_stats(wc: WorkingCopy) -> None:
         rel.removeprefix(STATS_PENDING) for rel in wc.record if rel.startswith(STATS_PENDING)
     ]
     wc.pull_objects(f"{STATS}included/{batch}.parquet" for batch in sorted(pending))
+
+
+@dataclass(frozen=True)
+class StoreReading:
+    """A read session's lake (a working copy whose tables are the store's) and its files:
+    `sizes` from the store's listing, `fetch` into the copy (`voxlake.export.lake_files`)."""
+
+    copy: WorkingCopy
+    lake: Lake
+
+    def _rels(self, paths: list[str]) -> list[str]:
+        root = self.copy.root.as_posix() + "/"
+        return [p.removeprefix(root) for p in paths]
+
+    def sizes(self, paths: list[str]) -> list[int]:
+        return self.copy.sizes(self._rels(paths))
+
+    def fetch(self, paths: list[str]) -> None:
+        self.copy.pull_keys(self._rels(paths))
+
+    def release(self, paths: list[str]) -> None:
+        self.copy.drop(self._rels(paths))
 
 
 @dataclass(frozen=True)
@@ -225,6 +248,27 @@ class StoreLake:
             wc.pull_prefix("inbox/")
             clock.pulled()
             yield wc.lake()
+
+    @contextmanager
+    def read_session(self) -> Iterator[StoreReading]:
+        """A step that only reads the lake (an export's plan or write step): no lease, the
+        tables read in place, the recorded snapshots pulled, the files it names fetched on
+        demand (`StoreReading.fetch`). Nothing is pushed but the snapshots it recorded
+        (immutable, named by their content); a store that refuses them gets a warning."""
+        with self._copy() as wc:
+            wc.pull_prefix("snapshots/")
+            reading = StoreReading(wc, wc.lake())
+            yield reading
+            try:
+                wc.push_new("snapshots/")
+            except StoreFailed as e:
+                print(
+                    f"voxlake: warning: {self.uri} did not take the snapshot record ({e}); "
+                    "`voxlake compact` may expire that snapshot",
+                    file=sys.stderr,
+                )
+                wc.discard()
+            wc.save()
 
     def snapshot(self, folder: Path, audio: bool = False) -> Lake:
         """A local copy of the lake's committed state (tables, stats, index, manifests; the
