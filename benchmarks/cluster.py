@@ -12,7 +12,12 @@ process tree with its own working-copy folder. Then:
    monitoring notices the lost worker and resumes the run on a live one;
 3. the automation brings the dataset statistics and the voice index up to date;
 4. the same files go through the embedded pipeline (local folder, in-process) round by
-   round, and the two lakes' hash manifests are compared.
+   round, and the two lakes' hash manifests are compared;
+5. with `--export`, two step workers join, an `export_shards` run is launched as a user
+   would (`dagster job launch`) and its steps go over the Celery executor to the step
+   workers, each fetching only its own shards' audio from the store; its shards must be
+   the bytes of the same export of the embedded lake (`export.identical_to_embedded`) and
+   must have been written by more than one worker (`export.step_workers`).
 
 It measures the CPU time of every process it started (sampled per process), and splits
 the workers' time into the stages' own work (the steps' `work_cpu_s` less their table
@@ -49,7 +54,7 @@ import psutil
 
 from voxlake.demo import corpus
 from voxlake.ingest.inbox import SIDECAR_SUFFIXES, list_batches, read_manifest
-from voxlake.lake.objectstore import StoreConfig, open_store
+from voxlake.lake.objectstore import StoreConfig, open_store, read_json
 from voxlake.lake.objectstore.remote import CACHE_ENV, STEPS_LOG, StoreLake
 from voxlake.lake.store import Lake
 from voxlake.orchestration.cluster import BROKER_ENV, worker_command, write_cluster_home
@@ -206,7 +211,7 @@ class Cluster:
         cmd = [exe, "run", "-w", str(home / "workspace.yaml")]
         self._start("daemon", cmd, env, self.work / "daemon")
 
-    def start_worker(self, name: str, home: Path) -> None:
+    def start_worker(self, name: str, home: Path, steps: bool = False) -> None:
         own = self.work / name  # its own folders: nothing of another worker's is visible
         (own / "tmp").mkdir(parents=True, exist_ok=True)
         env = {
@@ -215,7 +220,7 @@ class Cluster:
             "TMPDIR": str(own / "tmp"),
             "PYTHONPATH": str(home / "celery"),
         }
-        self._start(name, worker_command(name), env, own)
+        self._start(name, worker_command(name, steps=steps), env, own)
 
     def kill(self, name: str) -> None:
         proc = self.procs[name]
@@ -288,6 +293,86 @@ def _steps(work: Path) -> list[dict[str, Any]]:
     for log in sorted(work.glob(f"*/cache/{STEPS_LOG}")):  # the workers' and the daemon's
         out += [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
     return out
+
+
+EXPORT = {  # every voice a shard of its own in two splits, one shard per step
+    "format": "webdataset",
+    "split": "train=0.5,test=0.5",
+    "shard_size": "1",
+    "shards_per_step": 1,
+}
+
+
+def _launch_export(cluster: Cluster, instance: dg.DagsterInstance, home: Path, out: str) -> str:
+    """Launch `export_shards` as a user would, through the daemon's queue; its run id."""
+    before = {r.run_id for r in instance.get_runs(dg.RunsFilter(job_name="export_shards"))}
+    config = {"ops": {"plan_shard_export": {"config": {**EXPORT, "out": out}}}}
+    exe = str(Path(sys.executable).parent / "dagster")
+    subprocess.run(
+        [exe, "job", "launch", "-w", str(home / "workspace.yaml"), "-j", "export_shards"]
+        + ["--config-json", json.dumps(config)],
+        env=cluster.env,
+        check=True,
+        capture_output=True,
+    )
+    (run,) = [
+        r
+        for r in instance.get_runs(dg.RunsFilter(job_name="export_shards"))
+        if r.run_id not in before
+    ]
+    return run.run_id
+
+
+def _step_workers(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """The Celery workers that ran the run's steps (dagster-celery's engine events)."""
+    names = set()
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        data = getattr(event, "event_specific_data", None) if event else None
+        meta = getattr(data, "metadata", None) or {}
+        if "Celery worker" in meta:
+            names.add(str(meta["Celery worker"].value))
+    return sorted(names)
+
+
+def _export_on_cluster(
+    cluster: Cluster, instance: dg.DagsterInstance, home: Path, out: str, timeout: float
+) -> dict[str, Any]:
+    for i in range(2):
+        cluster.start_worker(f"s{i + 1}", home, steps=True)
+    t0 = time.monotonic()
+    run_id = _launch_export(cluster, instance, home, out)
+    _wait(
+        "the export run to finish",
+        lambda: (r := instance.get_run_by_id(run_id)) is not None and r.is_finished,
+        timeout,
+    )
+    run = instance.get_run_by_id(run_id)
+    assert run is not None
+    return {
+        "status": run.status.value,
+        "seconds": round(time.monotonic() - t0, 1),
+        "step_workers": _step_workers(instance, run_id),
+        "out": out,
+    }
+
+
+def _same_export(embedded: Lake, shards: list[Any], work: Path) -> bool:
+    """The cluster's shards are those of the same export of the embedded lake: every
+    shard's files, hashes and voice count (the snapshot ids differ: other tables)."""
+    from voxlake.export.shards import ShardRequest, ShardSize, export_shards
+    from voxlake.export.splits import parse_split
+
+    local = export_shards(
+        embedded,
+        ShardRequest(
+            EXPORT["format"],
+            work / "export-embedded",
+            spec=parse_split(str(EXPORT["split"])),
+            size=ShardSize(bytes=None, voices=int(EXPORT["shard_size"])),
+        ),
+    ).manifest
+    return bool(shards) and shards == [(s["voices"], s["files"]) for s in local["shards"]]
 
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
@@ -369,6 +454,13 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         time.sleep(args.idle_s)
         meter.sample()
         cpu_idle = meter.totals()
+        cluster_shards: list[Any] = []
+        if args.export:
+            out = s3.uri("exports/cluster")
+            result["export"] = _export_on_cluster(cluster, instance, home, out, args.timeout)
+            got = read_json(open_store(out), "manifest.json")
+            cluster_shards = [(s["voices"], s["files"]) for s in got[0]["shards"]] if got else []
+            result["export"]["shards"] = len(cluster_shards)
         cluster.stop()
         meter.stop.set()
         cpu = cpu_settled
@@ -394,6 +486,9 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     result["problems"] = problems
     embedded = _embedded(copy, work / "voices", work / "embedded", 1) if args.compare else None
     result["identical_to_embedded"] = embedded is not None and _hashes(copy) == _hashes(embedded)
+    if args.export and embedded is not None:
+        same = _same_export(embedded, cluster_shards, work)
+        result["export"]["identical_to_embedded"] = same
     result["globals_consistent"] = not any(p.startswith(("dataset", "the index")) for p in problems)
     if args.kill and embedded is not None:
         b = killed["batch"]
@@ -483,6 +578,12 @@ def main() -> int:
         action="store_true",
         help="land every round before the daemon starts (batches of batch_size, not rounds)",
     )
+    p.add_argument(
+        "--export",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run an export_shards job over two step workers and compare its shards",
+    )
     p.add_argument("--poll", type=float, default=2.0, help="seconds between settle checks")
     p.add_argument(
         "--idle-s", type=float, default=60.0, help="seconds of idle cluster measured at the end"
@@ -502,6 +603,15 @@ def main() -> int:
             and result["globals_consistent"]
             and not result["problems"]
             and result.get("worker_killed_recovered", True)
+            and (
+                not args.export
+                or not args.compare
+                or (
+                    result["export"]["status"] == "SUCCESS"
+                    and result["export"]["identical_to_embedded"]
+                    and len(result["export"]["step_workers"]) > 1
+                )
+            )
         )
         result["ok"] = ok
     except Exception as e:

@@ -18,10 +18,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from voxlake.orchestration.queues import BROKER_ENV, QUEUE, STEPS_QUEUE
 from voxlake.orchestration.runner import INSTANCE_YAML, POSTGRES_ENV
 
-BROKER_ENV = "VOXLAKE_CELERY_BROKER"
-QUEUE = "dagster"  # dagster-celery routes its run tasks to this queue
+__all__ = ["BROKER_ENV", "QUEUE", "STEPS_QUEUE", "worker_command", "write_cluster_home"]
 
 CLUSTER_INSTANCE_YAML = (
     f"""\
@@ -91,11 +91,13 @@ def write_cluster_home(home: Path) -> Path:
     return home
 
 
-def worker_command(name: str, concurrency: int = 1) -> list[str]:
+def worker_command(name: str, concurrency: int = 1, steps: bool = False) -> list[str]:
     """A worker: one process tree; `concurrency` runs at once (each run uses the worker's
     cores through the `compute` resource). Its runs execute in threads of the worker's main
     process, which keeps answering pings meanwhile and may start the stages' process pool
-    (a prefork child, being daemonic, may not)."""
+    (a prefork child, being daemonic, may not). With `steps`, a step worker instead: it
+    takes the steps of jobs on the Celery executor (`export_shards`), one machine's share
+    of them, while the run that waits on them holds a run worker."""
     return [
         sys.executable,
         "-m",
@@ -104,7 +106,7 @@ def worker_command(name: str, concurrency: int = 1) -> list[str]:
         "dagster_celery.app",
         "worker",
         "-Q",
-        QUEUE,
+        STEPS_QUEUE if steps else QUEUE,
         "--pool",
         "threads",
         "--concurrency",

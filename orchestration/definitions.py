@@ -18,6 +18,7 @@ from voxlake.orchestration.jobs import (
     verify_batch_job,
 )
 from voxlake.orchestration.sensors import voice_inbox
+from voxlake.orchestration.step_outputs import step_outputs
 from voxlake.resources import default_resources
 
 # The code location as `dg dev`, `workspace.yaml` and a cluster's workspace load it.
@@ -46,7 +47,7 @@ defs = dg.Definitions(
             minimum_interval_seconds=30,
         ),
     ],
-    resources=default_resources(),
+    resources={**default_resources(), "step_outputs": step_outputs},
 )
 
 

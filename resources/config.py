@@ -62,11 +62,16 @@ class LakeResource(dg.ConfigurableResource):
             raise ValueError(f"{self._uri()} is on a store: use a session of the lake resource")
         return Lake(self.root or default_root()).ensure()
 
-    def store_lake(self) -> StoreLake:
-        cfg = StoreConfig(
+    def store_config(self) -> StoreConfig:
+        """The lake's location as a store: its object-store prefix, or its folder."""
+        if not self.on_store():
+            return StoreConfig(str(self.root or default_root()))
+        return StoreConfig(
             self._uri(), self.endpoint, self.region, self.access_key_id, self.secret_access_key
         )
-        return StoreLake.of(cfg, self.cache)
+
+    def store_lake(self) -> StoreLake:
+        return StoreLake.of(self.store_config(), self.cache)
 
     @contextmanager
     def _session(

@@ -2,7 +2,9 @@
 (moto: an emulator, since no real object store can be installed here) on loopback, the
 Dagster daemon and two Celery workers, each its own process tree with its own folders.
 Three batches land in the store's inbox; one worker is SIGKILLed in the middle of the
-first batch. The lake must come out equal to an embedded run on the same files."""
+first batch. The lake must come out equal to an embedded run on the same files. Then an
+`export_shards` run spreads its steps over two step workers (the Celery executor), and its
+shards must be those of the same export of the embedded lake."""
 
 from __future__ import annotations
 
@@ -41,3 +43,7 @@ def test_a_cluster_with_a_killed_worker_gives_the_embedded_lake(tmp_path: Path) 
     assert result["worker_killed_recovered"] is True
     assert result["runs"]["resumed"] + result["runs"]["retried"] >= 1  # the engine recovered
     assert "moto" in result["s3_lake"] and "PostgreSQL" in result["postgres"]
+    export = result["export"]  # export_shards on the Celery executor, over two step workers
+    assert export["status"] == "SUCCESS" and export["shards"] == result["voices"]
+    assert len(export["step_workers"]) == 2  # both step workers wrote shards
+    assert export["identical_to_embedded"] is True

@@ -52,6 +52,8 @@ def test_the_job_spreads_shards_over_steps_and_writes_the_cli_bytes(
             and e.step_key == "finish_shard_export"
         ]
         assert meta["voices"].value == 6 and meta["written_now"].value == 6
+        outputs = lake.root / "dagster" / "outputs" / run.run_id  # where any machine reads
+        assert len(list(outputs.rglob("*.json"))) == 1 + 3 + 3  # plan x3, writes, finish
         again = launch(
             "export_shards", instance, settings, ops={"plan_shard_export": {"config": config}}
         )

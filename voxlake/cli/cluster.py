@@ -33,6 +33,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     print(f"  UI:      dagster-webserver -w {home / 'workspace.yaml'}")
     celery = shlex.join(["celery", *worker_command("worker1")[3:]])  # less `python -m`
     print(f"  worker:  PYTHONPATH={home / 'celery'} {celery}")
+    steps = shlex.join(["celery", *worker_command("steps1", steps=True)[3:]])
+    print(f"  exports: PYTHONPATH={home / 'celery'} {steps}")
     return 0
 
 
