@@ -70,7 +70,11 @@ def test_the_cli_names_a_full_disk_instead_of_a_traceback(
     """Fault-injected (the instance's SQLite failing as it does on a full disk)."""
     import sqlite3
 
-    from voxlake.cli import run as run_cmd
+    import importlib
+
+    # the module, not `voxlake.cli.run` the entry point (the package's attribute until the
+    # module is first imported)
+    run_cmd = importlib.import_module("voxlake.cli.run")
 
     def full(*args: object, **kwargs: object) -> None:
         raise sqlite3.OperationalError("disk I/O error")

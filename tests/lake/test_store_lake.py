@@ -70,6 +70,13 @@ def test_a_store_lake_gives_the_embedded_hashes(
     assert {"voices", "lineage", "embeddings"} <= tables
     voices = copy.read_table("voices").column("voice_id").to_pylist()
     assert len(voices) == len(set(voices))
+    # The index's Lance data is on the store, written in place: no step's working copy
+    # holds any of it, only the index's state beside it.
+    lance = [m["path"] for c in obstore.list(store, "index/voices.lance/") for m in c]
+    assert any(p.endswith(".lance") for p in lance)
+    slots = list((tmp_path / "cache").glob("*/slot-*"))
+    held = {p.relative_to(s / "index").as_posix() for s in slots for p in (s / "index").rglob("*")}
+    assert slots and held <= {"_state.json", "_ann.json"}, held
     # Nothing machine-local went to the store.
     names = {m["path"].split("/", 1)[0] for c in obstore.list(store) for m in c}
     assert names <= {

@@ -46,7 +46,7 @@ def run_and_report(lake: Lake, settings: RunSettings, rerun: list[str] | None = 
 
 def lake_embedder(lake: Lake) -> str:
     """The embedder the lake's index was built with (so new batches match it), else GE2E."""
-    fp = index_table.index_fingerprint(lake) if lake.index_dir.exists() else None
+    fp = index_table.index_fingerprint(lake) if index_table.present(lake) else None
     try:
         return embedder_by_fingerprint(fp).name if fp else embedders.DEFAULT
     except LookupError:

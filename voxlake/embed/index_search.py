@@ -19,6 +19,7 @@ from voxlake.embed.index_table import (
     columns,
     connect,
     open_table,
+    present,
     quote,
 )
 from voxlake.lake.schemas import EMBEDDING_DIM
@@ -100,7 +101,7 @@ def near_duplicates(
     Each voice asks the index for its k nearest neighbours (ANN once an index exists),
     so the cost is N searches, not N**2 comparisons. Pairs come once, (a, b) with a < b.
     """
-    tbl = open_table(connect(lake)) if lake.index_dir.exists() else None
+    tbl = open_table(connect(lake)) if present(lake) else None
     if tbl is None:
         return []
     rows = columns(tbl, ["voice_id", "vector"]).to_pylist()
@@ -118,7 +119,7 @@ def near_duplicates(
 def speaker_top1(lake: Lake) -> tuple[float, int]:
     """Leave-one-out top-1 speaker retrieval: for each labelled voice whose speaker has
     another voice, is its nearest other voice of the same speaker? (accuracy, queries)"""
-    tbl = open_table(connect(lake)) if lake.index_dir.exists() else None
+    tbl = open_table(connect(lake)) if present(lake) else None
     if tbl is None:
         return float("nan"), 0
     rows = columns(tbl, ["voice_id", "speaker", "vector"]).to_pylist()

@@ -41,11 +41,35 @@ class AnnPolicy:
         return max(2, round(float(np.sqrt(rows))))
 
 
+def location(lake: Lake) -> tuple[str, dict[str, str] | None]:
+    """Where the index's Lance data lives, and the object-store options to reach it: the
+    lake's `index/` folder; or, for a lake whose tables are on an object store (a step's
+    working copy), its `index/` prefix there, read and written in place with the tables'
+    credentials. Only `_state.json` and `_ann.json` stay in the working copy."""
+    tables = lake.tables.location
+    if "://" not in tables:
+        return str(lake.index_dir), None
+    options = {
+        k.lower(): v
+        for k, v in (lake.tables.storage_options or {}).items()
+        if k.lower() != "aws_conditional_put"  # the lease serialises the index's writers
+    }
+    return tables.rsplit("/", 1)[0] + "/index", options
+
+
+def present(lake: Lake) -> bool:
+    """Whether the lake may hold an index (on a store: always asked, never listed)."""
+    return location(lake)[1] is not None or lake.index_dir.exists()
+
+
 def connect(lake: Lake) -> Any:
     import lancedb
 
-    lake.index_dir.mkdir(parents=True, exist_ok=True)
-    return lancedb.connect(str(lake.index_dir))
+    uri, options = location(lake)
+    if options is None:
+        lake.index_dir.mkdir(parents=True, exist_ok=True)
+        return lancedb.connect(uri)
+    return lancedb.connect(uri, storage_options=options)
 
 
 def state_path(lake: Lake) -> Path:
@@ -78,7 +102,7 @@ def ann_partitions(lake: Lake) -> int:
 
 
 def count(lake: Lake) -> int:
-    tbl = open_table(connect(lake)) if lake.index_dir.exists() else None
+    tbl = open_table(connect(lake)) if present(lake) else None
     return int(tbl.count_rows()) if tbl is not None else 0
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voxlake.embed import index_writer
+from voxlake.embed import index_table, index_writer
 from voxlake.features import dataset as dataset_stats
 from voxlake.ingest.inbox import DROPPED_LOG, append_log, manifest_path, read_manifest
 from voxlake.lake.schemas import GLOBAL_TABLES, TABLES
@@ -73,6 +73,6 @@ def drop_batch(lake: Lake, batch: str, force: bool = False) -> DroppedBatch:
     stats = dataset_stats.load(lake)
     if stats is not None:
         dataset_stats.update(lake, stats.fingerprint, stats.n_bins)
-    if lake.index_dir.exists():
+    if index_table.present(lake):
         index_writer.sync(lake)
     return DroppedBatch(batch, n_voices, removed, len(manifest.files))

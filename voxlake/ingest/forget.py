@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from voxlake import pipeline
-from voxlake.embed import index_writer
+from voxlake.embed import index_table, index_writer
 from voxlake.features import dataset as dataset_stats
 from voxlake.features import slices
 from voxlake.features.stats import MelStats, MelSums, from_decimals, to_decimals
@@ -177,7 +177,7 @@ def forget(lake: Lake, voice_ids: list[str], reason: str = "") -> ForgetReport:
             # the sums of a speaker with one voice are that voice's: no version keeps them
             slices.fold(lake)
             lake.tables.expire(slices.TABLE, keep_hours=0)
-        if lake.index_dir.exists():
+        if index_table.present(lake):
             index_writer.sync(lake)
         when = now_iso()
         lake.write_table(

@@ -113,7 +113,7 @@ def _coverage(lake: Lake) -> Iterator[Finding]:
     for batch in index_writer.behind(lake):
         yield Finding("coverage", batch, "", "index/", "voice index behind", "voxlake run")
     voices = lake.read_table("embeddings").num_rows
-    indexed = index_table.count(lake) if lake.index_dir.exists() else voices
+    indexed = index_table.count(lake) if index_table.present(lake) else voices
     if indexed != voices:
         problem = f"index holds {indexed} voices, embeddings {voices}"
         yield Finding("coverage", "", "", "index/", problem, "voxlake run")

@@ -44,7 +44,7 @@ def inconsistencies(lake: Lake) -> list[str]:
     n_stats = stats.n_voices if stats is not None else 0
     if n_stats != n_done:
         problems.append(f"dataset stats count {n_stats} voices, completed batches hold {n_done}")
-    n_index = index_table.count(lake) if lake.index_dir.exists() else 0
+    n_index = index_table.count(lake) if index_table.present(lake) else 0
     if n_index != n_done:
         problems.append(f"the index holds {n_index} voices, completed batches hold {n_done}")
     problems += [f"doctor: {f.what} {f.batch} {f.path}: {f.problem}" for f in doctor(lake)]

@@ -7,8 +7,9 @@ does the moving):
   denoiser, the denoised audio for mel and embeddings). O(batch), whatever the lake's size.
 - a dataset step (`dataset_session`: mel statistics, the index, compaction): the
   store-wide "global" lease, then what that step needs: the stats accumulator with the
-  included copies of the changed batches only, the index, or the recorded snapshots.
-  The tables are read in place on the store (delta-rs).
+  included copies of the changed batches only, the index's state, or the recorded
+  snapshots. The tables (delta-rs) and the index's Lance data are read in place on the
+  store.
 - the inbox scan (`inbox_session`): the "batches" lease, the manifests and the inbox.
 
 Each pushes what it changed and commits the batches it wrote before it returns; a step
@@ -104,6 +105,7 @@ def default_cache() -> Path:
 
 
 DATASET_NEEDS = ("stats", "index", "snapshots")
+INDEX_STATE = ("index/_state.json", "index/_ann.json")  # what the index keeps beside Lance
 STATS = "stats/"
 STATS_PENDING = "stats/pending/"  # one marker per batch changed since the last update
 STATS_SUMS = "stats/dataset.json"
@@ -226,7 +228,9 @@ class StoreLake:
         - `stats`: the accumulator, the pending markers and the included copies of the
           pending batches only (`voxlake.features.dataset`), so a step lists and fetches
           O(changed batches), not O(batches); the first update takes all of `stats/`;
-        - `index`: the LanceDB folder;
+        - `index`: the index's state files (`INDEX_STATE`); its Lance data is read and
+          written in place on the store (`voxlake.embed.index_table.location`), so a step
+          neither lists nor fetches it;
         - `snapshots`: the recorded snapshots (what compaction must keep)."""
         unknown = set(needs) - set(DATASET_NEEDS)
         if unknown:
@@ -234,8 +238,8 @@ class StoreLake:
         with self._step("dataset", lease="global") as (wc, clock):
             if "stats" in needs:
                 _pull_stats(wc)
-            if "index" in needs:
-                wc.pull_prefix("index/")
+            if "index" in needs:  # the Lance data is read and written in place
+                wc.pull_objects(INDEX_STATE)
             if "snapshots" in needs:
                 wc.pull_prefix("snapshots/")
             clock.pulled()
