@@ -29,6 +29,7 @@ from voxlake.audio.decode import AudioLimits
 from voxlake.ingest.sources.item import MANIFEST_REFUSALS
 from voxlake.lake.lineage import now_iso
 from voxlake.lake.schemas import TABLES
+from voxlake.quality.docs_templates import compile_templates_once
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 logging.getLogger("great_expectations").setLevel(logging.ERROR)
@@ -216,6 +217,7 @@ def _context(docs_dir: str) -> Any:
     except (ImportError, AttributeError):
         pass
     if docs_dir:
+        compile_templates_once()
         ctx.add_data_docs_site(
             site_name=DOCS_SITE,
             site_config={

@@ -77,3 +77,25 @@ def test_the_index_lists_the_newest_batches_and_says_how_many_it_leaves_out(
     assert "000004-aaaa" in index and "000003-aaaa" in index
     assert "000002-aaaa" not in index and "000001-aaaa" not in index
     assert "The 2 older batches are not listed" in index
+
+
+def test_templates_compiled_once_render_the_same_page() -> None:
+    """GX's views share one bytecode cache: a view rendering from it gives the page a view
+    compiling the template from source gives."""
+    from great_expectations.render.view.view import DefaultJinjaView
+    from jinja2 import Environment
+
+    from voxlake.quality import docs_templates
+
+    docs_templates.compile_templates_once()
+    docs_templates.compile_templates_once()  # idempotent: one cache, one wrapper
+    first, second = DefaultJinjaView(), DefaultJinjaView()
+    assert first.env.bytecode_cache is second.env.bytecode_cache is docs_templates.CACHE
+    name = "markdown_validation_results_page.j2"
+    fresh = Environment(loader=first.env.loader, extensions=["jinja2.ext.do"])
+    fresh.filters.update(first.env.filters)
+    document = {"sections": [], "utm_medium": "", "cta_footer": None}
+    first.env.get_template(name)  # compiles it, and keeps its code
+    assert docs_templates.CACHE._code
+    cached = second.env.get_template(name).render(document)
+    assert cached == fresh.get_template(name).render(document)
