@@ -68,9 +68,8 @@ def test_the_cli_names_a_full_disk_instead_of_a_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Fault-injected (the instance's SQLite failing as it does on a full disk)."""
-    import sqlite3
-
     import importlib
+    import sqlite3
 
     # the module, not `voxlake.cli.run` the entry point (the package's attribute until the
     # module is first imported)

@@ -94,7 +94,7 @@ def test_templates_compiled_once_render_the_same_page() -> None:
     name = "markdown_validation_results_page.j2"
     fresh = Environment(loader=first.env.loader, extensions=["jinja2.ext.do"])
     fresh.filters.update(first.env.filters)
-    document = {"sections": [], "utm_medium": "", "cta_footer": None}
+    document: dict[str, object] = {"sections": [], "utm_medium": "", "cta_footer": None}
     first.env.get_template(name)  # compiles it, and keeps its code
     assert docs_templates.CACHE._code
     cached = second.env.get_template(name).render(document)
