@@ -200,13 +200,18 @@ class WorkingCopy:
             self.record.pop(rel, None)
 
     # push
-    def push_new(self, prefix: str) -> int:
-        """Upload the files under `prefix` this copy added or changed (nothing is deleted):
-        for a step that only reads, yet records immutable objects such as snapshots."""
+    def _push_changed(self, prefixes: str | tuple[str, ...]) -> int:
+        """Upload the files under `prefixes` this copy added or changed (nothing is
+        deleted); bytes sent."""
         changed, _gone = self._changed()
-        new = [r for r in changed if r.startswith(prefix)]
+        wanted = [r for r in changed if r.startswith(prefixes)]
         with _store_errors("pushing"), ThreadPoolExecutor(TRANSFER_THREADS) as pool:
-            sent = sum(pool.map(self._upload, new))
+            return sum(pool.map(self._upload, wanted))
+
+    def push_new(self, prefix: str) -> int:
+        """`_push_changed` under `prefix`, and the record saved: for a step that only
+        reads, yet records immutable objects such as snapshots."""
+        sent = self._push_changed(prefix)
         self.save()
         return sent
 
@@ -251,10 +256,7 @@ class WorkingCopy:
 
     def push_content(self) -> int:
         """Upload the changed content-addressed files (audio, features); bytes sent."""
-        changed, _gone = self._changed()
-        first = [r for r in changed if r.startswith(FIRST)]
-        with _store_errors("pushing"), ThreadPoolExecutor(TRANSFER_THREADS) as pool:
-            return sum(pool.map(self._upload, first))
+        return self._push_changed(FIRST)
 
     def push(self) -> Pushed:
         changed, gone = self._changed()
