@@ -269,3 +269,39 @@ def test_a_killed_denoise_server_is_replaced_without_losing_a_voice(tmp_path: Pa
     assert denoiser(src, tmp_path / "b.flac")["content_hash"] == want
     assert denoiser.server_pid not in (None, first)
     denoiser.close()
+
+
+def test_a_fork_that_dies_mid_voice_fails_that_voice_alone(tmp_path: Path) -> None:
+    """The fork runs only the model, over frames the worker streams to it: when it dies
+    (killed mid-voice), that voice fails with the reason; its server lives on and the next
+    voice gets a pristine fork."""
+    import os
+    import signal
+    import threading
+
+    from voxlake.audio.fork_server import ForkingDenoiser
+
+    short = _write(tmp_path / "v.wav", resample(_speech(31, 1.0), 48000, 16000), 16000)
+    long = np.random.default_rng(1).normal(0, 0.1, 16000 * 60)
+    src = _write(tmp_path / "long.wav", long, 16000)
+    denoiser = ForkingDenoiser()
+    want = denoiser(short, tmp_path / "a.flac")["content_hash"]
+    server = denoiser.server_pid
+
+    def kill_the_fork() -> None:
+        for _ in range(200):
+            forks = [p for p in Path("/proc").glob("[0-9]*") if _parent_of(p) == server]
+            if forks:
+                os.kill(int(forks[0].name), signal.SIGKILL)
+                return
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_the_fork)
+    killer.start()
+    with pytest.raises(RuntimeError, match="the denoise fork died"):
+        denoiser(src, tmp_path / "long.flac")
+    killer.join()
+    assert not (tmp_path / "long.flac").exists()  # nothing half-written is left
+    assert denoiser.server_pid == server
+    assert denoiser(short, tmp_path / "b.flac")["content_hash"] == want
+    denoiser.close()
