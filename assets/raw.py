@@ -2,13 +2,20 @@
 
 import dagster as dg
 
-from voxlake import descriptions
+from voxlake import descriptions, pipeline
 from voxlake.ingest import raw as ingest
 from voxlake.ingest.inbox import read_manifest
 from voxlake.orchestration.partitions import voice_batches
 from voxlake.progress import stage_progress
 from voxlake.quality.checks import gx_check, gx_check_spec
-from voxlake.resources import LakeResource
+from voxlake.resources import (
+    ComputeResource,
+    DenoiserResource,
+    EmbedderResource,
+    LakeResource,
+    MelResource,
+    pipeline_config,
+)
 
 from .results import BATCH_SCOPE, materialize_result
 
@@ -25,12 +32,22 @@ from .results import BATCH_SCOPE, materialize_result
         gx_check_spec("raw_voices", "accounted"),
     ],
 )
-def raw_voices(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+def raw_voices(
+    context: dg.AssetExecutionContext,
+    lake: LakeResource,
+    compute: ComputeResource,
+    denoiser: DenoiserResource,
+    mel: MelResource,
+    embedder: EmbedderResource,
+) -> dg.MaterializeResult:
     """The batch's inbox files copied into the lake by content hash; refusals with reasons."""
     batch = context.partition_key
     with lake.batch_session(batch, inbox=True) as lk:
         with stage_progress(f"raw_voices {batch}", context.log.info) as progress:
             result = ingest.ingest_batch(lk, batch, lake.limits(), progress)
+        # with work ahead on, the pool starts denoising while the tables are checked
+        cfg = pipeline_config(compute, denoiser, mel, embedder)
+        pipeline.hand_ahead(lk, batch, ingest.ASSET, cfg)
         inputs = len(read_manifest(lk, batch).files)
         voices = lk.read_table("voices", batch)
         checks = [

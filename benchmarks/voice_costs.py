@@ -18,9 +18,9 @@ over the 1 s voices, of how much longer the voice's denoising takes through the 
 denoise server (a fork of its never-run runtime) than the same code (`denoise_file`) on
 this process's warm runtime. Its parts:
 - `pristine_fork_ms`: the round trip of a fork of the server that only answers;
-- `pristine_first_run_ms`: the rest: the voice's first run through that code on the
-  fork's copy-on-write pages (the pages it copies or faults in). The model's own call
-  pays next to none of it; buffers and the file path do.
+- `pristine_first_run_ms`: the rest: the model's first run on the fork's copy-on-write
+  pages (the runtime's state, copied as the fork writes it) and the round trips of the
+  voice's frames to the fork and back.
 
 `per_voice_overhead_ms` is the median, over the 1 s voices, of the voice's wall time in
 all four stages less its models' calls and `pristine_state_ms`. Per length: voices per
@@ -134,13 +134,18 @@ class Worker:
     def pristine_penalty(self, src: Path) -> float:
         """Seconds a voice's denoising takes longer through the worker's denoise server (a
         fork: a pristine state) than the same code on this process's warm runtime."""
-        from voxlake.audio.fork_server import _denoise
+        from voxlake.audio.stream import denoise_file
 
+        cfg = self.settings.config
         out = self.root / "pristine"
         out.mkdir(exist_ok=True)
         src.read_bytes()  # in the page cache for both
         served = _timed(lambda: self.denoiser(src, out / "served.flac"))
-        warm = _timed(lambda: _denoise(self.runtime, self.settings.config, src, out / "warm.flac"))
+        warm = _timed(
+            lambda: denoise_file(
+                src, out / "warm.flac", self.runtime, cfg.passthrough_depth_db, cfg.output_rate
+            )
+        )
         return served - warm
 
 

@@ -269,13 +269,19 @@ def _run_pending(
         for name in TABLES:
             for shared in lake.tables.drop_damaged(name, batch):
                 echo(f"  DAMAGED: tables/{shared.path} holds several batches: {shared.problem}")
-    if pending and settings.executor == "in_process":  # the stages' pool is this process's
+    in_process = settings.executor == "in_process"
+    if pending and in_process:  # the stages' pool is this process's
         parallel.prewarm(settings.workers)
         import_ahead()
     for i, batch in enumerate(pending, 1):
         echo(f"[{i}/{len(pending)}] batch {batch}: raw -> denoise -> mel -> embeddings ...")
         t0 = time.perf_counter()
-        result = launch("ingest_batch", instance, settings, batch)
+        # a batch's steps run here one after another: each hands the next its voices
+        parallel.work_ahead(in_process and not LakeResource(root=settings.lake_root).on_store())
+        try:
+            result = launch("ingest_batch", instance, settings, batch)
+        finally:
+            parallel.work_ahead(False)  # and forgets what a held-back step never took
         ok = result.success
         (summary.succeeded if ok else summary.failed).append(batch)
         if not ok:

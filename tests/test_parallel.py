@@ -96,3 +96,47 @@ def test_while_waiting_runs_once_on_this_thread_while_the_pool_works() -> None:
     assert seen[0][1] - start < end - seen[0][1]  # run before the voices came back
     parallel.map_voices(_slow_square, [3, 4], workers=2)
     assert len(seen) == 1  # once
+
+
+def _square_once(arg: tuple[str, int]) -> int:
+    """x * x, leaving a mark per call: how often each item was computed."""
+    import uuid
+    from pathlib import Path
+
+    folder, x = arg
+    (Path(folder) / f"{x}-{uuid.uuid4().hex}").touch()
+    return x * x
+
+
+def _calls(folder: str) -> list[int]:
+    from pathlib import Path
+
+    return sorted(int(p.name.split("-")[0]) for p in Path(folder).iterdir())
+
+
+def test_work_handed_ahead_is_taken_by_the_next_map_not_computed_again(tmp_path) -> None:
+    folder = str(tmp_path)
+    items = [(folder, x) for x in range(8)]
+    assert parallel.submit_ahead(_square_once, items, workers=2) == 0  # off by default
+    parallel.work_ahead(True)
+    try:
+        assert parallel.submit_ahead(_square_once, items[:5], workers=2) == 5
+        assert parallel.submit_ahead(_square_once, items[:5], workers=2) == 0  # once
+        assert parallel.submit_ahead(_square_once, items, workers=1) == 0  # no pool
+        out = parallel.map_voices(_square_once, items, workers=2)
+    finally:
+        parallel.work_ahead(False)
+    assert out == [x * x for x in range(8)]  # in input order, ahead or not
+    assert _calls(folder) == list(range(8))  # each computed once
+    assert parallel._AHEAD == {}
+
+
+def test_work_never_taken_is_dropped_and_the_next_map_computes_its_own(tmp_path) -> None:
+    folder = str(tmp_path)
+    items = [(folder, x) for x in range(4)]
+    parallel.work_ahead(True)
+    parallel.submit_ahead(_square_once, items, workers=2)
+    parallel.work_ahead(False)  # the run ended: what no step took is forgotten
+    assert parallel._AHEAD == {}
+    assert parallel.map_voices(_square_once, items, workers=2) == [0, 1, 4, 9]
+    assert parallel.map_voices(_slow_square, [2, 3], workers=2) == [4, 9]  # another fn

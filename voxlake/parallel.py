@@ -9,6 +9,14 @@ runs: a spawned worker imports torch and loads its models once (a few seconds ea
 once per stage per batch. The per-voice functions hold no state between voices (the
 denoiser forks a pristine runtime for each), so reuse changes no output. An interrupt or a
 broken pool discards it; the next map starts a fresh one.
+
+Work ahead. Where a process runs a batch's stages one after another (`voxlake run`, in
+process), the next stages' voices can go to the pool as soon as their input is written,
+while this process records and checks the stage before: `submit_ahead` hands them over,
+and the next stage's `map_voices` takes those results instead of computing them again. A
+per-voice function is a pure function of its job, so when it ran changes no output. Off
+unless `work_ahead(True)`; `drop_ahead` forgets what was never taken (a stage a failed
+check held back).
 """
 
 from __future__ import annotations
@@ -17,9 +25,9 @@ import atexit
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -60,6 +68,7 @@ def prewarm(workers: int) -> None:
 
 def close_pools(wait: bool = True) -> None:
     """Shut down the warm pools (queued voices are dropped)."""
+    _AHEAD.clear()
     while _POOLS:
         _, pool = _POOLS.popitem()
         pool.shutdown(wait=wait, cancel_futures=True)
@@ -97,6 +106,53 @@ def while_waiting(task: Callable[[], None]) -> None:
         _WHILE_WAITING.append(task)
 
 
+_AHEAD: dict[tuple[Callable[..., Any], Any], Future[Any]] = {}
+_WORK_AHEAD = [False]
+
+
+def work_ahead(enabled: bool) -> None:
+    """Let `submit_ahead` hand work to the pool (off: it hands nothing over)."""
+    _WORK_AHEAD[0] = enabled
+    if not enabled:
+        drop_ahead()
+
+
+def working_ahead() -> bool:
+    return _WORK_AHEAD[0]
+
+
+def submit_ahead(fn: Callable[[T], R], items: Iterable[T], workers: int) -> int:
+    """Hand `fn` over `items` to the warm pool now, without waiting: a later
+    `map_voices(fn, ...)` takes their results instead of computing them again. Returns how
+    many were handed over (none with one worker, or with work ahead off)."""
+    if not _WORK_AHEAD[0] or workers <= 1:
+        return 0
+    pool = _pool(workers)
+    n = 0
+    for item in items:
+        key = (fn, item)
+        if key not in _AHEAD:
+            _AHEAD[key] = pool.submit(fn, item)
+            n += 1
+    return n
+
+
+def drop_ahead() -> None:
+    """Forget the work handed over ahead and not taken; what is still queued is cancelled."""
+    while _AHEAD:
+        _, future = _AHEAD.popitem()
+        future.cancel()
+
+
+def _taken_ahead(fn: Callable[[T], R], item: T) -> Future[R] | None:
+    if not _AHEAD:
+        return None
+    try:
+        return _AHEAD.pop((fn, item), None)
+    except TypeError:  # an item that cannot be a key was never handed over ahead
+        return None
+
+
 def map_voices(
     fn: Callable[[T], R],
     items: Sequence[T],
@@ -106,8 +162,12 @@ def map_voices(
     """fn over items, in order; in-process for one worker, else over the warm spawn pool."""
     total = len(items)
     results: list[R] = []
-    pooled = workers > 1 and total > 1
-    it: Iterable[R] = _pool(workers).map(fn, items, chunksize=1) if pooled else map(fn, items)
+    pooled = workers > 1 and (total > 1 or bool(_AHEAD))
+    it: Iterable[R] = map(fn, items)
+    if pooled:
+        pool = _pool(workers)
+        futures = [_taken_ahead(fn, item) or pool.submit(fn, item) for item in items]
+        it = (f.result() for f in futures)
     try:
         while pooled and _WHILE_WAITING:  # the voices are all submitted: the pool works on
             _WHILE_WAITING.pop(0)()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from voxlake import parallel
 from voxlake.audio import decode, dnsmos, fork_server, stream
 from voxlake.audio import denoise as dn
 from voxlake.audio.decode import resample
@@ -36,6 +37,7 @@ from voxlake.stage import (
     VoiceOutput,
     VoiceResult,
     failure,
+    jobs_for,
     run_stage,
     stage_order,
 )
@@ -117,7 +119,7 @@ DENOISE: Stage[PipelineConfig] = Stage(
     per_voice=denoise_voice,
     settings=lambda c: DenoiseSettings(c.denoise, c.dnsmos, c.dnsmos_fraction),
     params=lambda c: c.denoise.params(),
-    code=(dn, stream, decode),  # fork_server only runs it: no output depends on it
+    code=(dn, stream, decode),  # fork_server's frame loop: tested bit-identical to dn's
     models=lambda _: {"deepfilternet3": dn.model_info()["model_sha256"]},
     output_path=Lake.denoised_audio,
     path_column="denoised_path",
@@ -226,6 +228,23 @@ def batch_complete(lake: Lake, batch: str) -> bool:
     return all(stored_stage_hash(lake, batch, s) for s in FINAL_STAGES)
 
 
+def following(name: str) -> tuple[Stage[PipelineConfig], ...]:
+    """The batch stages that read stage `name`'s output."""
+    return tuple(s for s in BATCH_STAGES if s.after == name)
+
+
+def hand_ahead(lake: Lake, batch: str, after: str, config: PipelineConfig) -> int:
+    """With work ahead on (`voxlake.parallel.work_ahead`), hand the voices of the stages
+    that read `after`'s output (just written) to the pool now; their steps take the
+    results. Returns how many voices were handed over."""
+    if not parallel.working_ahead():
+        return 0
+    return sum(
+        parallel.submit_ahead(s.per_voice, jobs_for(lake, batch, s, config), config.workers)
+        for s in following(after)
+    )
+
+
 def run(
     lake: Lake,
     batch: str,
@@ -233,7 +252,10 @@ def run(
     config: PipelineConfig = PipelineConfig(),
     progress: Progress = None,
 ) -> StageResult:
-    return run_stage(lake, batch, stage, config, config.workers, progress)
+    def ahead() -> int:
+        return hand_ahead(lake, batch, stage.name, config)
+
+    return run_stage(lake, batch, stage, config, config.workers, progress, then=ahead)
 
 
 def embedder_fingerprint(name: str) -> str:

@@ -125,8 +125,11 @@ def run_stage(
     config: C,
     workers: int = 1,
     progress: Progress = None,
+    then: Callable[[], object] | None = None,
 ) -> StageResult:
-    """One batch through one stage; the voices that fail are quarantined, the rest go on."""
+    """One batch through one stage; the voices that fail are quarantined, the rest go on.
+    `then` runs once the stage's table is written, before its lineage (the pipeline hands
+    the next stages' voices to the pool there: `voxlake.parallel.submit_ahead`)."""
     jobs = jobs_for(lake, batch, stage, config)
     fp = stage.fingerprint(config)
     results = map_voices(stage.per_voice, jobs, workers, progress)
@@ -140,6 +143,8 @@ def run_stage(
             row[stage.path_column] = lake.relative(stage.output_path(lake, out.voice_id))
         rows.append(row)
     lake.write_table(stage.output_table, rows, batch)
+    if then is not None:
+        then()
     finish = stage.finish
     return record_stage(
         lake,

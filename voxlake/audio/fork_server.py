@@ -5,8 +5,8 @@ denoised by a fork of a process that holds a runtime it never runs: the fork inh
 that state copy-on-write, pristine. What a fork costs grows with the address space of the
 process forked: a pipeline worker holds torch and the GE2E encoder (half a gigabyte), and
 forking it, paging in its copy and tearing it down cost about 35-50 ms per voice. So the
-worker forks nothing itself. It starts one lean server process (numpy and the runtime)
-and, for each voice, asks it for a fork.
+worker forks nothing itself. It starts one lean server process (the runtime, numpy and
+the audio libraries: about 75 MB) and, for each voice, asks it for a fork.
 
 The fork runs the model and nothing else. Every page a fork writes is copied first, so
 the worker keeps the rest of a voice's work (decoding, resampling, metering, the FLAC,
@@ -14,7 +14,7 @@ its hash) in its own warm memory and streams the voice's 48 kHz frames through t
 in chunks of `CHUNK_FRAMES`: the fork reads them into one buffer and writes the model's
 output into another, reused, so it copies the runtime's state and little else. A fork
 that ran the whole voice's code copied about 2,700 pages (11 MB) for a 2 s voice; a fork
-that runs only the model copies a fifth of that, whatever the voice's length.
+that runs only the model copies about 900, whatever the voice's length.
 
 Channels: the worker holds one end of a Unix socket pair, the server the other (pickled,
 length-prefixed messages). For each voice the worker makes a second socket pair and hands
