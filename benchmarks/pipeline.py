@@ -33,7 +33,11 @@ statistics and the voice index) and the exit. `floor_ratio_short` and
 `floor_ratio_steady` are batch runs 2..N over their floor: each model alone, warm, on
 exactly those batches' voices, over the same workers, and `pristine_state_ms` per voice.
 `per_voice_overhead_ms` and `pristine_state_ms` come from `voice_costs.py` on 1 s voices
-(`--cost-voices`).
+(`--cost-voices`). `floor_ratio_short_pristine_measured` and
+`floor_ratio_steady_pristine_measured` count the pristine states otherwise: on the steady
+batches' own voices, at the same workers, side by side with the models (DeepFilterNet3
+from a fork of a denoise server, less DeepFilterNet3 warm), for a pristine state costs
+more on a longer voice and with every core busy than `pristine_state_ms` does alone.
 The last line is the JSON, also written to benchmarks/results/pipeline[_quick].json.
 """
 
@@ -65,6 +69,7 @@ from voxlake.audio import dnsmos
 from voxlake.audio.decode import resample
 from voxlake.audio.denoise import SAMPLE_RATE as DF_RATE
 from voxlake.audio.denoise import DeepFilterRuntime
+from voxlake.audio.fork_server import ForkingDenoiser, PristineRuntime
 from voxlake.embed import ge2e
 from voxlake.features.mel import MelConfig, log_mel
 
@@ -128,6 +133,7 @@ def _warm(_: int) -> int:
     ge2e.embed(np.zeros(16_000, np.float32))
     dnsmos._session()
     _runtime()
+    _forking().ping()
     return os.getpid()
 
 
@@ -143,6 +149,33 @@ def _runtime() -> DeepFilterRuntime:
 def _df(i: int) -> float:
     t0 = time.perf_counter()
     _runtime().process(_INPUTS["raw48k"][i])
+    return time.perf_counter() - t0
+
+
+_FORKING: list[ForkingDenoiser] = []
+
+
+def _forking() -> ForkingDenoiser:
+    if not _FORKING:
+        _FORKING.append(ForkingDenoiser())
+    return _FORKING[0]
+
+
+def _df_pristine(i: int) -> float:
+    """The model on the same 48 kHz samples from a pristine state: a fork of the worker's
+    denoise server, as the pipeline gets one (no file, no resampling: the model alone)."""
+    x, denoiser = _INPUTS["raw48k"][i], _forking()
+    n, delay = denoiser.frame_length, denoiser.delay
+    padded = np.zeros(len(x) + delay + (-(len(x) + delay)) % n, np.float32)
+    padded[: len(x)] = x
+
+    def run(sock: Any) -> None:
+        model = PristineRuntime(sock, n, delay)
+        model.process_frames(padded)
+        model.finish()
+
+    t0 = time.perf_counter()
+    denoiser.with_fork(run)
     return time.perf_counter() - t0
 
 
@@ -175,15 +208,21 @@ def _dnsmos(i: int) -> float:
 
 
 def models_alone(
-    inputs: dict[str, list[np.ndarray]], workers: int, dnsmos_too: bool = True
+    inputs: dict[str, list[np.ndarray]],
+    workers: int,
+    dnsmos_too: bool = True,
+    pristine_too: bool = False,
 ) -> dict[str, float]:
-    """Wall seconds of each model over every voice, on `workers` warm processes."""
+    """Wall seconds of each model over every voice, on `workers` warm processes (with
+    `pristine_too`, DeepFilterNet3 also from a pristine state, a fork per voice)."""
     _INPUTS.update(inputs)  # inherited by the forked workers
     n = len(inputs["raw48k"])
     out = {}
     models = [("deepfilternet3", _df), ("ge2e", _ge2e), ("mel", _mel)]
     if dnsmos_too:
         models.append(("dnsmos_exact", _dnsmos))
+    if pristine_too:
+        models.append(("deepfilternet3_pristine", _df_pristine))
     with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
         list(pool.map(_warm, range(workers * 4)))
         for name, fn in models:
@@ -341,9 +380,12 @@ def measure_steady(
     wall = t1 - t0
     steady = [r["batch"] for r in batch_runs[1:]]
     inputs = load_inputs(lake, batches=steady)
-    alone = models_alone(inputs, workers, dnsmos_too=False)
+    alone = models_alone(inputs, workers, dnsmos_too=False, pristine_too=True)
     pristine_s = len(inputs["raw48k"]) * pristine_ms / 1000 / workers
-    floor = alone["deepfilternet3"] + alone["ge2e"] + alone["mel"] + pristine_s
+    models = alone["deepfilternet3"] + alone["ge2e"] + alone["mel"]
+    floor = models + pristine_s
+    # the pristine states of these voices at these workers, measured side by side
+    measured = alone["deepfilternet3_pristine"] - alone["deepfilternet3"]
     out = {
         "voices": batches * per_batch,
         "batches": batches,
@@ -357,6 +399,8 @@ def measure_steady(
         "steady_models_alone_s": {k: round(v, 2) for k, v in alone.items()},
         "steady_pristine_s": round(pristine_s, 2),
         "floor_ratio": round(sum(walls[1:]) / floor, 3),
+        "steady_pristine_measured_s": round(measured, 2),
+        "floor_ratio_pristine_measured": round(sum(walls[1:]) / (models + measured), 3),
     }
     log(f"steady {name}: {out}")
     return out
@@ -381,6 +425,10 @@ def steady_figures(
         "floor_ratio_short": short["floor_ratio"],
         "floor_ratio_steady": steady["floor_ratio"],
         "fixed_cost_s": max(short["fixed_cost_s"], steady["fixed_cost_s"]),
+        # the floor with each batch's pristine states measured on its own voices and
+        # workers (the model from a fork, less the model warm), not `pristine_state_ms`
+        "floor_ratio_short_pristine_measured": short["floor_ratio_pristine_measured"],
+        "floor_ratio_steady_pristine_measured": steady["floor_ratio_pristine_measured"],
         "steady_runs": {"short": short, "steady": steady},
         "voice_costs_1s": costs,
     }

@@ -286,7 +286,17 @@ class ForkingDenoiser:
             send(control, None if ping else "voice", (theirs.fileno(),))
         return mine
 
-    def _with_fork(self, work: Any, ping: bool = False) -> Any:
+    @property
+    def frame_length(self) -> int:
+        self._server()
+        return self._shape["frame_length"]
+
+    @property
+    def delay(self) -> int:
+        self._server()
+        return self._shape["delay"]
+
+    def with_fork(self, work: Any, ping: bool = False) -> Any:
         """`work(socket)` on a fork. The server runs no voice itself, so its death is never
         the voice's fault: the voice is tried once more on a fresh server. A fork that dies
         while its server lives fails the voice."""
@@ -317,7 +327,7 @@ class ForkingDenoiser:
             row["worker_peak_rss_mb"] = rt.finish()
             return row
 
-        return dict(self._with_fork(work))
+        return dict(self.with_fork(work))
 
     @property
     def server_pid(self) -> int | None:
@@ -326,7 +336,7 @@ class ForkingDenoiser:
     def ping(self) -> float:
         """Seconds for one pristine state: a fork of the server that only answers."""
         t0 = time.perf_counter()
-        self._with_fork(lambda sock: _exact(sock, memoryview(bytearray(1))), ping=True)
+        self.with_fork(lambda sock: _exact(sock, memoryview(bytearray(1))), ping=True)
         return time.perf_counter() - t0
 
     def close(self, kill: bool = False) -> None:
