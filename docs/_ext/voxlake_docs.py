@@ -267,8 +267,9 @@ def _voice_lengths(out: Path) -> str:
         f"**{costs['pristine_state_ms']} ms**: how much longer a voice's denoising takes "
         "through the worker's denoise server than the same code on a warm runtime (of it, "
         f"{costs['pristine_fork_ms']} ms is the round trip of a fork that only answers, and "
-        f"{costs['pristine_first_run_ms']} ms the rest: the pages the fork's first run copies "
-        "or faults in; a negative figure is the machine's noise). The rest of a voice's time "
+        f"{costs['pristine_first_run_ms']} ms the rest: the model's run on the fork's "
+        "copied pages and the frames' round trips; a negative figure is the machine's "
+        "noise). The rest of a voice's time "
         f"beyond its models is **{costs['per_voice_overhead_ms']} ms** (median; by stage: "
         f"{by_stage}).\n"
     )
@@ -287,6 +288,7 @@ def _steady_state() -> str:
                 f"{run['seconds'][0]:g}-{run['seconds'][1]:g} s ({name})",
                 f"{run['batches']} x {run['voices'] // run['batches']}",
                 run["floor_ratio"],
+                run.get("floor_ratio_pristine_measured", "-"),
                 run["wall_s"],
                 run["fixed_cost_s"],
                 parts,
@@ -296,6 +298,7 @@ def _steady_state() -> str:
         "corpus",
         "batches",
         "floor ratio, runs 2..N",
+        "the same, pristine states measured on these voices",
         "wall (s)",
         "fixed (s)",
         "fixed: parts",
