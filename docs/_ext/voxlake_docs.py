@@ -303,9 +303,21 @@ def _steady_state() -> str:
         "fixed (s)",
         "fixed: parts",
     ]
+    short = steady["steady_runs"]["short"]
+    pristine = (
+        "\nThe floor counts a pristine DeepFilterNet3 state per voice at `pristine_state_ms` "
+        f"({steady['pristine_state_ms']} ms, measured on 1 s voices with one worker): "
+        f"{short.get('steady_pristine_s', '-')} s over the 1-3 s corpus's batches 2..N. "
+        "Measured side by side on those voices with the run's workers (the model from a fork "
+        "of the denoise server, less the model warm) the same states cost "
+        f"{short.get('steady_pristine_measured_s', '-')} s: a pristine state costs more on a "
+        "longer voice and with every core busy. The column beside the floor ratio counts "
+        "that instead. Runs of the same code on this shared machine differ by several "
+        "percent (`pipeline_steady.log` holds two).\n"
+    )
     ladder = _load("ladder_real.json")
     gib = 1 << 30
-    note = (
+    note = pristine + (
         f"\nThe 10,000-voice run (`ladder_real.json`, 1-3 s voices, {ladder['workers']} workers): "
         f"**{ladder['x_realtime']}x** real time, **{ladder.get('floor_ratio', '-')}x** the models' "
         f"floor measured on {ladder.get('floor', {}).get('floor_sample_voices', '-')} of its "
