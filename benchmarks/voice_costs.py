@@ -134,17 +134,14 @@ class Worker:
     def pristine_penalty(self, src: Path) -> float:
         """Seconds a voice's denoising takes longer through the worker's denoise server (a
         fork: a pristine state) than the same code on this process's warm runtime."""
-        from voxlake.audio.stream import denoise_file
+        from voxlake.audio.fork_server import denoise_with
 
-        cfg = self.settings.config
         out = self.root / "pristine"
         out.mkdir(exist_ok=True)
         src.read_bytes()  # in the page cache for both
         served = _timed(lambda: self.denoiser(src, out / "served.flac"))
         warm = _timed(
-            lambda: denoise_file(
-                src, out / "warm.flac", self.runtime, cfg.passthrough_depth_db, cfg.output_rate
-            )
+            lambda: denoise_with(self.runtime, self.settings.config, src, out / "warm.flac")
         )
         return served - warm
 

@@ -206,6 +206,13 @@ def main() -> None:
 # the worker's side ----------------------------------------------------------------------
 
 
+def denoise_with(
+    runtime: DeepFilterRuntime, config: DenoiseConfig, src: str | Path, dst: str | Path
+) -> dict[str, Any]:
+    """`denoise_file` on `runtime` with `config`'s settings (a fork's or a warm one)."""
+    return denoise_file(src, dst, runtime, config.passthrough_depth_db, config.output_rate)
+
+
 class PristineRuntime:
     """A fork's pristine runtime, as `denoise_file` uses a runtime: `process_frames`
     streams the frames through the fork in chunks; `finish` ends the fork's stream. Its
@@ -317,16 +324,14 @@ class ForkingDenoiser:
         raise AssertionError("unreachable")
 
     def __call__(self, src: str | Path, dst: str | Path) -> dict[str, Any]:
-        cfg = self.config
         if not hasattr(os, "fork"):  # pragma: no cover - POSIX has fork
-            with DeepFilterRuntime(cfg) as rt:
-                return denoise_file(src, dst, rt, cfg.passthrough_depth_db, cfg.output_rate)
+            with DeepFilterRuntime(self.config) as rt:
+                return denoise_with(rt, self.config, src, dst)
 
         def work(sock: socket.socket) -> dict[str, Any]:
             rt = PristineRuntime(sock, self._shape["frame_length"], self._shape["delay"])
             # it stands in for the runtime: frame_length, delay, process_frames
-            as_runtime = cast(DeepFilterRuntime, rt)
-            row = denoise_file(src, dst, as_runtime, cfg.passthrough_depth_db, cfg.output_rate)
+            row = denoise_with(cast(DeepFilterRuntime, rt), self.config, src, dst)
             row["worker_peak_rss_mb"] = rt.finish()
             return row
 
