@@ -34,9 +34,11 @@ def batch_stage_asset(
     group: str,
     summary_tables: tuple[str, ...] = (),
     metadata: Callable[[Lake, str], dict[str, Any]] = lambda lake, batch: {},
+    priority: int = 0,
 ) -> dg.AssetsDefinition:
     """`summary_tables`: one-row-per-batch tables the stage also writes and checks;
-    `metadata(lake, batch)`: what else the materialisation shows (a picture, the model)."""
+    `metadata(lake, batch)`: what else the materialisation shows (a picture, the model);
+    `priority`: of the steps a run can take next, Dagster takes the highest first."""
     tables = (stage.output_table, *summary_tables)
 
     @dg.asset(
@@ -46,6 +48,7 @@ def batch_stage_asset(
         group_name=group,
         deps=[stage.after],
         tags=BATCH_SCOPE,
+        op_tags={"dagster/priority": str(priority)},
         check_specs=[gx_check_spec(stage.name, t) for t in tables],
         description=descriptions.ASSETS[stage.name],
     )

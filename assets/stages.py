@@ -25,5 +25,10 @@ def _denoise_metadata(lake: Lake, batch: str) -> dict[str, Any]:
 
 
 denoised_voices = batch_stage_asset(pipeline.DENOISE, "voices", metadata=_denoise_metadata)
-voice_mel_stats = batch_stage_asset(pipeline.MEL, "features", summary_tables=("batch_mel_stats",))
+# Mel before embeddings: both read the denoised audio, and with work ahead the pool takes
+# the mel voices first and is done with them soon, so the mel step's bookkeeping (its
+# tables, statistics and checks) runs while the pool is still embedding.
+voice_mel_stats = batch_stage_asset(
+    pipeline.MEL, "features", summary_tables=("batch_mel_stats",), priority=1
+)
 voice_embeddings = batch_stage_asset(pipeline.EMBED, "embeddings")

@@ -33,7 +33,11 @@ def test_a_run_that_works_ahead_writes_what_stages_run_one_by_one_write(
     ahead = make_lake(tmp_path / "ahead", voices=8, seed=5)
     instance = instance_for(ahead)
     summary = run_pending(ahead, instance, RunSettings(str(ahead.root), workers=2), print)
+    (run,) = [r for r in instance.get_runs() if r.job_name == "ingest_batch"]
+    started = {s.step_key: s.start_time for s in instance.get_run_step_stats(run.run_id)}
     instance.dispose()
+    # the mel step (its voices done first) is recorded while the pool still embeds
+    assert started["voice_mel_stats"] < started["voice_embeddings"], started
     assert summary.failed == [] and len(summary.succeeded) == 1, summary.reasons
     voices = ahead.read_table("voices").num_rows
     assert voices >= 6
