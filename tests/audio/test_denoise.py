@@ -112,6 +112,37 @@ def test_streamed_file_is_aligned_full_length_and_forks_are_pristine(tmp_path) -
     assert np.max(np.abs(down - y)) < 1e-3
 
 
+def test_the_fork_honours_the_config_and_its_server_holds_the_runtime_alone(tmp_path) -> None:
+    """The server sets up libDF itself (it imports no numpy): a fork's output with a
+    config's attenuation limit and post-filter is a fresh `DeepFilterRuntime`'s, byte for
+    byte; and the server maps no numpy and no audio library."""
+    from voxlake.audio.fork_server import ForkingDenoiser
+    from voxlake.audio.stream import denoise_file
+
+    rng = np.random.default_rng(12)
+    x = resample(_speech(12, 2.0), 48000, 16000)
+    src = _write(tmp_path / "v.wav", x + 0.05 * rng.standard_normal(len(x)), 16000)
+    config = DenoiseConfig(atten_lim_db=12.0, post_filter_beta=0.02, passthrough_depth_db=0.0)
+    denoiser = ForkingDenoiser(config)
+    got = denoiser(src, tmp_path / "fork.flac")
+    got.pop("worker_peak_rss_mb")
+    with DeepFilterRuntime(config) as fresh:
+        want = denoise_file(src, tmp_path / "fresh.flac", fresh, 0.0)
+    assert got == want
+    with DeepFilterRuntime() as default:
+        assert (
+            denoise_file(src, tmp_path / "d.flac", default, 0.0)["content_hash"]
+            != got["content_hash"]
+        )
+    maps = Path(f"/proc/{denoiser.server_pid}/maps")
+    if maps.exists():  # Linux
+        mapped = maps.read_text()
+        assert "libdf" in mapped.lower() or "deepfilter" in mapped.lower()
+        for lib in ("numpy", "sndfile", "soxr", "blake3"):
+            assert lib not in mapped, f"the denoise server maps {lib}"
+    denoiser.close()
+
+
 def test_a_failing_file_is_reported_not_fatal(tmp_path) -> None:
     import pytest
 
