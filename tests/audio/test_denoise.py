@@ -285,6 +285,48 @@ def test_a_voice_gives_the_same_bytes_wherever_it_falls_in_a_batch(tmp_path: Pat
     assert batch(["a", "long", "v", "b"], 2, "two_workers") == first
 
 
+def test_a_fork_denoises_several_voices_each_on_a_pristine_runtime_of_its_own(
+    tmp_path: Path,
+) -> None:
+    """A fork holds `VOICES_PER_FORK` pristine runtimes and takes one voice on each: every
+    voice is bit-identical to a fresh runtime's, whichever runtime of which fork took it. A
+    fork killed between two voices is replaced; the next voice does not fail."""
+    import os
+    import signal
+
+    from voxlake.audio.fork_model import VOICES_PER_FORK
+    from voxlake.audio.fork_server import ForkingDenoiser, denoise_with
+
+    rng = np.random.default_rng(13)
+    srcs = []
+    for i, (seconds, sr) in enumerate(((1.0, 16000), (2.5, 22050), (0.7, 44100))):
+        x = resample(_speech(40 + i, seconds), 48000, sr)
+        srcs.append(_write(tmp_path / f"v{i}.wav", x + 0.03 * rng.standard_normal(len(x)), sr))
+    config = DenoiseConfig()
+    want = []
+    for i, src in enumerate(srcs):
+        with DeepFilterRuntime(config) as fresh:
+            want.append(denoise_with(fresh, config, src, tmp_path / f"fresh{i}.flac"))
+    denoiser = ForkingDenoiser(config)
+    n = VOICES_PER_FORK + 2
+    for k in range(n):
+        got = denoiser(srcs[k % 3], tmp_path / f"fork{k}.flac")
+        got.pop("worker_peak_rss_mb")
+        assert got == want[k % 3], k
+    assert denoiser.forks_started == 2  # the second fork has voices left
+    server = denoiser.server_pid
+    (fork,) = [p for p in Path("/proc").glob("[0-9]*") if _parent_of(p) == server]
+    os.kill(int(fork.name), signal.SIGKILL)  # between two voices
+    for _ in range(100):
+        if not _running(fork):
+            break
+        time.sleep(0.02)
+    got = denoiser(srcs[0], tmp_path / "after.flac")
+    assert got["content_hash"] == want[0]["content_hash"]
+    assert denoiser.forks_started == 3 and denoiser.server_pid == server
+    denoiser.close()
+
+
 def test_a_killed_denoise_server_is_replaced_without_losing_a_voice(tmp_path: Path) -> None:
     import os
     import signal

@@ -6,8 +6,9 @@ that state copy-on-write, pristine. What a fork costs grows with the address spa
 process forked: a pipeline worker holds torch and the GE2E encoder (half a gigabyte), and
 forking it, paging in its copy and tearing it down cost about 35-50 ms per voice. So the
 worker forks nothing itself. It starts one lean server process, `voxlake.audio.fork_model`
-run as a script (the runtime and the standard library: about 40 MB), and, for each voice,
-asks it for a fork.
+run as a script (its runtimes and the standard library: no numpy, no torch), and asks it
+for a fork, which then denoises up to `VOICES_PER_FORK` voices, each on a pristine runtime
+of its own.
 
 The fork runs the model and nothing else. Every page a fork writes is copied first, so
 the worker keeps the rest of a voice's work (decoding, resampling, metering, the FLAC,
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import socket
 import struct
 import subprocess
@@ -91,7 +93,8 @@ class PristineRuntime:
 
 
 class ForkingDenoiser:
-    """Denoise files, each with a pristine runtime state forked from a lean server.
+    """Denoise files, each with a pristine runtime state forked from a lean server: each
+    fork denoises up to `VOICES_PER_FORK` voices, one on each of its pristine runtimes.
 
     Where there is no fork (not POSIX), each file gets a fresh runtime instead."""
 
@@ -101,6 +104,9 @@ class ForkingDenoiser:
         self._control: socket.socket | None = None
         self._shape: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._current: socket.socket | None = None  # the fork now in use
+        self._left = 0  # its pristine runtimes not yet used
+        self.forks_started = 0  # forks that denoised voices
 
     def _server(self) -> socket.socket:
         if self._proc is None or self._proc.poll() is not None or self._control is None:
@@ -126,7 +132,7 @@ class ForkingDenoiser:
         return self._proc.poll() is not None
 
     def _fork(self, ping: bool = False) -> socket.socket:
-        """A socket to a fresh fork of the server (a pristine runtime)."""
+        """A socket to a fresh fork of the server (its pristine runtimes)."""
         control = self._server()
         mine, theirs = socket.socketpair()
         with theirs:
@@ -143,15 +149,51 @@ class ForkingDenoiser:
         self._server()
         return self._shape["delay"]
 
+    def _voice_fork(self) -> socket.socket:
+        """The socket of a fork with a pristine runtime left: the current fork's, or a new
+        fork's. A live fork says nothing between voices, so a readable socket is a fork
+        that is gone (killed, say): it is dropped, not given the voice."""
+        sock = self._current
+        if sock is not None and self._left > 0 and not select.select([sock], [], [], 0)[0]:
+            return sock
+        self._drop_fork()
+        self._current = self._fork()
+        self._left = self._shape["voices_per_fork"]
+        self.forks_started += 1
+        return self._current
+
+    def _drop_fork(self) -> None:
+        sock, self._current, self._left = self._current, None, 0
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def _one_voice(self, work: Any) -> Any:
+        """`work(socket)` on the next pristine runtime of a fork. A voice that fails leaves
+        its fork in an unknown state, so the fork is dropped with it."""
+        sock = self._voice_fork()
+        try:
+            result = work(sock)
+        except BaseException:
+            self._drop_fork()
+            raise
+        self._left -= 1
+        if self._left == 0:  # the fork has exited after its last runtime
+            self._drop_fork()
+        return result
+
     def with_fork(self, work: Any, ping: bool = False) -> Any:
-        """`work(socket)` on a fork. The server runs no voice itself, so its death is never
-        the voice's fault: the voice is tried once more on a fresh server. A fork that dies
+        """`work(socket)` on a pristine runtime of a fork (with `ping`, on a fork of its
+        own that only answers). The server runs no voice itself, so its death is never the
+        voice's fault: the voice is tried once more on a fresh server. A fork that dies
         while its server lives fails the voice."""
         with self._lock:
             for attempt in (1, 2):
                 try:
-                    with self._fork(ping) as sock:
-                        return work(sock)
+                    if ping:
+                        with self._fork(ping=True) as sock:
+                            return work(sock)
+                    return self._one_voice(work)
                 except (ForkLost, BrokenPipeError, ConnectionResetError) as e:
                     if not self._server_died():
                         raise RuntimeError(f"the denoise fork died ({e})") from None
@@ -186,6 +228,7 @@ class ForkingDenoiser:
 
     def close(self, kill: bool = False) -> None:
         """Stop the server: it ends when its socket closes (or at once, with `kill`)."""
+        self._drop_fork()
         proc, self._proc = self._proc, None
         control, self._control = self._control, None
         if proc is not None and kill:
