@@ -13,14 +13,16 @@ Right after each voice, the same process times its models' own calls on the same
 samples, decoded and resampled beforehand: DeepFilterNet3 on a warm runtime (48 kHz),
 GE2E and the log-mel extractor (the denoised voice at 16 kHz).
 
-`pristine_state_ms` is what a pristine DeepFilterNet3 state costs a voice: the median,
+`pristine_state_ms` is what a pristine DeepFilterNet3 state costs a voice: the mean,
 over the 1 s voices, of how much longer the voice's denoising takes through the worker's
-denoise server (a fork of its never-run runtime) than the same code (`denoise_file`) on
-this process's warm runtime. Its parts:
-- `pristine_fork_ms`: the round trip of a fork of the server that only answers;
-- `pristine_first_run_ms`: the rest: the model's first run on the fork's copy-on-write
-  pages (the runtime's state, copied as the fork writes it) and the round trips of the
-  voice's frames to the fork and back.
+denoise server (one of a fork's never-run runtimes) than the same code (`denoise_file`) on
+this process's warm runtime. A mean, not a median: a fork serves `VOICES_PER_FORK` voices,
+and its start and exit fall on one of them. Its parts:
+- `pristine_fork_ms`: the round trip of a fork of the server that only answers, which
+  `VOICES_PER_FORK` voices share;
+- `pristine_first_run_ms`: the rest, per voice: the model's first run on the fork's
+  copy-on-write pages (the runtime's state, copied as the fork writes it) and the round
+  trips of the voice's frames to the fork and back.
 
 `per_voice_overhead_ms` is the median, over the 1 s voices, of the voice's wall time in
 all four stages less its models' calls and `pristine_state_ms`. Per length: voices per
@@ -49,6 +51,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ladder_real import generate
+
+from voxlake.audio.fork_model import VOICES_PER_FORK
 
 RESULTS = Path(__file__).parent / "results"
 LENGTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
@@ -160,10 +164,11 @@ def _log(msg: str) -> None:
 
 def pristine_state(worker: Worker, files: list[Path]) -> tuple[float, float]:
     """(fork ms, first-run ms): the server's fork round trip (median of 50), and the rest of
-    what the server's path adds to a voice (median over `files`) beyond that round trip."""
+    what the server's path adds to a voice (mean over `files`) beyond its share of that
+    round trip."""
     pings = 1000 * statistics.median(worker.denoiser.ping() for _ in range(50))
-    penalty = 1000 * statistics.median(worker.pristine_penalty(f) for f in files)
-    return pings, penalty - pings
+    penalty = 1000 * statistics.mean(worker.pristine_penalty(f) for f in files)
+    return pings, penalty - pings / VOICES_PER_FORK
 
 
 def measure(tmp: Path, lengths: list[float], audio_s: float, min_voices: int) -> dict[str, Any]:
@@ -184,7 +189,7 @@ def measure(tmp: Path, lengths: list[float], audio_s: float, min_voices: int) ->
         (tmp / f"len{lengths[0]:g}").rglob("*.wav")
     )
     fork_ms, first_ms = pristine_state(worker, ones)
-    pristine = fork_ms + first_ms
+    pristine = fork_ms / VOICES_PER_FORK + first_ms
     per_length = {}
     for length, rows in by_length.items():
         stage_s, model_s = sum(map(_stage, rows)), sum(map(_model, rows))

@@ -265,11 +265,12 @@ def _voice_lengths(out: Path) -> str:
     note = (
         "\nOn 1 s voices (`voice_costs.json`): a pristine DeepFilterNet3 state costs "
         f"**{costs['pristine_state_ms']} ms**: how much longer a voice's denoising takes "
-        "through the worker's denoise server than the same code on a warm runtime (of it, "
-        f"{costs['pristine_fork_ms']} ms is the round trip of a fork that only answers, and "
-        f"{costs['pristine_first_run_ms']} ms the rest: the model's run on the fork's "
-        "copied pages and the frames' round trips; a negative figure is the machine's "
-        "noise). The rest of a voice's time "
+        "through the worker's denoise server than the same code on a warm runtime (the "
+        "mean: a fork serves eight voices, each on a never-run runtime of its own; of it, "
+        f"an eighth of {costs['pristine_fork_ms']} ms, the round trip of a fork that only "
+        f"answers, and {costs['pristine_first_run_ms']} ms the rest: the model's run on the "
+        "fork's copied pages and the frames' round trips; a negative figure is the "
+        "machine's noise). The rest of a voice's time "
         f"beyond its models is **{costs['per_voice_overhead_ms']} ms** (median; by stage: "
         f"{by_stage}).\n"
     )
