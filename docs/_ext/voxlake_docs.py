@@ -289,6 +289,7 @@ def _steady_state() -> str:
                 f"{run['seconds'][0]:g}-{run['seconds'][1]:g} s ({name})",
                 f"{run['batches']} x {run['voices'] // run['batches']}",
                 run["floor_ratio"],
+                f"{run.get('floor_ratio_before', '-')} / {run.get('floor_ratio_after', '-')}",
                 run.get("floor_ratio_pristine_measured", "-"),
                 run["wall_s"],
                 run["fixed_cost_s"],
@@ -299,6 +300,7 @@ def _steady_state() -> str:
         "corpus",
         "batches",
         "floor ratio, runs 2..N",
+        "against the floor timed before / after the run",
         "the same, pristine states measured on these voices",
         "wall (s)",
         "fixed (s)",
@@ -313,8 +315,10 @@ def _steady_state() -> str:
         "of the denoise server, less the model warm) the same states cost "
         f"{short.get('steady_pristine_measured_s', '-')} s: a pristine state costs more on a "
         "longer voice and with every core busy. The column beside the floor ratio counts "
-        "that instead. Runs of the same code on this shared machine differ by several "
-        "percent (`pipeline_steady.log` holds two).\n"
+        "that instead. The models alone are timed just before the run and just after it, "
+        "and the floor is their mean: this shared machine's speed drifts by several percent "
+        "over minutes (the third column shows by how much during this run; "
+        "`pipeline_steady.log` holds every run of the day).\n"
     )
     ladder = _load("ladder_real.json")
     gib = 1 << 30
