@@ -325,6 +325,13 @@ def test_a_fork_denoises_several_voices_each_on_a_pristine_runtime_of_its_own(
     assert got["content_hash"] == want[0]["content_hash"]
     assert denoiser.forks_started == 3 and denoiser.server_pid == server
     denoiser.close()
+    one_each = ForkingDenoiser(config, voices_per_fork=1)  # a fork per voice: the same bytes
+    for k in range(3):
+        assert (
+            one_each(srcs[k], tmp_path / f"one{k}.flac")["content_hash"] == want[k]["content_hash"]
+        )
+    assert one_each.forks_started == 3
+    one_each.close()
 
 
 def test_a_killed_denoise_server_is_replaced_without_losing_a_voice(tmp_path: Path) -> None:

@@ -226,7 +226,8 @@ def serve(settings: dict[str, Any], control: socket.socket) -> None:
     scratch = Runtime(settings)
     warm_up(scratch)
     scratch.close()
-    runtimes = [Runtime(settings) for _ in range(VOICES_PER_FORK)]  # never run here
+    n = int(settings.get("voices_per_fork", VOICES_PER_FORK))
+    runtimes = [Runtime(settings) for _ in range(max(1, n))]  # never run here
     first = runtimes[0]
     shape = {"frame_length": first.frame_length, "delay": first.delay}
     send(control, {**shape, "voices_per_fork": len(runtimes)})
@@ -251,7 +252,8 @@ def serve(settings: dict[str, Any], control: socket.socket) -> None:
 
 
 def main() -> None:
-    """`python fork_model.py PARENT_PID CONTROL_FD`; the first message is the settings."""
+    """`python fork_model.py PARENT_PID CONTROL_FD`; the first message is the settings (a
+    `DenoiseConfig`'s, and `voices_per_fork`)."""
     die_with(int(sys.argv[1]))
     control = socket.socket(fileno=int(sys.argv[2]))
     os.dup2(2, 1)  # a library that prints goes to stderr

@@ -43,7 +43,15 @@ import numpy as np
 
 from voxlake.audio import fork_model
 from voxlake.audio.denoise import DeepFilterRuntime, DenoiseConfig
-from voxlake.audio.fork_model import CHUNK_FRAMES, HEADER, ForkLost, exact, receive, send
+from voxlake.audio.fork_model import (
+    CHUNK_FRAMES,
+    HEADER,
+    VOICES_PER_FORK,
+    ForkLost,
+    exact,
+    receive,
+    send,
+)
 from voxlake.audio.stream import denoise_file
 
 
@@ -94,12 +102,18 @@ class PristineRuntime:
 
 class ForkingDenoiser:
     """Denoise files, each with a pristine runtime state forked from a lean server: each
-    fork denoises up to `VOICES_PER_FORK` voices, one on each of its pristine runtimes.
+    fork denoises up to `voices_per_fork` voices, one on each of its pristine runtimes
+    (each about 10 MB of the server's memory).
 
     Where there is no fork (not POSIX), each file gets a fresh runtime instead."""
 
-    def __init__(self, config: DenoiseConfig = DenoiseConfig()):
+    def __init__(
+        self, config: DenoiseConfig = DenoiseConfig(), voices_per_fork: int = VOICES_PER_FORK
+    ):
+        if voices_per_fork < 1:
+            raise ValueError(f"voices_per_fork is at least 1, not {voices_per_fork}")
         self.config = config
+        self.voices_per_fork = voices_per_fork  # the server's runtimes: memory for speed
         self._proc: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
         self._shape: dict[str, int] = {}
@@ -120,7 +134,7 @@ class ForkingDenoiser:
                     pass_fds=(theirs.fileno(),),
                 )
             self._control = mine
-            send(mine, asdict(self.config))
+            send(mine, {**asdict(self.config), "voices_per_fork": self.voices_per_fork})
             self._shape = receive(mine)
         return self._control
 
