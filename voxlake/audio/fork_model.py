@@ -6,11 +6,13 @@ copy-on-write, pristine (the runtime's C API has no reset), and denoises one voi
 then exits. Each voice still starts from a state that has never run, so its output is a
 fresh runtime's, byte for byte (tested); what a fork costs (its start, its exit, the pages
 every run writes first: about 900, whatever the voice) is shared by eight voices. Measured
-on 300 voices of 1-3 s at 2 workers, in 8 alternated pairs against a fork per voice: faster
-in 8 of 8, median wall ratio 0.898; the kernel's share of the machine fell from 5.6-6.3 %
-to 3.4-3.9 %, and its idle share (workers waiting for a fork to start) from 6.0-6.6 % to
-2.0-2.7 %. The price is memory: each runtime holds its own copy of the model, about 10 MB,
-so a server is about 110 MB, and it starts in about 1.7 s instead of 0.5.
+on 300 voices of 1-3 s at 2 workers against a fork per voice, in two runs of 8 alternated
+pairs (`benchmarks/fork_reuse.py`): faster in 8 and in 5 pairs of 8, median wall ratios
+0.898 and 0.975; the kernel's share of the machine fell from 5.6-6.5 % to 3.4-4.3 %, and
+its idle share (workers waiting for a fork to start) from 4.9-6.6 % to 1.5-2.7 %. The price
+is memory: each runtime holds its own copy of the model, about 10 MB, so a server is about
+110 MB, and it starts in about 1.7 s instead of 0.5 (`voices_per_fork` trades one for the
+other).
 
 A fork's price grows with the process forked: its page tables are copied at the fork and
 torn down at the exit. So the server imports the standard library and libDF's loader, and
