@@ -275,14 +275,19 @@ def _voice_lengths(out: Path) -> str:
         f"{by_stage}).\n"
     )
     reuse = _load("fork_reuse.json")
+
+    def span(lo_hi: list[float]) -> str:
+        return f"{lo_hi[0]}-{lo_hi[1]}"
+
     note += (
         f"\nA fork serves {reuse['voices_per_fork']} voices (`fork_reuse.json`): on "
         f"{reuse['voices']} voices of 1-3 s at {reuse['workers']} workers, in "
         f"{reuse['pairs']} alternated pairs against a fork per voice, it was faster in "
         f"{reuse['faster_pairs']}, median wall ratio **{reuse['wall_ratio_median']}**; the "
-        f"kernel's share {reuse['kernel_pct']['shared']} % against "
-        f"{reuse['kernel_pct']['per_voice']} %, the idle share {reuse['idle_pct']['shared']} % "
-        f"against {reuse['idle_pct']['per_voice']} % (lowest, highest).\n"
+        f"kernel's share {span(reuse['kernel_pct']['shared'])} % against "
+        f"{span(reuse['kernel_pct']['per_voice'])} %, the idle share "
+        f"{span(reuse['idle_pct']['shared'])} % against {span(reuse['idle_pct']['per_voice'])} "
+        "% (lowest to highest pair).\n"
     )
     return _plot(out, "voice_lengths.png", draw) + "\n" + table + note
 
