@@ -261,10 +261,9 @@ def load_inputs(
         rows = rows[:: len(rows) // sample][:sample]
     raw48, raw16, den16 = [], [], []
     for raw, denoised in rows:
-        x, sr = sf.read(lake / raw, dtype="float32", always_2d=True)
-        mono = x.mean(axis=1)
-        raw48.append(resample(mono, sr, DF_RATE).astype(np.float32))
-        raw16.append(resample(mono, sr, 16_000).astype(np.float32))
+        x48, x16 = _raw_voice(lake / raw)
+        raw48.append(x48)
+        raw16.append(x16)
         y, ysr = sf.read(lake / denoised, dtype="float32")
         den16.append(resample(y, ysr, 16_000).astype(np.float32))
     return {"raw48k": raw48, "raw16k": raw16, "den16k": den16}
@@ -275,11 +274,20 @@ def load_raw_inputs(paths: list[str]) -> dict[str, list[np.ndarray]]:
     denoised one (as long: the models' cost depends on the length alone)."""
     raw48, raw16 = [], []
     for path in sorted(paths):
-        x, sr = sf.read(path, dtype="float32", always_2d=True)
-        mono = x.mean(axis=1)
-        raw48.append(resample(mono, sr, DF_RATE).astype(np.float32))
-        raw16.append(resample(mono, sr, 16_000).astype(np.float32))
+        x48, x16 = _raw_voice(Path(path))
+        raw48.append(x48)
+        raw16.append(x16)
     return {"raw48k": raw48, "raw16k": raw16, "den16k": raw16}
+
+
+def _raw_voice(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A raw voice, mono, at the denoiser's 48 kHz and at 16 kHz."""
+    x, sr = sf.read(path, dtype="float32", always_2d=True)
+    mono = x.mean(axis=1)
+    return (
+        resample(mono, sr, DF_RATE).astype(np.float32),
+        resample(mono, sr, 16_000).astype(np.float32),
+    )
 
 
 def audio_seconds(src: Path) -> float:

@@ -52,8 +52,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ladder_real import generate
 
-from voxlake.audio.fork_model import VOICES_PER_FORK
-
 RESULTS = Path(__file__).parent / "results"
 LENGTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
@@ -168,7 +166,7 @@ def pristine_state(worker: Worker, files: list[Path]) -> tuple[float, float]:
     round trip."""
     pings = 1000 * statistics.median(worker.denoiser.ping() for _ in range(50))
     penalty = 1000 * statistics.mean(worker.pristine_penalty(f) for f in files)
-    return pings, penalty - pings / VOICES_PER_FORK
+    return pings, penalty - pings / worker.denoiser.voices_per_fork
 
 
 def measure(tmp: Path, lengths: list[float], audio_s: float, min_voices: int) -> dict[str, Any]:
@@ -189,7 +187,7 @@ def measure(tmp: Path, lengths: list[float], audio_s: float, min_voices: int) ->
         (tmp / f"len{lengths[0]:g}").rglob("*.wav")
     )
     fork_ms, first_ms = pristine_state(worker, ones)
-    pristine = fork_ms / VOICES_PER_FORK + first_ms
+    pristine = fork_ms / worker.denoiser.voices_per_fork + first_ms
     per_length = {}
     for length, rows in by_length.items():
         stage_s, model_s = sum(map(_stage, rows)), sum(map(_model, rows))
