@@ -43,11 +43,11 @@ def raw_voices(
     """The batch's inbox files copied into the lake by content hash; refusals with reasons."""
     batch = context.partition_key
     with lake.batch_session(batch, inbox=True) as lk:
-        with stage_progress(f"raw_voices {batch}", context.log.info) as progress:
-            result = ingest.ingest_batch(lk, batch, lake.limits(), progress)
-        # with work ahead on, the pool starts denoising while the tables are checked
+        # with work ahead on, the pool denoises each voice as soon as it is accepted
         cfg = pipeline_config(compute, denoiser, mel, embedder)
-        pipeline.hand_ahead(lk, batch, ingest.ASSET, cfg)
+        ahead = pipeline.voice_ahead(lk, ingest.ASSET, cfg)
+        with stage_progress(f"raw_voices {batch}", context.log.info) as progress:
+            result = ingest.ingest_batch(lk, batch, lake.limits(), progress, ahead)
         inputs = len(read_manifest(lk, batch).files)
         voices = lk.read_table("voices", batch)
         checks = [

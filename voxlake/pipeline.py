@@ -8,10 +8,11 @@ assets take their dependencies from the same declarations.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,7 @@ from voxlake.stage import (
     VoiceOutput,
     VoiceResult,
     failure,
+    job_for,
     jobs_for,
     run_stage,
     stage_order,
@@ -243,6 +245,25 @@ def hand_ahead(lake: Lake, batch: str, after: str, config: PipelineConfig) -> in
         parallel.submit_ahead(s.per_voice, jobs_for(lake, batch, s, config), config.workers)
         for s in following(after)
     )
+
+
+def voice_ahead(
+    lake: Lake, after: str, config: PipelineConfig
+) -> Callable[[dict[str, Any]], None] | None:
+    """With work ahead on, what hands one voice to the stages that read `after`'s output
+    as soon as its row is made (its file written), before the table is: the raw step
+    calls it for each voice it accepts, so the pool denoises while the step goes through
+    the rest of the batch. None with work ahead off (or one worker)."""
+    if not parallel.working_ahead() or config.workers <= 1:
+        return None
+    stages = [(s, s.settings(config)) for s in following(after)]
+
+    def hand(row: dict[str, Any]) -> None:
+        for stage, settings in stages:
+            job = job_for(lake, stage, settings, row)
+            parallel.submit_ahead(stage.per_voice, [job], config.workers)
+
+    return hand
 
 
 def run(

@@ -101,21 +101,17 @@ def quarantine(lake: Lake, batch: str, stage: str, failures: Iterable[VoiceFailu
     lake.write_table("rejected", rows, batch, part=stage)
 
 
+def job_for(lake: Lake, stage: Stage[C], settings: Any, row: dict[str, Any]) -> VoiceJob:
+    """The job of one voice of `stage`, from its row of the stage's input table."""
+    voice_id = row["voice_id"]
+    target = str(stage.output_path(lake, voice_id)) if stage.output_path else ""
+    return VoiceJob(voice_id, str(lake.root / row[stage.source_column]), target, settings)
+
+
 def jobs_for(lake: Lake, batch: str, stage: Stage[C], config: C) -> list[VoiceJob]:
     settings = stage.settings(config)
     rows = lake.read_table(stage.input_table, batch).to_pylist()
-    return sorted(
-        (
-            VoiceJob(
-                r["voice_id"],
-                str(lake.root / r[stage.source_column]),
-                str(stage.output_path(lake, r["voice_id"])) if stage.output_path else "",
-                settings,
-            )
-            for r in rows
-        ),
-        key=lambda j: j.voice_id,
-    )
+    return sorted((job_for(lake, stage, settings, r) for r in rows), key=lambda j: j.voice_id)
 
 
 def run_stage(

@@ -24,9 +24,13 @@ def test_a_run_that_works_ahead_writes_what_stages_run_one_by_one_write(
     handed: list[str] = []
     submit = parallel.submit_ahead
 
+    voices_written: list[int] = []  # at each denoise hand-off, the voices table's rows
+
     def counted(fn: Any, items: Any, workers: int) -> int:
         n = submit(fn, items, workers)
         handed.extend([fn.__name__] * n)
+        if fn.__name__ == "denoise_voice":
+            voices_written.append(ahead.read_table("voices").num_rows)
         return n
 
     monkeypatch.setattr(parallel, "submit_ahead", counted)
@@ -45,6 +49,8 @@ def test_a_run_that_works_ahead_writes_what_stages_run_one_by_one_write(
     # every voice of denoise (after raw), mel and embeddings (after denoise) went ahead
     assert sorted(set(handed)) == ["denoise_voice", "embed_voice", "mel_voice"]
     assert len(handed) == 3 * voices
+    # the raw step hands each voice over as it accepts it, before its table is written
+    assert voices_written == [0] * voices
     assert parallel._AHEAD == {} and not parallel.working_ahead()
 
     plain = make_lake(tmp_path / "plain", voices=8, seed=5)

@@ -137,7 +137,11 @@ def ingest_batch(
     batch: str,
     limits: AudioLimits = AudioLimits(),
     progress: Callable[[int, int], None] | None = None,
+    accepted: Callable[[dict[str, Any]], None] | None = None,
 ) -> StageResult:
+    """The batch's inbox files into `voices`, `rejected` or `duplicates`. `accepted` is
+    called with each voice's row as soon as its file is in the lake (the pipeline hands
+    the voice to the pool there, while this goes on with the batch)."""
     manifest = read_manifest(lake, batch)
     elsewhere = voices_elsewhere(lake, batch, (f.voice_id for f in manifest.files if f.voice_id))
     voices: list[dict[str, Any]] = []
@@ -229,6 +233,8 @@ def ingest_batch(
                 "raw_path": lake.relative(dst),
             }
         )
+        if accepted:
+            accepted(voices[-1])
     voices.sort(key=lambda r: r["voice_id"])
     transcripts.sort(key=lambda r: r["voice_id"])
     sidecar_rows = [

@@ -1,0 +1,139 @@
+"""The raw step handing each voice to the pool as it accepts it, against handing the
+batch's voices over once its tables are written: whole `voxlake run`s of the same 1-3 s
+corpus (1,500 voices: 3 batches of the lake's 500, 2 workers), alternated in pairs so that
+the machine's drift falls on both alike.
+
+    python benchmarks/raw_handoff.py [--pairs 4] [--voices 1500] [--workers 2]
+
+`voxlake run` hands each voice to the pool as the raw step accepts it. The other side runs
+the same command with `ingest_batch` wrapped to hand nothing over until the batch's tables
+are written, and then every voice of the `voices` table: what the raw step did before (the
+pool idled while the raw step hashed, measured and copied the batch). Each side runs on a
+fresh lake ingested from the same files. Per run: the wall time, the batch runs' walls
+(Dagster's start and end of each) and `steady`, batch runs 2..N. Keys: `steady_ratio` and
+`wall_ratio` (per voice over per batch, each pair's, and their medians). The last line is
+the JSON, also written to benchmarks/results/raw_handoff.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+RESULTS = Path(__file__).parent / "results"
+SIDES = ("per_batch", "per_voice")
+
+
+def _run(side: str, lake: str, workers: int) -> None:
+    """`voxlake run` in this process; on the `per_batch` side, the raw step hands its voices
+    over only once its tables are written."""
+    from voxlake import parallel
+    from voxlake.cli import main
+    from voxlake.ingest import raw as ingest
+
+    if side == "per_batch":
+        accept_each = ingest.ingest_batch
+
+        def per_batch(lake: Any, batch: str, limits: Any, progress: Any, accepted: Any) -> Any:
+            result = accept_each(lake, batch, limits, progress, None)
+            for row in lake.read_table("voices", batch).to_pylist() if accepted else []:
+                accepted(row)
+            return result
+
+        ingest.ingest_batch = per_batch
+    sys.argv = ["voxlake", "run", "--lake", lake, "--workers", str(workers)]
+    rc = main()
+    parallel.stop_pools()
+    sys.stdout.flush()
+    os._exit(rc)
+
+
+def main() -> None:
+    from ladder_real import generate
+    from pipeline import run_timeline
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pairs", type=int, default=4)
+    ap.add_argument("--voices", type=int, default=1500)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)  # one run, in-process
+    ap.add_argument("--lake", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.side:
+        return _run(args.side, args.lake, args.workers)
+    tmp = Path(tempfile.mkdtemp(prefix="voxlake-raw-handoff-"))
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env["VOXLAKE_PROGRESS"] = "off"
+    runs: list[dict[str, Any]] = []
+    try:
+        src = tmp / "src"
+        speech = generate(src, args.voices, (1.0, 3.0), tag="-steady-short")
+        for pair in range(args.pairs):
+            for side in SIDES if pair % 2 == 0 else SIDES[::-1]:
+                lake = tmp / f"lake-{side}"
+                shutil.rmtree(lake, ignore_errors=True)
+                cli = [sys.executable, "-m", "voxlake.cli"]
+                ingest = [*cli, "ingest", str(src), "--lake", str(lake)]
+                subprocess.run(ingest, check=True, env=env, capture_output=True)
+                me = [sys.executable, __file__, "--side", side, "--lake", str(lake)]
+                t0 = time.time()
+                proc = subprocess.run(
+                    [*me, "--workers", str(args.workers)], env=env, capture_output=True, text=True
+                )
+                wall = time.time() - t0
+                if proc.returncode != 0:
+                    raise SystemExit(f"{side}: voxlake run failed\n{proc.stdout}\n{proc.stderr}")
+                batch_runs = [r for r in run_timeline(lake) if r["job"] == "ingest_batch"]
+                walls = [r["end"] - r["start"] for r in batch_runs]
+                row = {
+                    "pair": pair,
+                    "side": side,
+                    "wall_s": round(wall, 2),
+                    "batch_run_s": [round(w, 2) for w in walls],
+                    "steady_s": round(sum(walls[1:]), 2),
+                }
+                runs.append(row)
+                print(json.dumps(row), flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if len(runs[0]["batch_run_s"]) < 2:
+        raise SystemExit("the steady state needs 2 batches or more: --voices above 500")
+    by = {(r["pair"], r["side"]): r for r in runs}
+
+    def ratios(key: str) -> list[float]:
+        return [
+            round(by[p, "per_voice"][key] / by[p, "per_batch"][key], 3) for p in range(args.pairs)
+        ]
+
+    steady, wall = ratios("steady_s"), ratios("wall_s")
+    result = {
+        "voices": args.voices,
+        "batches": len(runs[0]["batch_run_s"]),
+        "seconds": [1.0, 3.0],
+        "speech": speech,
+        "workers": args.workers,
+        "cores": os.cpu_count(),
+        "steady_ratio": steady,
+        "steady_ratio_median": round(statistics.median(steady), 3),
+        "wall_ratio": wall,
+        "wall_ratio_median": round(statistics.median(wall), 3),
+        "runs": runs,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "raw_handoff.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
