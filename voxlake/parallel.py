@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
+import multiprocessing.util
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -84,13 +85,18 @@ def stop_pools() -> None:
     without waiting (their shutdown is left to a thread that an exit without teardown
     never runs: they would outlive the process, holding its output pipes). A worker holds
     nothing between maps, and letting it exit on its own (torch, the encoder, its denoise
-    server) keeps its parent waiting about a second."""
+    server) keeps its parent waiting about a second.
+
+    Then multiprocessing's own exit clean-up (the finalizers an exit without teardown
+    skips): the pools' semaphores are unlinked and unregistered, so the resource tracker,
+    left behind, has no "leaked semaphore objects" to warn of."""
     close_pools(wait=False)
     workers = multiprocessing.active_children()
     for p in workers:
         p.kill()
     for p in workers:
         p.join()
+    multiprocessing.util._run_finalizers(0)  # type: ignore[attr-defined]
 
 
 _WHILE_WAITING: list[Callable[[], None]] = []

@@ -217,7 +217,9 @@ def test_the_model_free_embedder_end_to_end(tmp_path: Path) -> None:
     voxlake("ingest", str(src / "a"), lake=lake)
     voxlake("run", "--embedder", "mel_profile", lake=lake)
     voxlake("ingest", str(src / "b"), lake=lake)
-    voxlake("run", lake=lake)  # no --embedder: the index's embedder, not the default
+    # no --embedder: the index's embedder, not the default
+    second = voxlake("run", "--workers", "2", lake=lake)
+    assert "leaked" not in second.stderr, second.stderr  # the pool's semaphores released
     rows = _sql("select embedder, fingerprint, count(*) as n from embeddings group by all", lake)
     assert rows == [
         {
