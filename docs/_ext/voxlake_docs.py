@@ -335,6 +335,16 @@ def _steady_state() -> str:
         "over minutes (the third column shows by how much during this run; "
         "`pipeline_steady.log` holds every run of the day).\n"
     )
+    handoff = _load("raw_handoff.json")
+    pristine += (
+        "\nThe raw step hands each voice to the pool as it accepts it (`raw_handoff.json`): "
+        f"{handoff['voices']} voices of 1-3 s, {handoff['batches']} batches, "
+        f"{handoff['workers']} workers, in {len(handoff['steady_ratio'])} alternated pairs of "
+        "whole runs against handing the batch over once its tables are written, batch runs "
+        f"2..N took **{handoff['steady_ratio_median']}x** the time (median; the pairs "
+        f"{', '.join(map(str, handoff['steady_ratio']))}), whole runs "
+        f"{handoff['wall_ratio_median']}x.\n"
+    )
     ladder = _load("ladder_real.json")
     gib = 1 << 30
     note = pristine + (
