@@ -345,6 +345,22 @@ def _steady_state() -> str:
         f"{', '.join(map(str, handoff['steady_ratio']))}), whole runs "
         f"{handoff['wall_ratio_median']}x.\n"
     )
+    split = _load("steady_split.json")
+    parts = split["split"]
+    pristine += (
+        f"\nWhere a steady batch's time goes (`steady_split.json`, {split['voices']} voices of "
+        f"{split['seconds'][0]:g}-{split['seconds'][1]:g} s, {split['workers']} workers on "
+        f"{split['cores']} cores; CPU seconds per batch of {split['batch_wall_s']} s, "
+        f"{split['machine_s']} s of the machine in all): DeepFilterNet3 in the forks (and "
+        f"any other tenant) {parts['deepfilternet3_in_forks_and_rest']}, against "
+        f"{parts['deepfilternet3_alone_pristine']} for the model alone from a pristine state; "
+        "the workers beyond GE2E and the mel extractor (decoding, resampling, the FLAC and "
+        f"its hash, the .npy, results to the CLI) {parts['workers_beyond_ge2e_and_mel']}; the "
+        f"CLI (Dagster, the raw step, tables, checks, lineage, pictures) {parts['cli']}; the "
+        f"denoise servers {parts['servers']}; idle {parts['idle']}; the sampling script "
+        f"{parts['this_script']}. The models alone are {split['models_over_machine']} of the "
+        "machine's time.\n"
+    )
     ladder = _load("ladder_real.json")
     gib = 1 << 30
     note = pristine + (
