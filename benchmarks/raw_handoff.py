@@ -36,10 +36,10 @@ SIDES = ("per_batch", "per_voice")
 
 
 def _run(side: str, lake: str, workers: int) -> None:
-    """`voxlake run` in this process; on the `per_batch` side, the raw step hands its voices
-    over only once its tables are written."""
-    from voxlake import parallel
-    from voxlake.cli import main
+    """`voxlake run` in this process, through the command's own entry point (its exit
+    included); on the `per_batch` side, the raw step hands its voices over only once its
+    tables are written."""
+    from voxlake.cli import run as voxlake
     from voxlake.ingest import raw as ingest
 
     if side == "per_batch":
@@ -53,10 +53,7 @@ def _run(side: str, lake: str, workers: int) -> None:
 
         ingest.ingest_batch = per_batch
     sys.argv = ["voxlake", "run", "--lake", lake, "--workers", str(workers)]
-    rc = main()
-    parallel.stop_pools()
-    sys.stdout.flush()
-    os._exit(rc)
+    voxlake()  # main, then the pool's workers stopped and the exit without teardown
 
 
 def main() -> None:
