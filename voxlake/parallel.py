@@ -22,6 +22,7 @@ check held back).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import multiprocessing
 import multiprocessing.util
 import os
@@ -96,7 +97,25 @@ def stop_pools() -> None:
         p.kill()
     for p in workers:
         p.join()
+    _join_pool_threads()
     multiprocessing.util._run_finalizers(0)  # type: ignore[attr-defined]
+
+
+def _join_pool_threads(timeout: float = 5.0) -> None:
+    """Wake and join each closed pool's manager thread (what the interpreter's exit does
+    before it joins threads). With its workers gone it finds the pool broken, closes its
+    queues and ends; ending drops the queues, and their semaphores' finalizers run on that
+    thread: each unlinks its semaphore, then unregisters it. An exit in between leaves the
+    resource tracker one it can no longer unlink ("leaked semaphore objects ... No such
+    file or directory")."""
+    import concurrent.futures.process as cfp
+
+    threads = list(cfp._threads_wakeups.items())
+    for _, wakeup in threads:
+        with contextlib.suppress(OSError):  # closed by its thread, which is ending
+            wakeup.wakeup()
+    for thread, _ in threads:
+        thread.join(timeout)
 
 
 _WHILE_WAITING: list[Callable[[], None]] = []
