@@ -90,32 +90,28 @@ def stop_pools() -> None:
 
     Then multiprocessing's own exit clean-up (the finalizers an exit without teardown
     skips): the pools' semaphores are unlinked and unregistered, so the resource tracker,
-    left behind, has no "leaked semaphore objects" to warn of."""
+    left behind, has no "leaked semaphore objects" to warn of. Each pool's manager thread
+    holds its queues, and those their semaphores: were the thread's object freed on its
+    own thread as it ends, their finalizers would run there (unlink, then unregister), and
+    an exit between the two leaves the tracker a semaphore it can no longer unlink
+    ("leaked ... No such file or directory"). So this thread holds the manager threads
+    until the finalizers have run here."""
+    import concurrent.futures.process as cfp
+
+    managers = list(cfp._threads_wakeups.items())  # before the pools let go of them
     close_pools(wait=False)
     workers = multiprocessing.active_children()
     for p in workers:
         p.kill()
     for p in workers:
         p.join()
-    _join_pool_threads()
-    multiprocessing.util._run_finalizers(0)  # type: ignore[attr-defined]
-
-
-def _join_pool_threads(timeout: float = 5.0) -> None:
-    """Wake and join each closed pool's manager thread (what the interpreter's exit does
-    before it joins threads). With its workers gone it finds the pool broken, closes its
-    queues and ends; ending drops the queues, and their semaphores' finalizers run on that
-    thread: each unlinks its semaphore, then unregisters it. An exit in between leaves the
-    resource tracker one it can no longer unlink ("leaked semaphore objects ... No such
-    file or directory")."""
-    import concurrent.futures.process as cfp
-
-    threads = list(cfp._threads_wakeups.items())
-    for _, wakeup in threads:
+    for _, wakeup in managers:  # what the interpreter's exit does before it joins threads
         with contextlib.suppress(OSError):  # closed by its thread, which is ending
             wakeup.wakeup()
-    for thread, _ in threads:
-        thread.join(timeout)
+    for thread, _ in managers:  # with its workers gone, it finds its pool broken and ends
+        thread.join(5.0)
+    multiprocessing.util._run_finalizers(0)  # type: ignore[attr-defined]
+    del managers  # their queues go here, on this thread: their finalizers have run
 
 
 _WHILE_WAITING: list[Callable[[], None]] = []
