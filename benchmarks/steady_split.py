@@ -17,7 +17,9 @@ Keys, per steady batch and in CPU seconds: `cpu_s` by process kind, `idle_s`, an
 `models_cpu_s` (the models alone, their wall time times the workers); `split` sets the
 batch's CPU (and idle) against the models: DeepFilterNet3 in the forks, the workers beyond
 their models, the CLI, the servers, idle. The last line is the JSON, also written to
-benchmarks/results/steady_split.json.
+benchmarks/results/steady_split.json. `by_step` splits a steady batch by Dagster step (from
+the run's step records): the wall time, idle and CPU by process kind inside each step, and
+`outside_steps`, the run's time in no step (its start and end, the gaps between steps).
 """
 
 from __future__ import annotations
@@ -101,9 +103,32 @@ def sample(proc: subprocess.Popen[bytes]) -> list[dict[str, Any]]:
     return rows
 
 
+def _at(rows: list[dict[str, Any]], t: float) -> dict[str, Any]:
+    """The counters at time `t`, interpolated between the two samples around it."""
+    i = max(
+        1, min(len(rows) - 1, next((i for i, r in enumerate(rows) if r["t"] >= t), len(rows) - 1))
+    )
+    a, b = rows[i - 1], rows[i]
+    w = min(1.0, max(0.0, (t - a["t"]) / (b["t"] - a["t"]))) if b["t"] > a["t"] else 1.0
+
+    def mix(x: float, y: float) -> float:
+        return x + w * (y - x)
+
+    procs = {
+        pid: (kind, mix(a["p"].get(pid, (kind, 0.0))[1], cpu))
+        for pid, (kind, cpu) in b["p"].items()
+    }
+    return {
+        "t": t,
+        "busy": mix(a["busy"], b["busy"]),
+        "idle": mix(a["idle"], b["idle"]),
+        "me": mix(a["me"], b["me"]),
+        "p": procs,
+    }
+
+
 def window(rows: list[dict[str, Any]], start: float, end: float) -> dict[str, float]:
-    inside = [r for r in rows if start <= r["t"] <= end]
-    first, last = inside[0], inside[-1]
+    first, last = _at(rows, start), _at(rows, end)
     by: dict[str, float] = {}
     for pid, (kind, cpu) in last["p"].items():
         before = first["p"].get(pid, (kind, 0.0))[1]
@@ -118,6 +143,37 @@ def window(rows: list[dict[str, Any]], start: float, end: float) -> dict[str, fl
         "idle": last["idle"] - first["idle"],
         "wall": last["t"] - first["t"],
     }
+
+
+def step_windows(lake: Path) -> dict[str, list[tuple[str, float, float]]]:
+    """Each batch run's steps: (step key, start, end), from the lake's Dagster instance."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(lake / "dagster"))
+    out = {}
+    for run in instance.get_runs():
+        if run.job_name != "ingest_batch":
+            continue
+        steps = instance.get_run_step_stats(run.run_id)
+        out[run.tags["dagster/partition"]] = sorted(
+            ((s.step_key, s.start_time, s.end_time) for s in steps if s.start_time and s.end_time),
+            key=lambda x: x[1],
+        )
+    return out
+
+
+def by_step(
+    rows: list[dict[str, Any]], run: dict[str, Any], steps: list[tuple[str, float, float]]
+) -> dict[str, dict[str, float]]:
+    """A batch run's CPU and idle split by step; what falls outside every step (the run's
+    start and end, the gaps between steps) is `outside_steps`."""
+    whole = window(rows, run["start"], run["end"])
+    out: dict[str, dict[str, float]] = {}
+    for key, start, end in steps:
+        out[key] = window(rows, start, end)
+    rest = {k: whole[k] - sum(o.get(k, 0.0) for o in out.values()) for k in whole}
+    out["outside_steps"] = rest
+    return out
 
 
 def main() -> None:
@@ -147,6 +203,8 @@ def main() -> None:
             raise SystemExit("the steady state needs 2 batches or more: --voices above 500")
         steady = batch_runs[1:]
         parts = [window(rows, r["start"], r["end"]) for r in steady]
+        steps = step_windows(lake)
+        step_parts = [by_step(rows, r, steps[r["batch"]]) for r in steady]
         alone = models_alone(
             load_inputs(lake, batches=[r["batch"] for r in steady]),
             args.workers,
@@ -184,6 +242,14 @@ def main() -> None:
         "models_cpu_s": models,
         "models_over_machine": round((denoiser + others) / total, 3),
         "split": split,
+    }
+    keys = list(dict.fromkeys(k for p in step_parts for k in p))  # in run order, then the rest
+    result["by_step"] = {
+        k: {
+            kind: round(sum(p.get(k, {}).get(kind, 0.0) for p in step_parts) / n, 2)
+            for kind in ("wall", "idle", "main", "worker", "forks_and_rest")
+        }
+        for k in keys
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "steady_split.json").write_text(json.dumps(result, indent=2) + "\n")
