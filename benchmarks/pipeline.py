@@ -84,6 +84,14 @@ RESULTS = Path(__file__).parent / "results"
 STAGES = ("raw_voices", "denoised_voices", "voice_mel_stats", "voice_embeddings")
 
 
+def cli_env() -> dict[str, str]:
+    """The environment a benchmark runs the `voxlake` CLI in: each lake its own Dagster
+    instance (no DAGSTER_HOME), no progress lines."""
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env["VOXLAKE_PROGRESS"] = "off"
+    return env
+
+
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -91,8 +99,7 @@ def log(msg: str) -> None:
 def run_pipeline(src: Path, lake: Path, workers: int, dnsmos_mode: str) -> dict[str, Any]:
     """`voxlake ingest` + `voxlake run` on a fresh lake: wall, peak RSS, step times."""
     shutil.rmtree(lake, ignore_errors=True)
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    env["VOXLAKE_PROGRESS"] = "off"
+    env = cli_env()
     cli = [sys.executable, "-m", "voxlake.cli"]
     subprocess.run(
         [*cli, "ingest", str(src), "--lake", str(lake)], check=True, env=env, capture_output=True
@@ -377,8 +384,7 @@ def measure_steady(
 
     src, lake = tmp / f"steady-{name}", tmp / f"lake-steady-{name}"
     generate(src, batches * per_batch, seconds, tag=f"-steady-{name}")
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    env["VOXLAKE_PROGRESS"] = "off"
+    env = cli_env()
     cli = [sys.executable, "-m", "voxlake.cli"]
     subprocess.run([*cli, "ingest", str(src), "--lake", str(lake)], check=True, env=env)
     scan = scan_inbox(Lake(lake), per_batch)  # the batches, cut as a lake's batch_size cuts them

@@ -58,7 +58,7 @@ def _run(side: str, lake: str, workers: int) -> None:
 
 def main() -> None:
     from ladder_real import generate
-    from pipeline import run_timeline
+    from pipeline import cli_env, run_timeline
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--pairs", type=int, default=4)
@@ -70,8 +70,7 @@ def main() -> None:
     if args.side:
         return _run(args.side, args.lake, args.workers)
     tmp = Path(tempfile.mkdtemp(prefix="voxlake-raw-handoff-"))
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    env["VOXLAKE_PROGRESS"] = "off"
+    env = cli_env()
     runs: list[dict[str, Any]] = []
     try:
         src = tmp / "src"

@@ -44,13 +44,13 @@ RESULTS = Path(__file__).parent / "results"
 HZ = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu(pid: int) -> tuple[int, float] | None:
-    """(parent pid, user + system CPU seconds) of a live process."""
+def _cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a live process."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / HZ
+    return (int(fields[11]) + int(fields[12])) / HZ
 
 
 def _children(pid: int) -> list[int]:
@@ -94,9 +94,9 @@ def sample(proc: subprocess.Popen[bytes]) -> list[dict[str, Any]]:
                         kinds[child] = "worker" if pid == proc.pid else "other"
         procs = {}
         for pid, kind in kinds.items():
-            got = _cpu(pid)
-            if got is not None:
-                procs[pid] = (kind, got[1])
+            cpu = _cpu(pid)
+            if cpu is not None:
+                procs[pid] = (kind, cpu)
         busy, idle = _machine()
         rows.append({"t": time.time(), "busy": busy, "idle": idle, "me": _self_cpu(), "p": procs})
         time.sleep(0.2)
@@ -163,11 +163,10 @@ def step_windows(lake: Path) -> dict[str, list[tuple[str, float, float]]]:
 
 
 def by_step(
-    rows: list[dict[str, Any]], run: dict[str, Any], steps: list[tuple[str, float, float]]
+    rows: list[dict[str, Any]], whole: dict[str, float], steps: list[tuple[str, float, float]]
 ) -> dict[str, dict[str, float]]:
-    """A batch run's CPU and idle split by step; what falls outside every step (the run's
-    start and end, the gaps between steps) is `outside_steps`."""
-    whole = window(rows, run["start"], run["end"])
+    """A batch run's CPU and idle (`whole`, its window) split by step; what falls outside
+    every step (the run's start and end, the gaps between steps) is `outside_steps`."""
     out: dict[str, dict[str, float]] = {}
     for key, start, end in steps:
         out[key] = window(rows, start, end)
@@ -178,7 +177,7 @@ def by_step(
 
 def main() -> None:
     from ladder_real import generate
-    from pipeline import load_inputs, models_alone, run_timeline
+    from pipeline import cli_env, load_inputs, models_alone, run_timeline
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--voices", type=int, default=1500)
@@ -186,8 +185,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="voxlake-steady-split-"))
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    env["VOXLAKE_PROGRESS"] = "off"
+    env = cli_env()
     cli = [sys.executable, "-m", "voxlake.cli"]
     try:
         src, lake = tmp / "src", tmp / "lake"
@@ -204,7 +202,9 @@ def main() -> None:
         steady = batch_runs[1:]
         parts = [window(rows, r["start"], r["end"]) for r in steady]
         steps = step_windows(lake)
-        step_parts = [by_step(rows, r, steps[r["batch"]]) for r in steady]
+        step_parts = [
+            by_step(rows, w, steps[r["batch"]]) for r, w in zip(steady, parts, strict=True)
+        ]
         alone = models_alone(
             load_inputs(lake, batches=[r["batch"] for r in steady]),
             args.workers,

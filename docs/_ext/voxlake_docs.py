@@ -361,16 +361,14 @@ def _steady_state() -> str:
         f"{parts['this_script']}. The models alone are {split['models_over_machine']} of the "
         "machine's time.\n"
     )
-    steps = split.get("by_step")
-    if steps:
-        pristine += (
-            "\nBy Dagster step (wall, idle and CLI seconds per steady batch): "
-            + "; ".join(
-                f"{k.replace('__', ' ')} {v['wall']:g} / {v['idle']:g} / {v['main']:g}"
-                for k, v in steps.items()
-            )
-            + ".\n"
+    pristine += (
+        "\nBy Dagster step (wall, idle and CLI seconds per steady batch): "
+        + "; ".join(
+            f"{k} {v['wall']:g} / {v['idle']:g} / {v['main']:g}"
+            for k, v in split["by_step"].items()
         )
+        + ".\n"
+    )
     ladder = _load("ladder_real.json")
     gib = 1 << 30
     note = pristine + (
