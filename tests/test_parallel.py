@@ -183,3 +183,32 @@ def test_work_never_taken_is_dropped_and_the_next_map_computes_its_own(tmp_path)
     assert parallel._AHEAD == {}
     assert parallel.map_voices(_square_once, items, workers=2) == [0, 1, 4, 9]
     assert parallel.map_voices(_slow_square, [2, 3], workers=2) == [4, 9]  # another fn
+
+
+@pytest.mark.parametrize("total", [0, 1, 7, 8, 63, 64, 65, 500, 1001])
+@pytest.mark.parametrize("workers", [2, 4])
+def test_chunks_cover_every_voice_once_and_shrink_to_single_voices(total, workers) -> None:
+    sizes = parallel.chunk_sizes(total, workers)
+    assert sum(sizes) == total and all(s >= 1 for s in sizes)
+    assert max(sizes, default=1) <= parallel.CHUNK_MAX
+    assert sizes == sorted(sizes, reverse=True)  # never a longer chunk after a shorter
+    left = total
+    for size in sizes:  # a chunk is at most a quarter of what each worker has left
+        assert size == 1 or size <= left / (4 * workers)
+        left -= size
+    assert sizes[-workers:] == [1] * min(workers, total)  # the end goes voice by voice
+    assert parallel.chunk_sizes(total, workers, most=1) == [1] * total
+
+
+def test_a_map_in_chunks_gives_each_voice_its_own_result_in_order(tmp_path) -> None:
+    folder = str(tmp_path)
+    items = [(folder, x) for x in range(150)]
+    assert parallel.chunk_sizes(len(items), 2)[0] == parallel.CHUNK_MAX  # chunks of several
+    parallel.work_ahead(True)
+    try:  # some voices ahead (their chunks as handed over), the rest in the map's own
+        assert parallel.submit_ahead(_square_once, items[40:90:3], workers=2) == 17
+        out = parallel.map_voices(_square_once, items, workers=2)
+    finally:
+        parallel.work_ahead(False)
+    assert out == [x * x for x in range(150)]
+    assert _calls(folder) == list(range(150))  # each computed once

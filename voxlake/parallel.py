@@ -17,6 +17,13 @@ and the next stage's `map_voices` takes those results instead of computing them 
 per-voice function is a pure function of its job, so when it ran changes no output. Off
 unless `work_ahead(True)`; `drop_ahead` forgets what was never taken (a stage a failed
 check held back).
+
+Chunks. Each task handed to the pool costs both sides a hand-off (the job pickled, queued
+and woken for, the result sent back and collected), and a worker that ends a short task
+waits for the next while this process, busy elsewhere, refills the queue. So the voices
+of a map (or of a hand-over ahead) go in chunks, guided: `CHUNK_MAX` voices while many
+are left, fewer as the end nears, single voices at the end, so no worker is left with a
+long chunk while the others idle. What a voice gives does not depend on its chunk.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import contextlib
 import multiprocessing
 import multiprocessing.util
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any, TypeVar
@@ -127,7 +134,48 @@ def while_waiting(task: Callable[[], None]) -> None:
         _WHILE_WAITING.append(task)
 
 
-_AHEAD: dict[tuple[Callable[..., Any], Any], Future[Any]] = {}
+CHUNK_MAX = 8  # voices per task while many are left (1: a task per voice)
+
+
+def chunk_sizes(total: int, workers: int, most: int | None = None) -> list[int]:
+    """Guided chunks of `total` voices over `workers`: each a quarter of the voices left
+    per worker, at most `most` (`CHUNK_MAX`), at least one; they shrink to single voices
+    at the end."""
+    most = CHUNK_MAX if most is None else most
+    sizes = []
+    left = total
+    while left > 0:
+        size = max(1, min(most, left // (4 * max(1, workers))))
+        sizes.append(size)
+        left -= size
+    return sizes
+
+
+def _chunks(items: Sequence[T], workers: int) -> Iterator[tuple[int, Sequence[T]]]:
+    """(offset, voices) of each guided chunk of `items`."""
+    start = 0
+    for size in chunk_sizes(len(items), workers):
+        yield start, items[start : start + size]
+        start += size
+
+
+def run_chunk(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """A pool task: fn over one chunk's voices, in order."""
+    return [fn(item) for item in items]
+
+
+def _submit_chunks(
+    pool: ProcessPoolExecutor, fn: Callable[[T], R], items: Sequence[T], workers: int
+) -> list[tuple[Future[list[R]], int]]:
+    """Each item's (chunk's future, index within the chunk), in order."""
+    slots: list[tuple[Future[list[R]], int]] = []
+    for _, chunk in _chunks(items, workers):
+        future = pool.submit(run_chunk, fn, list(chunk))
+        slots += [(future, i) for i in range(len(chunk))]
+    return slots
+
+
+_AHEAD: dict[tuple[Callable[..., Any], Any], tuple[Future[list[Any]], int]] = {}
 _WORK_AHEAD = [False]
 
 
@@ -148,24 +196,22 @@ def submit_ahead(fn: Callable[[T], R], items: Iterable[T], workers: int) -> int:
     many were handed over (none with one worker, or with work ahead off)."""
     if not _WORK_AHEAD[0] or workers <= 1:
         return 0
-    pool = _pool(workers)
-    n = 0
-    for item in items:
-        key = (fn, item)
-        if key not in _AHEAD:
-            _AHEAD[key] = pool.submit(fn, item)
-            n += 1
-    return n
+    new = list(dict.fromkeys(item for item in items if (fn, item) not in _AHEAD))
+    for item, slot in zip(new, _submit_chunks(_pool(workers), fn, new, workers), strict=True):
+        _AHEAD[(fn, item)] = slot
+    return len(new)
 
 
 def drop_ahead() -> None:
-    """Forget the work handed over ahead and not taken; what is still queued is cancelled."""
-    while _AHEAD:
-        _, future = _AHEAD.popitem()
+    """Forget the work handed over ahead and not taken; what is still queued is cancelled
+    (a chunk a map took a voice of is done by then: the map waited on it)."""
+    futures = {id(f): f for f, _ in _AHEAD.values()}
+    _AHEAD.clear()
+    for future in futures.values():
         future.cancel()
 
 
-def _taken_ahead(fn: Callable[[T], R], item: T) -> Future[R] | None:
+def _taken_ahead(fn: Callable[[T], R], item: T) -> tuple[Future[list[R]], int] | None:
     if not _AHEAD:
         return None
     try:
@@ -187,8 +233,11 @@ def map_voices(
     it: Iterable[R] = map(fn, items)
     if pooled:
         pool = _pool(workers)
-        futures = [_taken_ahead(fn, item) or pool.submit(fn, item) for item in items]
-        it = (f.result() for f in futures)
+        taken = [_taken_ahead(fn, item) for item in items]
+        rest = [item for item, slot in zip(items, taken, strict=True) if slot is None]
+        fresh = iter(_submit_chunks(pool, fn, rest, workers))
+        slots = [slot if slot is not None else next(fresh) for slot in taken]
+        it = (future.result()[k] for future, k in slots)
     try:
         while pooled and _WHILE_WAITING:  # the voices are all submitted: the pool works on
             _WHILE_WAITING.pop(0)()
