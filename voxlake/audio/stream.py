@@ -3,8 +3,12 @@
 `denoise_file` streams: decode blocks -> mono (mean of channels) -> soxr stream to 48 kHz
 -> DeepFilterNet3 frame by frame -> 24-bit FLAC. The output is as long as the resampled
 input and aligned with it (the runtime's delay is dropped and flushed with zeros). The
-content hash is taken on a streamed read-back of the FLAC, which is what later stages
-read. Memory stays bounded whatever the length: a one-hour file costs what a minute does.
+content hash is that of the samples a read of the FLAC gives (what later stages read),
+taken as they are written: libsndfile's 24-bit rounding is replicated exactly (checked
+once a process, and tested); where the frame count is not known before the first sample
+(a voice stored at another rate than its source's: the model's, by config), the file is
+read back instead. Memory stays bounded whatever
+the length: a one-hour file costs what a minute does.
 
 `denoise_file` runs the runtime it is given from its current state: the pipeline hands it
 a pristine one for every voice (`voxlake.audio.fork_server`), so a voice's output never
@@ -14,7 +18,9 @@ depends on the voices before it.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +131,80 @@ def hash_flac(path: Path) -> tuple[str, SignalMeter]:
     return h.hexdigest(), meter
 
 
+FULL_SCALE_24 = float(1 << 23)
+
+
+def stored_24bit(y: np.ndarray) -> np.ndarray:
+    """The float32 samples a read of a 24-bit FLAC gives back for samples `y` written to it:
+    libsndfile stores q = round-half-even(y * 2^23), clipped to 24 bits, and reads q / 2^23,
+    both exact in float32. `stores_as_expected` checks this libsndfile does."""
+    q = np.clip(
+        np.rint(np.asarray(y, np.float64) * FULL_SCALE_24), -FULL_SCALE_24, FULL_SCALE_24 - 1
+    )
+    return (q / FULL_SCALE_24 + 0.0).astype("<f4")  # + 0.0: a read gives 0.0, never -0.0
+
+
+@lru_cache(maxsize=1)
+def stores_as_expected() -> bool:
+    """Whether this process's libsndfile writes and reads 24-bit FLAC as `stored_24bit`
+    says (checked once, on the values where a rounding or scale differs: halves, the full
+    scale's ends, random values); if not, the denoised voice's hash is read back."""
+    rng = np.random.default_rng(0)
+    y = np.concatenate(
+        [
+            (np.arange(-64, 64) + 0.5) / FULL_SCALE_24,
+            [-1.0, 1.0 - 2.0**-23, 1.0 - 2.0**-24, -1.0 + 2.0**-24, 0.0, -0.0, 2.0**-24],
+            [-(2.0**-25), -(2.0**-30)],  # rounded to zero from below
+            rng.uniform(-1.0, 1.0 - 2.0**-23, 4096),
+        ]
+    ).astype(np.float32)
+    with tempfile.TemporaryDirectory(prefix="voxlake-flac-") as tmp:
+        path = Path(tmp) / "probe.flac"
+        sf.write(str(path), y, 16_000, subtype="PCM_24", format="FLAC")
+        back, _ = sf.read(str(path), dtype="float32")
+    return back.astype("<f4").tobytes() == stored_24bit(y).tobytes()  # as the hash sees it
+
+
+class _HashedFlac:
+    """The output FLAC, hashed and metered as it is written: what `hash_flac` of the
+    finished file gives, without reading it back (the read-back decoded each voice once
+    more). The hash starts with the frame count, so it needs the count before the first
+    sample: `frames` (the source's, which the output matches at the source's rate), else
+    None and `result` reads the file back, as it also does where fewer or more frames
+    came than said. The meter takes the samples in `hash_flac`'s blocks (its sums depend
+    on them)."""
+
+    def __init__(self, out: sf.SoundFile, frames: int | None):
+        self.out = out
+        self.frames = frames if frames is not None and stores_as_expected() else None
+        self.hash = blake3.blake3(f"f4|{self.frames}|".encode())
+        self.meter = SignalMeter()
+        self.pending: list[np.ndarray] = []
+        self.held = 0
+        self.count = 0
+
+    def write(self, y: np.ndarray) -> None:
+        self.out.write(y)
+        if self.frames is None:
+            return
+        stored = stored_24bit(y)
+        self.hash.update(stored.tobytes())
+        self.count += len(stored)
+        self.pending.append(stored)
+        self.held += len(stored)
+        while self.held >= BLOCK:
+            block = np.concatenate(self.pending)
+            self.meter.update(block[:BLOCK])
+            self.pending, self.held = [block[BLOCK:]], self.held - BLOCK
+
+    def result(self, path: Path) -> tuple[str, SignalMeter]:
+        if self.frames is None or self.count != self.frames:
+            return hash_flac(path)
+        if self.held:
+            self.meter.update(np.concatenate(self.pending))
+        return self.hash.hexdigest(), self.meter
+
+
 class _NullSink:
     """Where the runtime's output goes when the input itself is written."""
 
@@ -139,7 +219,7 @@ class _RateSink:
 
     HELD = 64
 
-    def __init__(self, out: sf.SoundFile, rate: int):
+    def __init__(self, out: _HashedFlac, rate: int):
         self.out = out
         self.stream = soxr.ResampleStream(SAMPLE_RATE, rate, 1, dtype="float32", quality="HQ")
         self.held = np.zeros(0, np.float32)
@@ -163,7 +243,7 @@ class _RateSink:
         self._put(np.concatenate([buf, np.zeros(frames - self.written - len(buf), np.float32)]))
 
 
-def _write(sink: sf.SoundFile, y: np.ndarray) -> int:
+def _write(sink: _HashedFlac, y: np.ndarray) -> int:
     sink.write(np.clip(y, -1.0, 1.0 - 2.0**-23))
     return len(y)
 
@@ -192,7 +272,9 @@ def denoise_file(
         with sf.SoundFile(str(src)) as f:
             rate = int(f.samplerate)
             out_rate = rate if output_rate == "source" else SAMPLE_RATE
-            with sf.SoundFile(str(tmp), "w", out_rate, 1, subtype="PCM_24", format="FLAC") as out:
+            with sf.SoundFile(str(tmp), "w", out_rate, 1, subtype="PCM_24", format="FLAC") as f_out:
+                # at the source's rate, as many frames as the source (checked below)
+                out = _HashedFlac(f_out, f.frames if out_rate == rate else None)
                 down = _RateSink(out, out_rate) if out_rate != SAMPLE_RATE else None
                 stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
                 feeder = _FrameFeeder(
@@ -230,7 +312,7 @@ def denoise_file(
     finally:
         if tmp.exists():
             tmp.unlink()
-    content_hash, meter_out = hash_flac(dst)
+    content_hash, meter_out = out.result(dst)
     return {
         "sample_rate": out_rate,
         "frames": frames,
