@@ -81,5 +81,6 @@ def test_a_source_whose_header_miscounts_its_frames_is_read_back(tmp_path, monke
     monkeypatch.setattr(stream, "_HashedFlac", Miscounted)
     with DeepFilterRuntime() as rt:
         row = stream.denoise_file(src, tmp_path / "d.flac", rt, 0.0)
-    assert made and made[0].count == made[0].frames - 1  # streamed, then found short
+    frames = made[0].frames if made else None
+    assert frames is not None and made[0].count == frames - 1  # streamed, then found short
     assert row["content_hash"] == stream.hash_flac(tmp_path / "d.flac")[0]
