@@ -1,0 +1,166 @@
+"""Whole `voxlake run`s of the same corpus by this checkout's core and by an earlier
+commit's, alternated in pairs so that the machine's drift falls on both alike: what a
+change did to a run, without setting either against a floor timed minutes apart.
+
+    python benchmarks/ab_checkouts.py --old REV [--pairs 3] [--voices 1500] [--workers 2]
+
+The earlier commit is checked out (`git worktree`) into a temporary folder, and its
+`voxlake/` package comes first on the path of its runs (and of their spawned workers); the
+Dagster layer and the installed libraries are this checkout's, so REV should differ from
+it in `voxlake/` alone (the script refuses otherwise). Each run gets a fresh lake ingested
+from the same 1-3 s corpus (`ladder_real.generate`, 3 batches of the lake's 500). Per
+run: the wall time, the batch runs' walls and `steady_s` (batch runs 2..N). Keys:
+`steady_ratio` and `wall_ratio` (this checkout over REV, each pair's, and their medians),
+and `same_hashes` (both sides' lakes hold the same per-voice content hashes). The last line
+is the JSON, also written to benchmarks/results/ab_checkouts.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+RESULTS = Path(__file__).parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _hashes(lake: Path) -> list[tuple[str, str, str]]:
+    """Every stage's per-voice content hashes in the lake, sorted."""
+    from voxlake.lake.store import Lake
+
+    rows = Lake(lake).read_table("voice_hashes").to_pylist()
+    return sorted((r["stage"], r["voice_id"], r["content_hash"]) for r in rows)
+
+
+def main() -> None:
+    from ladder_real import generate
+    from pipeline import cli_env, run_timeline
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--old", required=True, help="the earlier commit")
+    ap.add_argument("--pairs", type=int, default=3)
+    ap.add_argument("--voices", type=int, default=1500)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    outside = subprocess.run(
+        [
+            "git",
+            "diff",
+            "--name-only",
+            args.old,
+            "HEAD",
+            "--",
+            ".",
+            ":!voxlake",
+            ":!tests",
+            ":!benchmarks",
+            ":!docs",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    if outside:
+        raise SystemExit(
+            f"{args.old} differs outside voxlake/ (tests, benchmarks, docs aside): {outside}"
+        )
+    old = subprocess.run(
+        ["git", "rev-parse", "--short", args.old],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    new = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    tmp = Path(tempfile.mkdtemp(prefix="voxlake-ab-"))
+    tree = tmp / "old"
+    subprocess.run(
+        ["git", "worktree", "add", "-q", "--detach", str(tree), args.old], cwd=ROOT, check=True
+    )
+    sides = {"new": ROOT, "old": tree}
+    runs: list[dict[str, Any]] = []
+    hashes: dict[str, list[tuple[str, str, str]]] = {}
+    try:
+        src = tmp / "src"
+        speech = generate(src, args.voices, (1.0, 3.0), tag="-steady-short")
+        for pair in range(args.pairs):
+            for side in ("new", "old") if pair % 2 == 0 else ("old", "new"):
+                env = {**cli_env(), "PYTHONPATH": str(sides[side])}
+                lake = tmp / f"lake-{side}"
+                shutil.rmtree(lake, ignore_errors=True)
+                cli = [sys.executable, "-m", "voxlake.cli"]
+                ingest = [*cli, "ingest", str(src), "--lake", str(lake)]
+                subprocess.run(ingest, check=True, env=env, capture_output=True)
+                t0 = time.time()
+                proc = subprocess.run(
+                    [*cli, "run", "--lake", str(lake), "--workers", str(args.workers)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
+                wall = time.time() - t0
+                if proc.returncode != 0:
+                    raise SystemExit(f"{side}: voxlake run failed\n{proc.stdout}\n{proc.stderr}")
+                walls = [
+                    r["end"] - r["start"] for r in run_timeline(lake) if r["job"] == "ingest_batch"
+                ]
+                hashes[side] = _hashes(lake)
+                row = {
+                    "pair": pair,
+                    "side": side,
+                    "wall_s": round(wall, 2),
+                    "batch_run_s": [round(w, 2) for w in walls],
+                    "steady_s": round(sum(walls[1:]), 2),
+                }
+                runs.append(row)
+                print(json.dumps(row), file=sys.stderr, flush=True)
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
+    by = {(r["pair"], r["side"]): r for r in runs}
+
+    def ratios(key: str) -> list[float]:
+        return [round(by[p, "new"][key] / by[p, "old"][key], 3) for p in range(args.pairs)]
+
+    steady, wall = ratios("steady_s"), ratios("wall_s")
+    result = {
+        "new": new,
+        "old": old,
+        "voices": args.voices,
+        "batches": len(runs[0]["batch_run_s"]),
+        "seconds": [1.0, 3.0],
+        "speech": speech,
+        "workers": args.workers,
+        "cores": os.cpu_count(),
+        "steady_ratio": steady,
+        "steady_ratio_median": round(statistics.median(steady), 3),
+        "wall_ratio": wall,
+        "wall_ratio_median": round(statistics.median(wall), 3),
+        "same_hashes": hashes["new"] == hashes["old"],
+        "runs": runs,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "ab_checkouts.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
