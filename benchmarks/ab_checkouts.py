@@ -21,11 +21,9 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +43,7 @@ def _hashes(lake: Path) -> list[tuple[str, str, str]]:
 
 def main() -> None:
     from ladder_real import generate
-    from pipeline import cli_env, run_timeline
+    from pipeline import cli_env, paired_ratios, whole_run
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--old", required=True, help="the earlier commit")
@@ -105,55 +103,23 @@ def main() -> None:
             for side in ("new", "old") if pair % 2 == 0 else ("old", "new"):
                 env = {**cli_env(), "PYTHONPATH": str(sides[side])}
                 lake = tmp / f"lake-{side}"
-                shutil.rmtree(lake, ignore_errors=True)
-                cli = [sys.executable, "-m", "voxlake.cli"]
-                ingest = [*cli, "ingest", str(src), "--lake", str(lake)]
-                subprocess.run(ingest, check=True, env=env, capture_output=True)
-                t0 = time.time()
-                proc = subprocess.run(
-                    [*cli, "run", "--lake", str(lake), "--workers", str(args.workers)],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                )
-                wall = time.time() - t0
-                if proc.returncode != 0:
-                    raise SystemExit(f"{side}: voxlake run failed\n{proc.stdout}\n{proc.stderr}")
-                walls = [
-                    r["end"] - r["start"] for r in run_timeline(lake) if r["job"] == "ingest_batch"
-                ]
+                run = [sys.executable, "-m", "voxlake.cli", "run", "--lake", str(lake)]
+                row = whole_run([*run, "--workers", str(args.workers)], src, lake, env)
                 hashes[side] = _hashes(lake)
-                row = {
-                    "pair": pair,
-                    "side": side,
-                    "wall_s": round(wall, 2),
-                    "batch_run_s": [round(w, 2) for w in walls],
-                    "steady_s": round(sum(walls[1:]), 2),
-                }
-                runs.append(row)
-                print(json.dumps(row), file=sys.stderr, flush=True)
+                runs.append({"pair": pair, "side": side, **row})
+                print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
         shutil.rmtree(tmp, ignore_errors=True)
-    by = {(r["pair"], r["side"]): r for r in runs}
-
-    def ratios(key: str) -> list[float]:
-        return [round(by[p, "new"][key] / by[p, "old"][key], 3) for p in range(args.pairs)]
-
-    steady, wall = ratios("steady_s"), ratios("wall_s")
     result = {
         "new": new,
         "old": old,
         "voices": args.voices,
-        "batches": len(runs[0]["batch_run_s"]),
         "seconds": [1.0, 3.0],
         "speech": speech,
         "workers": args.workers,
         "cores": os.cpu_count(),
-        "steady_ratio": steady,
-        "steady_ratio_median": round(statistics.median(steady), 3),
-        "wall_ratio": wall,
-        "wall_ratio_median": round(statistics.median(wall), 3),
+        **paired_ratios(runs, "new", "old"),
         "same_hashes": hashes["new"] == hashes["old"],
         "runs": runs,
     }

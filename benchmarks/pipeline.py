@@ -368,6 +368,47 @@ def run_timeline(lake: Path) -> list[dict[str, Any]]:
     return sorted(out, key=lambda r: r["start"])
 
 
+def whole_run(run: list[str], src: Path, lake: Path, env: dict[str, str]) -> dict[str, Any]:
+    """A fresh lake ingested from `src`, then the command `run` (a `voxlake run` of it): the
+    wall time, each batch run's wall (Dagster's start and end) and `steady_s`, batch runs
+    2..N. For scripts that alternate whole runs in pairs."""
+    shutil.rmtree(lake, ignore_errors=True)
+    ingest = [sys.executable, "-m", "voxlake.cli", "ingest", str(src), "--lake", str(lake)]
+    subprocess.run(ingest, check=True, env=env, capture_output=True)
+    t0 = time.time()
+    proc = subprocess.run(run, env=env, capture_output=True, text=True)
+    wall = time.time() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(run)} failed\n{proc.stdout}\n{proc.stderr}")
+    walls = [r["end"] - r["start"] for r in run_timeline(lake) if r["job"] == "ingest_batch"]
+    return {
+        "wall_s": round(wall, 2),
+        "batch_run_s": [round(w, 2) for w in walls],
+        "steady_s": round(sum(walls[1:]), 2),
+    }
+
+
+def paired_ratios(runs: list[dict[str, Any]], side: str, base: str) -> dict[str, Any]:
+    """`side` over `base` in each pair of `whole_run`s (rows with `pair` and `side`), for
+    the steady batches and the whole run, and their medians."""
+    by = {(r["pair"], r["side"]): r for r in runs}
+    pairs = sorted({r["pair"] for r in runs})
+    if len(runs[0]["batch_run_s"]) < 2:
+        raise SystemExit("the steady state needs 2 batches or more: --voices above 500")
+
+    def ratios(key: str) -> list[float]:
+        return [round(by[p, side][key] / by[p, base][key], 3) for p in pairs]
+
+    steady, wall = ratios("steady_s"), ratios("wall_s")
+    return {
+        "batches": len(runs[0]["batch_run_s"]),
+        "steady_ratio": steady,
+        "steady_ratio_median": round(statistics.median(steady), 3),
+        "wall_ratio": wall,
+        "wall_ratio_median": round(statistics.median(wall), 3),
+    }
+
+
 def measure_steady(
     tmp: Path,
     name: str,

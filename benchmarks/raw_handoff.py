@@ -21,11 +21,8 @@ import argparse
 import json
 import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +55,7 @@ def _run(side: str, lake: str, workers: int) -> None:
 
 def main() -> None:
     from ladder_real import generate
-    from pipeline import cli_env, run_timeline
+    from pipeline import cli_env, paired_ratios, whole_run
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--pairs", type=int, default=4)
@@ -77,53 +74,19 @@ def main() -> None:
         speech = generate(src, args.voices, (1.0, 3.0), tag="-steady-short")
         for pair in range(args.pairs):
             for side in SIDES if pair % 2 == 0 else SIDES[::-1]:
-                lake = tmp / f"lake-{side}"
-                shutil.rmtree(lake, ignore_errors=True)
-                cli = [sys.executable, "-m", "voxlake.cli"]
-                ingest = [*cli, "ingest", str(src), "--lake", str(lake)]
-                subprocess.run(ingest, check=True, env=env, capture_output=True)
-                me = [sys.executable, __file__, "--side", side, "--lake", str(lake)]
-                t0 = time.time()
-                proc = subprocess.run(
-                    [*me, "--workers", str(args.workers)], env=env, capture_output=True, text=True
-                )
-                wall = time.time() - t0
-                if proc.returncode != 0:
-                    raise SystemExit(f"{side}: voxlake run failed\n{proc.stdout}\n{proc.stderr}")
-                batch_runs = [r for r in run_timeline(lake) if r["job"] == "ingest_batch"]
-                walls = [r["end"] - r["start"] for r in batch_runs]
-                row = {
-                    "pair": pair,
-                    "side": side,
-                    "wall_s": round(wall, 2),
-                    "batch_run_s": [round(w, 2) for w in walls],
-                    "steady_s": round(sum(walls[1:]), 2),
-                }
-                runs.append(row)
-                print(json.dumps(row), flush=True)
+                me = [sys.executable, __file__, "--side", side, "--lake", str(tmp / side)]
+                row = whole_run([*me, "--workers", str(args.workers)], src, tmp / side, env)
+                runs.append({"pair": pair, "side": side, **row})
+                print(json.dumps(runs[-1]), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if len(runs[0]["batch_run_s"]) < 2:
-        raise SystemExit("the steady state needs 2 batches or more: --voices above 500")
-    by = {(r["pair"], r["side"]): r for r in runs}
-
-    def ratios(key: str) -> list[float]:
-        return [
-            round(by[p, "per_voice"][key] / by[p, "per_batch"][key], 3) for p in range(args.pairs)
-        ]
-
-    steady, wall = ratios("steady_s"), ratios("wall_s")
     result = {
         "voices": args.voices,
-        "batches": len(runs[0]["batch_run_s"]),
         "seconds": [1.0, 3.0],
         "speech": speech,
         "workers": args.workers,
         "cores": os.cpu_count(),
-        "steady_ratio": steady,
-        "steady_ratio_median": round(statistics.median(steady), 3),
-        "wall_ratio": wall,
-        "wall_ratio_median": round(statistics.median(wall), 3),
+        **paired_ratios(runs, "per_voice", "per_batch"),
         "runs": runs,
     }
     RESULTS.mkdir(exist_ok=True)

@@ -33,7 +33,7 @@ import contextlib
 import multiprocessing
 import multiprocessing.util
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any, TypeVar
@@ -151,14 +151,6 @@ def chunk_sizes(total: int, workers: int, most: int | None = None) -> list[int]:
     return sizes
 
 
-def _chunks(items: Sequence[T], workers: int) -> Iterator[tuple[int, Sequence[T]]]:
-    """(offset, voices) of each guided chunk of `items`."""
-    start = 0
-    for size in chunk_sizes(len(items), workers):
-        yield start, items[start : start + size]
-        start += size
-
-
 def run_chunk(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
     """A pool task: fn over one chunk's voices, in order."""
     return [fn(item) for item in items]
@@ -169,9 +161,11 @@ def _submit_chunks(
 ) -> list[tuple[Future[list[R]], int]]:
     """Each item's (chunk's future, index within the chunk), in order."""
     slots: list[tuple[Future[list[R]], int]] = []
-    for _, chunk in _chunks(items, workers):
-        future = pool.submit(run_chunk, fn, list(chunk))
-        slots += [(future, i) for i in range(len(chunk))]
+    start = 0
+    for size in chunk_sizes(len(items), workers):
+        future = pool.submit(run_chunk, fn, list(items[start : start + size]))
+        slots += [(future, i) for i in range(size)]
+        start += size
     return slots
 
 

@@ -7,8 +7,8 @@ content hash is that of the samples a read of the FLAC gives (what later stages 
 taken as they are written: libsndfile's 24-bit rounding is replicated exactly (checked
 once a process, and tested); where the frame count is not known before the first sample
 (a voice stored at another rate than its source's: the model's, by config), the file is
-read back instead. Memory stays bounded whatever
-the length: a one-hour file costs what a minute does.
+read back instead. Memory stays bounded whatever the length: a one-hour file costs what a
+minute does.
 
 `denoise_file` runs the runtime it is given from its current state: the pipeline hands it
 a pristine one for every voice (`voxlake.audio.fork_server`), so a voice's output never
