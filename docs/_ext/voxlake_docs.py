@@ -345,6 +345,25 @@ def _steady_state() -> str:
         f"{', '.join(map(str, handoff['steady_ratio']))}), whole runs "
         f"{handoff['wall_ratio_median']}x.\n"
     )
+    chunks = _load("pool_chunks.json")
+    pristine += (
+        "\nThe pool takes a map's voices in guided chunks of up to "
+        f"{chunks['chunk_max']} (`pool_chunks.json`): a batch's {chunks['voices']} mel and "
+        f"{chunks['voices']} embedding voices handed over ahead, in {chunks['pairs']} "
+        f"alternated pairs against one task per voice, took **{chunks['wall_ratio_median']}x** "
+        f"the time (median; faster in {chunks['faster_pairs']} pairs), and the CLI's CPU per "
+        f"task went from {chunks['cli_cpu_ms_per_voice']['per_voice']} to "
+        f"{chunks['cli_cpu_ms_per_voice']['chunked']} ms.\n"
+    )
+    ab = _load("ab_checkouts.json")
+    pristine += (
+        f"\nThis code (`{ab['new']}`) against `{ab['old']}` (`ab_checkouts.json`, whole "
+        f"`voxlake run`s of {ab['voices']} voices of 1-3 s in {len(ab['steady_ratio'])} "
+        "alternated pairs, so that the machine's drift falls on both alike): batch runs 2..N "
+        f"took **{ab['steady_ratio_median']}x** the time (the pairs "
+        f"{', '.join(map(str, ab['steady_ratio']))}), whole runs {ab['wall_ratio_median']}x; "
+        f"the same per-voice hashes: {ab['same_hashes']}.\n"
+    )
     split = _load("steady_split.json")
     parts = split["split"]
     pristine += (
