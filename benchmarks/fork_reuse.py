@@ -67,6 +67,18 @@ def _cpu() -> np.ndarray:
     return np.array([v[0] + v[1], v[2] + v[5] + v[6], v[3] + v[4]], dtype=float)
 
 
+def paired_walls(runs: dict[str, list[dict[str, float]]], side: str, base: str) -> dict[str, Any]:
+    """`side` over `base` in each alternated pair of runs (each with `wall_s`): the median
+    ratio, every ratio, how many pairs `side` was faster in, and every wall time."""
+    ratios = [a["wall_s"] / b["wall_s"] for a, b in zip(runs[side], runs[base], strict=True)]
+    return {
+        "wall_ratio_median": round(statistics.median(ratios), 3),
+        "wall_ratios": [round(r, 3) for r in ratios],
+        "faster_pairs": sum(r < 1 for r in ratios),
+        "wall_s": {s: [round(r["wall_s"], 2) for r in v] for s, v in runs.items()},
+    }
+
+
 def measure(tmp: Path, voices: int, pairs: int, workers: int) -> dict[str, Any]:
     speech = generate(tmp / "src", voices, (1.0, 3.0), tag="-fork-reuse")
     _FILES.extend(sorted((tmp / "src").rglob("*.wav")))
@@ -89,9 +101,6 @@ def measure(tmp: Path, voices: int, pairs: int, workers: int) -> dict[str, Any]:
                 print(f"pair {k + 1} {side}: {wall:.2f} s", file=sys.stderr, flush=True)
     if hashes["shared"] != hashes["per_voice"]:
         raise SystemExit("the two ways stored different files")
-    ratios = [
-        a["wall_s"] / b["wall_s"] for a, b in zip(runs["shared"], runs["per_voice"], strict=True)
-    ]
 
     def span(side: str, key: str) -> list[float]:
         values = [r[key] for r in runs[side]]
@@ -104,10 +113,7 @@ def measure(tmp: Path, voices: int, pairs: int, workers: int) -> dict[str, Any]:
         "workers": workers,
         "voices_per_fork": VOICES_PER_FORK,
         "pairs": pairs,
-        "wall_ratio_median": round(statistics.median(ratios), 3),
-        "wall_ratios": [round(r, 3) for r in ratios],
-        "faster_pairs": sum(r < 1 for r in ratios),
-        "wall_s": {s: [round(r["wall_s"], 2) for r in v] for s, v in runs.items()},
+        **paired_walls(runs, "shared", "per_voice"),
         "kernel_pct": {s: span(s, "kernel") for s in SIDES},
         "idle_pct": {s: span(s, "idle") for s in SIDES},
         "same_files": True,

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fork_reuse import _cpu
+from fork_reuse import _cpu, paired_walls
 from ladder_real import generate
 
 from voxlake import parallel, pipeline
@@ -79,9 +79,6 @@ def measure(tmp: Path, voices: int, pairs: int, workers: int, chunk: int) -> dic
         parallel.close_pools()
     if digests["chunked"] != digests["per_voice"]:
         raise SystemExit("the two dispatches gave different results")
-    ratios = [
-        a["wall_s"] / b["wall_s"] for a, b in zip(runs["chunked"], runs["per_voice"], strict=True)
-    ]
     n = 2 * len(files)  # tasks of one side: a mel and an embedding per voice
     return {
         "voices": len(files),
@@ -90,10 +87,7 @@ def measure(tmp: Path, voices: int, pairs: int, workers: int, chunk: int) -> dic
         "workers": workers,
         "chunk_max": chunk,
         "pairs": pairs,
-        "wall_ratio_median": round(statistics.median(ratios), 3),
-        "wall_ratios": [round(r, 3) for r in ratios],
-        "faster_pairs": sum(r < 1 for r in ratios),
-        "wall_s": {s: [round(r["wall_s"], 2) for r in v] for s, v in runs.items()},
+        **paired_walls(runs, "chunked", "per_voice"),
         "cli_cpu_ms_per_voice": {
             s: round(1000 * statistics.median(r["cli_s"] for r in v) / n, 3)
             for s, v in runs.items()
